@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from core import views as core_views
+
+admin.site.site_header = "Pilot Ops"
+admin.site.site_title = "Pilot Ops"
+admin.site.index_title = "Back office"
+
+urlpatterns = [
+    path("health/", core_views.health, name="health"),
+    path("health/ready/", core_views.ready, name="health-ready"),
+    path("", include("django_prometheus.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """What every part shares: the base model, roles, health, logging, heartbeat."""
+
+    name = "core"
+    verbose_name = "Operations"

@@ -1,0 +1,69 @@
+"""State changes of the operations part."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from core.models import Heartbeat
+from core.roles import roles_apply
+
+
+@transaction.atomic
+def heartbeat_record(
+    *, source: str = Heartbeat.Source.BEAT, at: datetime | None = None
+) -> Heartbeat:
+    """Record that ``source`` was alive at ``at`` (now by default).
+
+    One row per source: running it twice, on two workers at once or out of
+    order leaves one row holding the latest time.
+    """
+    at = at or timezone.now()
+    updated = Heartbeat.objects.filter(source=source).update(
+        last_seen_at=Greatest(F("last_seen_at"), Value(at)), beats=F("beats") + 1
+    )
+    if not updated:
+        Heartbeat.objects.get_or_create(source=source, defaults={"last_seen_at": at, "beats": 1})
+    return Heartbeat.objects.get(source=source)
+
+
+@transaction.atomic
+def roles_sync() -> None:
+    """Bring the staff groups' permissions in line with `core.roles.ROLES`."""
+    roles_apply(group_model=Group, permission_model=Permission)
+
+
+@dataclass(frozen=True)
+class DemoAdmin:
+    username: str
+    password: str | None  # None when an existing password was kept
+    created: bool
+
+
+@transaction.atomic
+def demo_admin_ensure(*, username: str, password: str) -> DemoAdmin:
+    """Make sure the demo superuser exists and can log in.
+
+    With a password given, the account gets exactly that password each time
+    (so the printed login is always right). Without one, a new account gets
+    a random password, returned once; an existing account keeps its own.
+    """
+    User = get_user_model()
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"is_staff": True, "is_superuser": True}
+    )
+    if not (user.is_staff and user.is_superuser and user.is_active):
+        user.is_staff = user.is_superuser = user.is_active = True
+        user.save(update_fields=["is_staff", "is_superuser", "is_active"])
+    if not password and not created:
+        return DemoAdmin(username=username, password=None, created=False)
+    password = password or secrets.token_urlsafe(18)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return DemoAdmin(username=username, password=password, created=created)

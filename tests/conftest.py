@@ -1,0 +1,91 @@
+"""Fixtures shared by the whole suite."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+
+from core import roles
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+# Variables that choose the run mode or a service; scrubbed for subprocesses
+# that must see exactly the environment a test gives them.
+SETTINGS_VARIABLES = (
+    "PILOTOPS_MODE",
+    "PILOTOPS_VAR_DIR",
+    "DJANGO_DEBUG",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "PUBLIC_BASE_URL",
+    "DATABASE_URL",
+    "CACHE_URL",
+    "CELERY_BROKER_URL",
+    "EMAIL_URL",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "DEMO_ADMIN_PASSWORD",
+)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Keep the SQLite test database in a file so worker processes can open it too."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        database.setdefault("TEST", {})["NAME"] = str(settings.VAR_DIR / "test.sqlite3")
+
+
+def run_manage(*args: str, env: dict[str, str], timeout: int = 60) -> subprocess.CompletedProcess:
+    """Run ``manage.py`` in a fresh interpreter with exactly the settings variables in ``env``."""
+    clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
+    clean.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_DIR,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def staff_member(django_user_model):
+    """Make an active staff user in one of the staff groups."""
+
+    def make(group_name: str, username: str | None = None):
+        user = django_user_model.objects.create_user(
+            username=username or group_name.lower().replace(" ", "-"),
+            password="not-used-in-tests",
+            is_staff=True,
+        )
+        user.groups.add(Group.objects.get(name=group_name))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def manager_client(client, staff_member):
+    client.force_login(staff_member(roles.PILOT_MANAGERS))
+    return client
+
+
+@pytest.fixture
+def agent_client(client, staff_member):
+    client.force_login(staff_member(roles.SUPPORT_AGENTS))
+    return client
+
+
+@pytest.fixture
+def viewer_client(client, staff_member):
+    client.force_login(staff_member(roles.VIEWERS))
+    return client

@@ -1,0 +1,51 @@
+"""A real Celery worker and beat, on whichever broker the settings name."""
+
+import pytest
+from django_celery_beat.models import PeriodicTask
+
+from core.models import Heartbeat
+from core.tasks import beat_heartbeat
+from tests.celery_processes import celery_process, private_queue, wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def test_worker_executes_the_heartbeat_task():
+    queue = private_queue()
+
+    with celery_process(
+        "worker",
+        "--pool",
+        "solo",
+        "--queues",
+        queue,
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ) as worker:
+        beat_heartbeat.apply_async(queue=queue)
+
+        heartbeat = wait_for(
+            lambda: Heartbeat.objects.filter(source=Heartbeat.Source.BEAT).first(),
+            timeout=60,
+            what="the worker to record a heartbeat",
+            process=worker,
+        )
+
+    assert heartbeat.beats == 1
+
+
+def test_beat_syncs_the_schedule_into_the_database_scheduler(settings):
+    with celery_process("beat", "--loglevel", "INFO") as beat:
+        task = wait_for(
+            lambda: PeriodicTask.objects.filter(name="core-beat-heartbeat").first(),
+            timeout=60,
+            what="beat to write its schedule",
+            process=beat,
+        )
+
+    assert task.task == settings.CELERY_BEAT_SCHEDULE["core-beat-heartbeat"]["task"]
+    assert task.enabled
+    assert task.interval.every == 60

@@ -1,0 +1,100 @@
+"""/health/ and /health/ready/."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from config.celery_app import app as celery_app
+from core.models import Heartbeat
+from core.services import heartbeat_record
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def unreachable_broker():
+    """Point Celery at a port where nothing listens, then put it back."""
+    original = celery_app.conf.broker_url
+    celery_app.conf.broker_url = "redis://127.0.0.1:1/0"
+    yield
+    celery_app.conf.broker_url = original
+
+
+def test_health_reports_ok_with_an_iso_timestamp(client):
+    response = client.get("/health/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert abs(datetime.fromisoformat(body["timestamp"]) - timezone.now()) < timedelta(minutes=1)
+
+
+def test_health_ready_is_ok_when_every_part_answers(client):
+    heartbeat_record()
+
+    response = client.get("/health/ready/")
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["failing"] == []
+    assert set(body["checks"]) == {"database", "cache", "broker", "scheduler"}
+
+
+def test_health_ready_names_the_scheduler_before_any_heartbeat(client):
+    response = client.get("/health/ready/")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["scheduler"]
+    assert "no heartbeat" in body["checks"]["scheduler"]["detail"]
+
+
+def test_health_ready_names_a_stale_scheduler(client, settings):
+    settings.BEAT_HEARTBEAT_MAX_AGE_SECONDS = 180
+    heartbeat_record(at=timezone.now() - timedelta(minutes=10))
+
+    response = client.get("/health/ready/")
+
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["scheduler"]
+    assert "s ago" in response.json()["checks"]["scheduler"]["detail"]
+
+
+def test_health_ready_names_an_unreachable_broker(client, unreachable_broker):
+    heartbeat_record()
+
+    response = client.get("/health/ready/")
+
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["broker"]
+
+
+def test_health_ready_names_an_unreachable_cache(client, settings):
+    heartbeat_record()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1},
+        }
+    }
+
+    response = client.get("/health/ready/")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["cache"]
+    assert "127.0.0.1" not in body["checks"]["cache"]["detail"]
+
+
+def test_heartbeat_record_counts_and_never_goes_back_in_time():
+    latest = timezone.now()
+    heartbeat_record(at=latest)
+
+    heartbeat = heartbeat_record(at=latest - timedelta(minutes=5))
+
+    assert heartbeat.beats == 2
+    assert heartbeat.last_seen_at == latest
+    assert Heartbeat.objects.count() == 1
