@@ -125,3 +125,16 @@ def test_settings_production_refuses_debug():
 
     assert result.returncode == 1
     assert "DJANGO_DEBUG" in result.stderr
+
+
+def test_settings_every_variable_read_is_documented_in_env_example():
+    import re
+
+    from tests.conftest import PROJECT_DIR
+
+    source = (PROJECT_DIR / "config" / "settings.py").read_text()
+    read = set(re.findall(r'(?:env\.\w+|required_in_production)\(\s*"([A-Z][A-Z0-9_]+)"', source))
+    documented = (PROJECT_DIR / ".env.example").read_text()
+
+    assert read, "the pattern finds the variables settings.py reads"
+    assert {name for name in read if name not in documented} == set()

@@ -14,11 +14,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def unreachable_broker():
-    """Point Celery at a port where nothing listens, then put it back."""
-    original = celery_app.conf.broker_url
-    celery_app.conf.broker_url = "redis://127.0.0.1:1/0"
+    """Point Celery's publishing side at a port where nothing listens, then put it back.
+
+    The write URL, because a CELERY_BROKER_URL in the environment wins over
+    any broker_url set on the app.
+    """
+    original = celery_app.conf.broker_write_url
+    celery_app.conf.broker_write_url = "redis://127.0.0.1:1/0"
     yield
-    celery_app.conf.broker_url = original
+    celery_app.conf.broker_write_url = original
 
 
 def test_health_reports_ok_with_an_iso_timestamp(client):
