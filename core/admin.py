@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.contrib.contenttypes.admin import GenericTabularInline
 
-from core.models import Heartbeat
+from core.models import Event, Heartbeat
 
 
 @admin.register(Heartbeat)
@@ -18,3 +19,27 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class EventInline(GenericTabularInline):
+    """An object's history events, newest first, read-only."""
+
+    model = Event
+    ct_field = "subject_type"
+    ct_fk_field = "subject_id"
+    fields = ("created_at", "action", "message", "actor")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "history event"
+    verbose_name_plural = "history"
+    classes = ("collapse",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")

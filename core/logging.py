@@ -1,8 +1,10 @@
-"""Log record filters: the request id on every line, and no contact data in output.
+"""Log record filters: the request id on every line, and no secrets in output.
 
-Contact data (e-mail addresses, phone numbers) must never reach a log line,
-whoever wrote the message: the filter rewrites the message, its arguments,
-extra string fields and the formatted traceback before any formatter sees them.
+Contact data (e-mail addresses, phone numbers) and the tokens of printed
+links (``/q/<token>/``, ``/staff/<token>/``) must never reach a log line,
+whoever wrote the message (access logs included): the filter rewrites the
+message, its arguments, extra string fields and the formatted traceback
+before any formatter sees them.
 """
 
 import logging
@@ -15,8 +17,11 @@ EMAIL_PATTERN = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # digits with optional spaces or dashes. Plain counts and ids do not start with
 # 0 or +, and dates carry their dashes after four digits, so they are left alone.
 PHONE_PATTERN = re.compile(r"(?<![\w+])(?:\+|00|0)\d(?:[ -]?\d){6,13}(?![\w-])")
+# The secret segment of a printed link, wherever it appears in a line.
+LINK_TOKEN_PATTERN = re.compile(r"(/(?:q|staff)/)[A-Za-z0-9_-]{8,}")
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
+TOKEN_MASK = r"\1[token]"  # noqa: S105 - a placeholder, not a secret
 
 # Attributes every LogRecord has, and the request id (plain by construction);
 # anything else was passed through `extra=` and is redacted.
@@ -24,7 +29,8 @@ _NOT_REDACTED = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctim
 
 
 def redact_contact_data(text: str) -> str:
-    """Replace e-mail addresses and phone numbers in ``text`` with placeholders."""
+    """Replace link tokens, e-mail addresses and phone numbers in ``text`` with placeholders."""
+    text = LINK_TOKEN_PATTERN.sub(TOKEN_MASK, text)
     return PHONE_PATTERN.sub(PHONE_MASK, EMAIL_PATTERN.sub(EMAIL_MASK, text))
 
 

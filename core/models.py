@@ -1,4 +1,8 @@
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils import timezone
 
 
 class TimeStampedModel(models.Model):
@@ -31,3 +35,35 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} at {self.last_seen_at:%Y-%m-%d %H:%M:%S %Z}"
+
+
+class Event(models.Model):
+    """One entry in an object's history, written by the service that made the change.
+
+    The admin shows an object's events on its change page. Messages name what
+    happened in the business's words and never carry tokens or contact data.
+    """
+
+    subject_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    subject_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("subject_type", "subject_id")
+    action = models.CharField(max_length=50)
+    message = models.CharField(max_length=500)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who made the change; empty when the system did.",
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["subject_type", "subject_id", "-created_at"])]
+        verbose_name = "history event"
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.message}"

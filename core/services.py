@@ -5,13 +5,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group, Permission
-from django.db import transaction
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from core.models import Heartbeat
+from core.models import Event, Heartbeat
 from core.roles import roles_apply
 
 
@@ -67,3 +69,25 @@ def demo_admin_ensure(*, username: str, password: str) -> DemoAdmin:
     user.set_password(password)
     user.save(update_fields=["password"])
     return DemoAdmin(username=username, password=password, created=created)
+
+
+def event_record(
+    *,
+    subject: models.Model,
+    action: str,
+    message: str,
+    actor: AbstractBaseUser | None = None,
+    data: dict | None = None,
+) -> Event:
+    """Add an entry to ``subject``'s history. Called inside the caller's transaction."""
+    event = Event(
+        subject_type=ContentType.objects.get_for_model(subject),
+        subject_id=subject.pk,
+        action=action,
+        message=message,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        data=data or {},
+    )
+    event.full_clean()
+    event.save()
+    return event

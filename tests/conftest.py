@@ -99,3 +99,63 @@ def agent_client(client, staff_member):
 def viewer_client(client, staff_member):
     client.force_login(staff_member(roles.VIEWERS))
     return client
+
+
+# ------------------------------------------------------------------------------
+# Pilots
+# ------------------------------------------------------------------------------
+@pytest.fixture
+def make_business(db):
+    from pilots.models import Business
+
+    def make(name: str = "Café Test", **fields) -> Business:
+        from django.utils.text import slugify
+
+        defaults = {
+            "slug": slugify(name),
+            "city": "Stockholm",
+            "expected_daily_customers": 500,
+            "status": Business.Status.ACTIVE,
+        }
+        return Business.objects.create(name=name, **{**defaults, **fields})
+
+    return make
+
+
+@pytest.fixture
+def make_pilot(db):
+    import datetime
+
+    from django.utils import timezone
+
+    from pilots.models import Pilot
+
+    def make(name: str = "Test pilot", **fields) -> Pilot:
+        from django.utils.text import slugify
+
+        today = timezone.localdate()
+        defaults = {
+            "slug": slugify(name),
+            "starts_on": today - datetime.timedelta(days=7),
+            "ends_on": today + datetime.timedelta(days=30),
+        }
+        return Pilot.objects.create(name=name, **{**defaults, **fields})
+
+    return make
+
+
+@pytest.fixture
+def business(make_business):
+    return make_business("Café Aurora")
+
+
+@pytest.fixture
+def pilot(make_pilot):
+    return make_pilot("Swedish café pilot")
+
+
+@pytest.fixture
+def active_pilot(pilot):
+    from pilots.services import pilot_activate
+
+    return pilot_activate(pilot=pilot)

@@ -66,6 +66,17 @@ def test_redact_contact_data_masks_emails_and_phone_numbers(text):
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('"GET /q/mfrggzdfmztwq2lknnwg23tp/ HTTP/1.1" 200', '"GET /q/[token]/ HTTP/1.1" 200'),
+        ("POST /staff/k7x2mq9v3bnh4tle/ 302", "POST /staff/[token]/ 302"),
+    ],
+)
+def test_redact_contact_data_masks_printed_link_tokens(text, expected):
+    assert redact_contact_data(text) == expected
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "2026-11-23 14:15:42",

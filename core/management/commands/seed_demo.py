@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from core.services import demo_admin_ensure, roles_sync
+from pilots.demo import demo_pilot_seed
 
 
 class Command(BaseCommand):
@@ -19,6 +20,13 @@ class Command(BaseCommand):
         admin = demo_admin_ensure(
             username=settings.DEMO_ADMIN_USERNAME, password=settings.DEMO_ADMIN_PASSWORD
         )
+        demo = demo_pilot_seed()
+        self.stdout.write(
+            f"Demo pilot “{demo.pilot.name}” ({demo.pilot.get_status_display().lower()}): "
+            + ", ".join(business.name for business in demo.businesses)
+            + f"; {demo.codes_issued} new QR code(s)."
+        )
+
         verb = "created" if admin.created else "ready"
         if admin.password is None:
             self.stdout.write(f"Demo admin {verb}: {admin.username} (password unchanged)")

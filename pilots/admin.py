@@ -1,0 +1,477 @@
+"""The pilot manager's admin: businesses, pilots, enrollments and QR codes.
+
+Every state change goes through `pilots.services`; the admin parses input,
+calls the service and reports the outcome as a message.
+"""
+
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.text import slugify
+
+from core.admin import EventInline
+from pilots import services
+from pilots.forms import QRCodeGenerateForm, SheetSelectionForm
+from pilots.models import Business, Enrollment, Pilot, QRCode, Tag
+from pilots.printing import sheet_html, sheet_pdf_response
+from pilots.qr import qr_png, qr_svg
+
+
+def report_errors(request: HttpRequest, error: ValidationError) -> None:
+    for message in error.messages:
+        messages.error(request, message)
+
+
+def run_for_each(
+    request: HttpRequest, queryset: QuerySet, service: Callable, *, keyword: str, done: str
+) -> None:
+    """Call ``service(<keyword>=row)`` for every selected row.
+
+    One message sums up the successes; each failure gets its own readable one.
+    """
+    succeeded = 0
+    for obj in queryset:
+        try:
+            service(**{keyword: obj}, actor=request.user)
+        except ValidationError as error:
+            report_errors(request, error)
+        else:
+            succeeded += 1
+    if succeeded:
+        messages.success(request, f"{succeeded} {done}.")
+
+
+# ------------------------------------------------------------------------------
+# Businesses
+# ------------------------------------------------------------------------------
+class EnrollmentSummaryInline(admin.TabularInline):
+    model = Enrollment
+    fields = ("pilot_link", "status", "trial_limit", "created_at", "ended_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "enrollments"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("pilot")
+
+    @admin.display(description="pilot")
+    def pilot_link(self, enrollment: Enrollment) -> str:
+        url = reverse("admin:pilots_pilot_change", args=[enrollment.pilot_id])
+        return format_html('<a href="{}">{}</a>', url, enrollment.pilot.name)
+
+
+class QRCodeSummaryInline(admin.TabularInline):
+    model = QRCode
+    fields = ("placement", "status", "created_at", "revoked_at", "downloads")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "QR codes"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="download")
+    def downloads(self, code: QRCode) -> str:
+        return download_links(code)
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    search_fields = ("name",)
+
+
+@admin.register(Business)
+class BusinessAdmin(admin.ModelAdmin):
+    list_display = ("name", "city", "status", "expected_daily_customers", "qr_codes_link")
+    list_filter = ("status", "city", "tags")
+    search_fields = ("name", "city")
+    prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ("tags",)
+    inlines = (EnrollmentSummaryInline, QRCodeSummaryInline, EventInline)
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "status", "tags")}),
+        ("Place", {"fields": ("city", "address", "timezone", "language")}),
+        ("Contact", {"fields": ("contact_name", "contact_email", "contact_phone")}),
+        ("Trade", {"fields": ("expected_daily_customers", "peak_hours", "context")}),
+    )
+
+    @admin.display(description="QR codes")
+    def qr_codes_link(self, business: Business) -> str:
+        codes = (
+            reverse("admin:pilots_qrcode_changelist")
+            + "?"
+            + urlencode({"business__id__exact": business.pk, "status__exact": QRCode.Status.ACTIVE})
+        )
+        sheet = reverse("admin:pilots_qrcode_sheet") + "?" + urlencode({"business": business.pk})
+        return format_html('<a href="{}">active codes</a> · <a href="{}">print</a>', codes, sheet)
+
+
+# ------------------------------------------------------------------------------
+# Pilots and enrollments
+# ------------------------------------------------------------------------------
+class EnrollmentInline(admin.TabularInline):
+    """Enrol businesses from the pilot page; new rows go through `enrollment_create`."""
+
+    model = Enrollment
+    fields = ("business", "trial_limit", "status", "ended_at")
+    readonly_fields = ("status", "ended_at")
+    autocomplete_fields = ("business",)
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("business")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        if obj is not None:
+            formset.form.base_fields["trial_limit"].initial = obj.default_trial_limit
+        return formset
+
+
+@admin.register(Pilot)
+class PilotAdmin(admin.ModelAdmin):
+    list_display = ("name", "status", "starts_on", "ends_on", "reward", "default_trial_limit")
+    list_filter = ("status",)
+    search_fields = ("name",)
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("status", "status_changed_at")
+    inlines = (EnrollmentInline, EventInline)
+    actions = ("activate", "pause", "resume", "complete", "cancel")
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "status", "status_changed_at")}),
+        ("Dates", {"fields": ("starts_on", "ends_on")}),
+        (
+            "Reward",
+            {
+                "fields": ("reward_amount", "reward_currency", "reward_threshold"),
+                "description": "Paid for each feedback whose quality score reaches the threshold.",
+            },
+        ),
+        ("Trial", {"fields": ("default_trial_limit",)}),
+        (
+            "Targets",
+            {
+                "fields": (
+                    "target_participation",
+                    "target_completion",
+                    "target_quality",
+                    "target_payment_success",
+                ),
+                "description": "What the pilot must achieve to count as a success.",
+            },
+        ),
+    )
+
+    @admin.display(description="reward")
+    def reward(self, pilot: Pilot) -> str:
+        return f"{pilot.reward_amount / 100:.2f} {pilot.reward_currency}"
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Enrollment:
+            return super().save_formset(request, form, formset, change)
+        for inline_form in formset.forms:
+            if not inline_form.has_changed() or not inline_form.cleaned_data:
+                continue
+            enrollment = inline_form.instance
+            try:
+                if enrollment.pk is None:
+                    services.enrollment_create(
+                        pilot=form.instance,
+                        business=inline_form.cleaned_data["business"],
+                        trial_limit=inline_form.cleaned_data["trial_limit"],
+                        actor=request.user,
+                    )
+                elif "trial_limit" in inline_form.changed_data:
+                    services.enrollment_trial_limit_set(
+                        enrollment=enrollment,
+                        trial_limit=inline_form.cleaned_data["trial_limit"],
+                        actor=request.user,
+                    )
+            except ValidationError as error:
+                report_errors(request, error)
+        return None
+
+    def _transition(self, request, queryset, service, done):
+        run_for_each(request, queryset, service, keyword="pilot", done=done)
+
+    @admin.action(description="Activate selected pilots", permissions=["change"])
+    def activate(self, request, queryset):
+        self._transition(request, queryset, services.pilot_activate, "pilot(s) activated")
+
+    @admin.action(description="Pause selected pilots", permissions=["change"])
+    def pause(self, request, queryset):
+        self._transition(request, queryset, services.pilot_pause, "pilot(s) paused")
+
+    @admin.action(description="Resume selected pilots", permissions=["change"])
+    def resume(self, request, queryset):
+        self._transition(request, queryset, services.pilot_resume, "pilot(s) resumed")
+
+    @admin.action(description="Complete selected pilots", permissions=["change"])
+    def complete(self, request, queryset):
+        self._transition(request, queryset, services.pilot_complete, "pilot(s) completed")
+
+    @admin.action(description="Cancel selected pilots", permissions=["change"])
+    def cancel(self, request, queryset):
+        self._transition(request, queryset, services.pilot_cancel, "pilot(s) cancelled")
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(admin.ModelAdmin):
+    list_display = ("business", "pilot", "status", "trial_limit", "created_at", "ended_at")
+    list_filter = ("status", "pilot")
+    list_select_related = ("business", "pilot")
+    search_fields = ("business__name", "pilot__name")
+    autocomplete_fields = ("business", "pilot")
+    readonly_fields = ("status", "ended_at")
+    inlines = (EventInline,)
+    actions = ("withdraw",)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return ("pilot", "business", "status", "ended_at")
+        return self.readonly_fields
+
+    def get_changeform_initial_data(self, request):
+        return {"trial_limit": Pilot._meta.get_field("default_trial_limit").default}
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.enrollment_trial_limit_set(
+                enrollment=obj, trial_limit=form.cleaned_data["trial_limit"], actor=request.user
+            )
+            return
+        created = services.enrollment_create(
+            pilot=form.cleaned_data["pilot"],
+            business=form.cleaned_data["business"],
+            trial_limit=form.cleaned_data["trial_limit"],
+            actor=request.user,
+        )
+        obj.pk = created.pk
+
+    @admin.action(description="Withdraw selected enrollments", permissions=["change"])
+    def withdraw(self, request, queryset):
+        run_for_each(
+            request,
+            queryset,
+            services.enrollment_withdraw,
+            keyword="enrollment",
+            done="enrollment(s) withdrawn",
+        )
+
+
+# ------------------------------------------------------------------------------
+# QR codes
+# ------------------------------------------------------------------------------
+def download_links(code: QRCode) -> str:
+    return format_html(
+        '<a href="{}">PNG</a> · <a href="{}">SVG</a>',
+        reverse("admin:pilots_qrcode_png", args=[code.pk]),
+        reverse("admin:pilots_qrcode_svg", args=[code.pk]),
+    )
+
+
+@admin.register(QRCode)
+class QRCodeAdmin(admin.ModelAdmin):
+    """Codes are issued by *generate*, never typed in; a code's page is read-only."""
+
+    list_display = ("placement", "business", "status", "created_at", "revoked_at", "downloads")
+    list_filter = ("status", ("business", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("business",)
+    search_fields = ("placement", "business__name")
+    fields = (
+        "business",
+        "placement",
+        "status",
+        "public_url",
+        "preview",
+        "created_at",
+        "revoked_at",
+        "replaced_by",
+    )
+    readonly_fields = fields
+    inlines = (EventInline,)
+    actions = ("revoke", "regenerate", "print_sheet", "print_sheet_pdf")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Actions (revoke, regenerate) need the change permission; the form never does.
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoke instead: a deleted token could come back
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return HttpResponseRedirect(reverse("admin:pilots_qrcode_generate"))
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("generate/", view(self.generate_view), name="pilots_qrcode_generate"),
+            path("sheet/", view(self.sheet_view), name="pilots_qrcode_sheet"),
+            path("sheet.pdf", view(self.sheet_pdf_view), name="pilots_qrcode_sheet_pdf"),
+            path("<int:pk>/png/", view(self.png_view), name="pilots_qrcode_png"),
+            path("<int:pk>/svg/", view(self.svg_view), name="pilots_qrcode_svg"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="download")
+    def downloads(self, code: QRCode) -> str:
+        return download_links(code)
+
+    @admin.display(description="public URL")
+    def public_url(self, code: QRCode) -> str:
+        return code.public_url
+
+    @admin.display(description="code")
+    def preview(self, code: QRCode) -> str:
+        return format_html(
+            '<div style="width:160px">{}</div>{}',
+            qr_svg(code.public_url, title=str(code)),
+            download_links(code),
+        )
+
+    # --- actions ------------------------------------------------------------------
+    @admin.action(description="Revoke selected codes", permissions=["change"])
+    def revoke(self, request, queryset):
+        run_for_each(
+            request, queryset, services.qr_code_revoke, keyword="qr_code", done="code(s) revoked"
+        )
+
+    @admin.action(
+        description="Regenerate selected codes (new token, same placement)", permissions=["change"]
+    )
+    def regenerate(self, request, queryset):
+        run_for_each(
+            request,
+            queryset,
+            services.qr_code_regenerate,
+            keyword="qr_code",
+            done="code(s) regenerated",
+        )
+
+    @admin.action(description="Print sheet of selected codes")
+    def print_sheet(self, request, queryset):
+        return self._redirect_to_sheet("admin:pilots_qrcode_sheet", queryset)
+
+    @admin.action(description="Download PDF sheet of selected codes")
+    def print_sheet_pdf(self, request, queryset):
+        return self._redirect_to_sheet("admin:pilots_qrcode_sheet_pdf", queryset)
+
+    def _redirect_to_sheet(self, url_name: str, queryset) -> HttpResponse:
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
+        return HttpResponseRedirect(reverse(url_name) + "?" + urlencode({"ids": ids}))
+
+    # --- views --------------------------------------------------------------------
+    def _require(self, request, allowed: bool) -> None:
+        if not allowed:
+            raise PermissionDenied
+
+    def generate_view(self, request):
+        self._require(request, self.has_add_permission(request))
+        form = QRCodeGenerateForm(request.POST or None, admin_site=self.admin_site)
+        if request.method == "POST" and form.is_valid():
+            try:
+                codes = services.qr_codes_generate(
+                    business=form.cleaned_data["business"],
+                    placements=form.cleaned_data["placements"],
+                    actor=request.user,
+                )
+            except ValidationError as error:
+                form.add_error("placements", error)
+            else:
+                messages.success(
+                    request, f"{len(codes)} code(s) issued for {form.cleaned_data['business']}."
+                )
+                sheet = (
+                    reverse("admin:pilots_qrcode_sheet")
+                    + "?"
+                    + urlencode({"ids": ",".join(str(code.pk) for code in codes)})
+                )
+                changelist = (
+                    reverse("admin:pilots_qrcode_changelist")
+                    + "?"
+                    + urlencode({"business__id__exact": form.cleaned_data["business"].pk})
+                )
+                messages.info(
+                    request,
+                    format_html('<a href="{}">Print the table cards for them</a>.', sheet),
+                )
+                return HttpResponseRedirect(changelist)
+        status = 400 if request.method == "POST" else 200
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Generate QR codes",
+            "form": form,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(
+            request, "admin/pilots/qrcode/generate.html", context, status=status
+        )
+
+    def _sheet_codes(self, request):
+        self._require(request, self.has_view_permission(request))
+        selection = SheetSelectionForm(request.GET)
+        if not selection.is_valid():
+            return None, selection
+        return selection.codes(), selection
+
+    def sheet_view(self, request):
+        codes, selection = self._sheet_codes(request)
+        if codes is None:
+            return self._bad_selection(request, selection)
+        pdf_url = reverse("admin:pilots_qrcode_sheet_pdf") + "?" + request.GET.urlencode()
+        return HttpResponse(sheet_html(codes, pdf_url=pdf_url))
+
+    def sheet_pdf_view(self, request):
+        codes, selection = self._sheet_codes(request)
+        if codes is None:
+            return self._bad_selection(request, selection)
+        return sheet_pdf_response(codes, filename=selection.filename())
+
+    def _bad_selection(self, request, selection) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Nothing to print",
+            "errors": [error for errors in selection.errors.values() for error in errors],
+        }
+        return TemplateResponse(
+            request, "admin/pilots/qrcode/nothing_to_print.html", context, status=400
+        )
+
+    def _image(self, request, pk: int, content_type: str, render, extension: str):
+        self._require(request, self.has_view_permission(request))
+        code = get_object_or_404(QRCode.objects.select_related("business"), pk=pk)
+        response = HttpResponse(render(code.public_url), content_type=content_type)
+        name = slugify(f"{code.business.name}-{code.placement}") or f"qr-{code.pk}"
+        response["Content-Disposition"] = f'attachment; filename="{name}.{extension}"'
+        return response
+
+    def png_view(self, request, pk: int):
+        return self._image(request, pk, "image/png", qr_png, "png")
+
+    def svg_view(self, request, pk: int):
+        return self._image(request, pk, "image/svg+xml", qr_svg, "svg")

@@ -1,0 +1,80 @@
+"""Forms of the pilots admin pages that are not plain model forms."""
+
+from django import forms
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.utils.text import slugify
+
+from pilots.models import Business, QRCode
+from pilots.selectors import qr_codes_active
+
+MAX_CODES_PER_REQUEST = 500
+
+
+class QRCodeGenerateForm(forms.Form):
+    business = forms.ModelChoiceField(queryset=Business.objects.all())
+    placements = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 10, "cols": 40, "placeholder": "Table 1\nTable 2"}),
+        help_text="One placement per line, e.g. “Table 4” or “Counter”.",
+    )
+
+    def __init__(self, *args, admin_site, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["business"].widget = AutocompleteSelect(
+            QRCode._meta.get_field("business"), admin_site
+        )
+
+    def clean_placements(self) -> list[str]:
+        lines = [line.strip() for line in self.cleaned_data["placements"].splitlines()]
+        placements = [line for line in lines if line]
+        if not placements:
+            raise forms.ValidationError("Give at least one placement.")
+        if len(placements) > MAX_CODES_PER_REQUEST:
+            raise forms.ValidationError(
+                f"At most {MAX_CODES_PER_REQUEST} codes at a time; you gave {len(placements)}."
+            )
+        too_long = [
+            p for p in placements if len(p) > QRCode._meta.get_field("placement").max_length
+        ]
+        if too_long:
+            raise forms.ValidationError(f"“{too_long[0][:40]}…” is longer than 100 characters.")
+        return placements
+
+
+class SheetSelectionForm(forms.Form):
+    """Which codes to print: ``ids=1,2,3`` and/or ``business=<id>``; active codes only."""
+
+    ids = forms.CharField(required=False)
+    business = forms.ModelChoiceField(queryset=Business.objects.all(), required=False)
+
+    def clean_ids(self) -> list[int] | None:
+        raw = self.cleaned_data["ids"].strip()
+        if not raw:
+            return None
+        try:
+            ids = [int(part) for part in raw.split(",") if part.strip()]
+        except ValueError:
+            raise forms.ValidationError("The selection is not a list of code numbers.") from None
+        if len(ids) > MAX_CODES_PER_REQUEST:
+            raise forms.ValidationError(f"Print at most {MAX_CODES_PER_REQUEST} codes at a time.")
+        return ids
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        if cleaned.get("ids") is None and cleaned.get("business") is None:
+            raise forms.ValidationError("Select codes, or a business, to print.")
+        if not self.codes().exists():
+            raise forms.ValidationError(
+                "None of the selected codes is active: revoked codes are not printed."
+            )
+        return cleaned
+
+    def codes(self):
+        return qr_codes_active(
+            ids=self.cleaned_data.get("ids"), business=self.cleaned_data.get("business")
+        )
+
+    def filename(self) -> str:
+        business = self.cleaned_data.get("business")
+        return f"qr-cards-{slugify(business.name)}.pdf" if business else "qr-cards.pdf"

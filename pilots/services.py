@@ -1,0 +1,333 @@
+"""Every state change of businesses, pilots, enrollments and QR codes.
+
+Each service checks what it is allowed to do, changes the rows under a lock,
+and writes a history event in the same transaction.
+"""
+
+import base64
+import secrets
+from collections.abc import Iterable
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.services import event_record
+from pilots.models import Business, Enrollment, Pilot, QRCode
+
+Actor = AbstractBaseUser | None
+
+TOKEN_BYTES = 17  # 136 bits
+
+
+class PilotTransitionError(ValidationError):
+    """A pilot status change that its current status does not allow."""
+
+
+class EnrollmentError(ValidationError):
+    """An enrollment that cannot be made or ended."""
+
+
+class QRCodeError(ValidationError):
+    """A QR code change that cannot be made."""
+
+
+# ------------------------------------------------------------------------------
+# Pilots
+# ------------------------------------------------------------------------------
+# action: (statuses it may start from, status it ends in)
+PILOT_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "activate": (frozenset({Pilot.Status.DRAFT}), Pilot.Status.ACTIVE),
+    "pause": (frozenset({Pilot.Status.ACTIVE}), Pilot.Status.PAUSED),
+    "resume": (frozenset({Pilot.Status.PAUSED}), Pilot.Status.ACTIVE),
+    "complete": (frozenset({Pilot.Status.ACTIVE, Pilot.Status.PAUSED}), Pilot.Status.COMPLETED),
+    "cancel": (
+        frozenset({Pilot.Status.DRAFT, Pilot.Status.ACTIVE, Pilot.Status.PAUSED}),
+        Pilot.Status.CANCELLED,
+    ),
+}
+PAST_TENSE = {
+    "activate": "activated",
+    "pause": "paused",
+    "resume": "resumed",
+    "complete": "completed",
+    "cancel": "cancelled",
+}
+_ENDING = {Pilot.Status.COMPLETED, Pilot.Status.CANCELLED}
+
+
+def _pilot_transition(*, pilot: Pilot, action: str, actor: Actor, note: str = "") -> Pilot:
+    allowed_from, target = PILOT_TRANSITIONS[action]
+    pilot = Pilot.objects.select_for_update().get(pk=pilot.pk)
+    if pilot.status not in allowed_from:
+        allowed = " or ".join(sorted(Pilot.Status(s).label.lower() for s in allowed_from))
+        raise PilotTransitionError(
+            f"Cannot {action} “{pilot.name}”: it is {pilot.get_status_display().lower()}, "
+            f"and only {allowed} pilots can be {PAST_TENSE[action]}."
+        )
+    if action == "activate" and pilot.ends_on < timezone.localdate():
+        raise PilotTransitionError(
+            f"Cannot activate “{pilot.name}”: it ended on {pilot.ends_on:%Y-%m-%d}."
+        )
+    previous = pilot.status
+    pilot.status = target
+    pilot.status_changed_at = timezone.now()
+    pilot.full_clean()
+    pilot.save(update_fields=["status", "status_changed_at", "updated_at"])
+    event_record(
+        subject=pilot,
+        action=f"pilot_{action}",
+        message=f"Pilot {PAST_TENSE[action]}" + (f": {note}" if note else "."),
+        actor=actor,
+        data={"from": previous, "to": target},
+    )
+    if target in _ENDING:
+        for enrollment in pilot.enrollments.select_for_update().filter(
+            status=Enrollment.Status.ACTIVE
+        ):
+            _enrollment_end(
+                enrollment=enrollment,
+                status=Enrollment.Status.CLOSED,
+                actor=actor,
+                message=f"Closed: the pilot was {PAST_TENSE[action]}.",
+            )
+    return pilot
+
+
+@transaction.atomic
+def pilot_activate(*, pilot: Pilot, actor: Actor = None) -> Pilot:
+    return _pilot_transition(pilot=pilot, action="activate", actor=actor)
+
+
+@transaction.atomic
+def pilot_pause(*, pilot: Pilot, actor: Actor = None, note: str = "") -> Pilot:
+    return _pilot_transition(pilot=pilot, action="pause", actor=actor, note=note)
+
+
+@transaction.atomic
+def pilot_resume(*, pilot: Pilot, actor: Actor = None) -> Pilot:
+    return _pilot_transition(pilot=pilot, action="resume", actor=actor)
+
+
+@transaction.atomic
+def pilot_complete(*, pilot: Pilot, actor: Actor = None, note: str = "") -> Pilot:
+    """Complete the pilot and close its active enrollments."""
+    return _pilot_transition(pilot=pilot, action="complete", actor=actor, note=note)
+
+
+@transaction.atomic
+def pilot_cancel(*, pilot: Pilot, actor: Actor = None, note: str = "") -> Pilot:
+    """Cancel the pilot and close its active enrollments."""
+    return _pilot_transition(pilot=pilot, action="cancel", actor=actor, note=note)
+
+
+# ------------------------------------------------------------------------------
+# Enrollments
+# ------------------------------------------------------------------------------
+@transaction.atomic
+def enrollment_create(
+    *, pilot: Pilot, business: Business, trial_limit: int | None = None, actor: Actor = None
+) -> Enrollment:
+    """Enrol ``business`` in ``pilot`` with its own trial limit (the pilot's by default)."""
+    pilot = Pilot.objects.select_for_update().get(pk=pilot.pk)
+    if pilot.status in _ENDING:
+        raise EnrollmentError(
+            f"Cannot enrol {business.name} in “{pilot.name}”: "
+            f"the pilot is {pilot.get_status_display().lower()}."
+        )
+    enrollment = Enrollment(
+        pilot=pilot,
+        business=business,
+        trial_limit=trial_limit if trial_limit is not None else pilot.default_trial_limit,
+    )
+    try:
+        enrollment.full_clean()
+    except ValidationError as error:
+        raise EnrollmentError(error.messages) from error
+    try:
+        with transaction.atomic():
+            enrollment.save()
+    except IntegrityError as error:
+        # Another request enrolled the business between the check and the insert.
+        raise EnrollmentError(
+            f"{business.name} is already enrolled in an active pilot; withdraw it there first."
+        ) from error
+    event_record(
+        subject=enrollment,
+        action="enrollment_create",
+        message=f"Enrolled with a trial limit of {enrollment.trial_limit}.",
+        actor=actor,
+    )
+    event_record(
+        subject=pilot,
+        action="enrollment_create",
+        message=f"{business.name} enrolled.",
+        actor=actor,
+        data={"business": business.pk, "trial_limit": enrollment.trial_limit},
+    )
+    return enrollment
+
+
+def _enrollment_end(
+    *, enrollment: Enrollment, status: str, actor: Actor, message: str
+) -> Enrollment:
+    enrollment.status = status
+    enrollment.ended_at = timezone.now()
+    enrollment.full_clean()
+    enrollment.save(update_fields=["status", "ended_at", "updated_at"])
+    event_record(subject=enrollment, action=f"enrollment_{status}", message=message, actor=actor)
+    return enrollment
+
+
+@transaction.atomic
+def enrollment_withdraw(
+    *, enrollment: Enrollment, actor: Actor = None, reason: str = ""
+) -> Enrollment:
+    """Take a business out of its pilot; its codes stay, feedback stops counting for the pilot."""
+    enrollment = (
+        Enrollment.objects.select_for_update()
+        .select_related("business", "pilot")
+        .get(pk=enrollment.pk)
+    )
+    if enrollment.status != Enrollment.Status.ACTIVE:
+        raise EnrollmentError(
+            f"{enrollment.business.name} is not active in “{enrollment.pilot.name}” "
+            f"(it is {enrollment.get_status_display().lower()})."
+        )
+    _enrollment_end(
+        enrollment=enrollment,
+        status=Enrollment.Status.WITHDRAWN,
+        actor=actor,
+        message="Withdrawn" + (f": {reason}" if reason else "."),
+    )
+    event_record(
+        subject=enrollment.pilot,
+        action="enrollment_withdrawn",
+        message=f"{enrollment.business.name} withdrawn.",
+        actor=actor,
+        data={"business": enrollment.business_id},
+    )
+    return enrollment
+
+
+# ------------------------------------------------------------------------------
+# QR codes
+# ------------------------------------------------------------------------------
+def qr_token_new() -> str:
+    """An unguessable, URL-safe token: 136 random bits in lower-case base32.
+
+    Lower-case base32 has no 0/O or 1/l pairs to confuse, and no characters
+    that need escaping, so the URL printed under a code can be typed by hand.
+    """
+    return base64.b32encode(secrets.token_bytes(TOKEN_BYTES)).decode().rstrip("=").lower()
+
+
+def _placements_clean(placements: Iterable[str]) -> list[str]:
+    cleaned, seen = [], set()
+    for placement in (p.strip() for p in placements):
+        if not placement:
+            continue
+        if placement.casefold() in seen:
+            raise QRCodeError(f"“{placement}” is listed twice.")
+        seen.add(placement.casefold())
+        cleaned.append(placement)
+    if not cleaned:
+        raise QRCodeError("Give at least one placement, e.g. “Table 1”.")
+    return cleaned
+
+
+@transaction.atomic
+def qr_codes_generate(
+    *, business: Business, placements: Iterable[str], actor: Actor = None
+) -> list[QRCode]:
+    """Issue one new active code for each placement label of ``business``."""
+    labels = _placements_clean(placements)
+    Business.objects.select_for_update().get(pk=business.pk)
+    taken = set(
+        business.qr_codes.filter(status=QRCode.Status.ACTIVE, placement__in=labels).values_list(
+            "placement", flat=True
+        )
+    )
+    if taken:
+        raise QRCodeError(
+            "These placements already have an active code: "
+            + ", ".join(sorted(taken))
+            + ". Regenerate those codes instead."
+        )
+    codes = [QRCode(business=business, placement=label, token=qr_token_new()) for label in labels]
+    for code in codes:
+        code.full_clean(validate_constraints=False)  # checked above, under the lock
+    created = QRCode.objects.bulk_create(codes)
+    # bulk_create sets primary keys on PostgreSQL and SQLite 3.35+.
+    for code in created:
+        event_record(subject=code, action="qr_generate", message="Code issued.", actor=actor)
+    listed = ", ".join(labels[:10]) + (f" and {len(labels) - 10} more" if len(labels) > 10 else "")
+    event_record(
+        subject=business,
+        action="qr_generate",
+        message=f"{len(created)} QR code(s) issued: {listed}."[:500],
+        actor=actor,
+        data={"placements": labels},
+    )
+    return created
+
+
+def _qr_revoke_locked(*, qr_code: QRCode, actor: Actor, message: str) -> QRCode:
+    if qr_code.status != QRCode.Status.ACTIVE:
+        raise QRCodeError(f"The code for {qr_code} is already revoked.")
+    qr_code.status = QRCode.Status.REVOKED
+    qr_code.revoked_at = timezone.now()
+    qr_code.full_clean(validate_constraints=False)
+    qr_code.save(update_fields=["status", "revoked_at", "updated_at"])
+    event_record(subject=qr_code, action="qr_revoke", message=message, actor=actor)
+    return qr_code
+
+
+@transaction.atomic
+def qr_code_revoke(*, qr_code: QRCode, actor: Actor = None) -> QRCode:
+    """Stop a code from accepting feedback; its token is never issued again."""
+    qr_code = QRCode.objects.select_for_update().select_related("business").get(pk=qr_code.pk)
+    return _qr_revoke_locked(qr_code=qr_code, actor=actor, message="Code revoked.")
+
+
+@transaction.atomic
+def qr_code_regenerate(*, qr_code: QRCode, actor: Actor = None) -> QRCode:
+    """Revoke ``qr_code`` and issue a new one, with a new token, for the same placement."""
+    old = QRCode.objects.select_for_update().select_related("business").get(pk=qr_code.pk)
+    _qr_revoke_locked(qr_code=old, actor=actor, message="Code revoked and replaced.")
+    new = QRCode(business=old.business, placement=old.placement, token=qr_token_new())
+    new.full_clean()
+    new.save()
+    old.replaced_by = new
+    old.save(update_fields=["replaced_by", "updated_at"])
+    event_record(
+        subject=new,
+        action="qr_generate",
+        message="Code issued to replace a revoked one.",
+        actor=actor,
+        data={"replaces": old.pk},
+    )
+    return new
+
+
+@transaction.atomic
+def enrollment_trial_limit_set(
+    *, enrollment: Enrollment, trial_limit: int, actor: Actor = None
+) -> Enrollment:
+    """Give an enrollment its own trial limit."""
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    previous = enrollment.trial_limit
+    if previous == trial_limit:
+        return enrollment
+    enrollment.trial_limit = trial_limit
+    enrollment.full_clean()
+    enrollment.save(update_fields=["trial_limit", "updated_at"])
+    event_record(
+        subject=enrollment,
+        action="enrollment_trial_limit",
+        message=f"Trial limit changed from {previous} to {trial_limit}.",
+        actor=actor,
+        data={"from": previous, "to": trial_limit},
+    )
+    return enrollment
