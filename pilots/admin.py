@@ -19,7 +19,7 @@ from django.utils.text import slugify
 
 from core.admin import EventInline
 from pilots import services
-from pilots.forms import QRCodeGenerateForm, SheetSelectionForm
+from pilots.forms import EnrollmentForm, QRCodeGenerateForm, SheetSelectionForm
 from pilots.models import Business, Enrollment, Pilot, QRCode, Tag
 from pilots.printing import sheet_html, sheet_pdf_response
 from pilots.qr import qr_png, qr_svg
@@ -134,6 +134,7 @@ class EnrollmentInline(admin.TabularInline):
     """Enrol businesses from the pilot page; new rows go through `enrollment_create`."""
 
     model = Enrollment
+    form = EnrollmentForm
     fields = ("business", "trial_limit", "status", "ended_at")
     readonly_fields = ("status", "ended_at")
     autocomplete_fields = ("business",)
@@ -192,24 +193,28 @@ class PilotAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not Enrollment:
             return super().save_formset(request, form, formset, change)
+        # What the admin's own change message reads after a formset save.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for inline_form in formset.forms:
             if not inline_form.has_changed() or not inline_form.cleaned_data:
                 continue
             enrollment = inline_form.instance
             try:
                 if enrollment.pk is None:
-                    services.enrollment_create(
+                    created = services.enrollment_create(
                         pilot=form.instance,
                         business=inline_form.cleaned_data["business"],
                         trial_limit=inline_form.cleaned_data["trial_limit"],
                         actor=request.user,
                     )
+                    formset.new_objects.append(created)
                 elif "trial_limit" in inline_form.changed_data:
                     services.enrollment_trial_limit_set(
                         enrollment=enrollment,
                         trial_limit=inline_form.cleaned_data["trial_limit"],
                         actor=request.user,
                     )
+                    formset.changed_objects.append((enrollment, ["trial_limit"]))
             except ValidationError as error:
                 report_errors(request, error)
         return None
@@ -240,6 +245,7 @@ class PilotAdmin(admin.ModelAdmin):
 
 @admin.register(Enrollment)
 class EnrollmentAdmin(admin.ModelAdmin):
+    form = EnrollmentForm
     list_display = ("business", "pilot", "status", "trial_limit", "created_at", "ended_at")
     list_filter = ("status", "pilot")
     list_select_related = ("business", "pilot")

@@ -4,8 +4,8 @@ from django import forms
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.utils.text import slugify
 
-from pilots.models import Business, QRCode
-from pilots.selectors import qr_codes_active
+from pilots.models import Business, Enrollment, QRCode
+from pilots.selectors import business_active_enrollment, qr_codes_active
 
 MAX_CODES_PER_REQUEST = 500
 
@@ -19,8 +19,9 @@ class QRCodeGenerateForm(forms.Form):
 
     def __init__(self, *args, admin_site, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["business"].widget = AutocompleteSelect(
-            QRCode._meta.get_field("business"), admin_site
+        self.fields["business"] = forms.ModelChoiceField(
+            queryset=Business.objects.all(),
+            widget=AutocompleteSelect(QRCode._meta.get_field("business"), admin_site),
         )
 
     def clean_placements(self) -> list[str]:
@@ -78,3 +79,23 @@ class SheetSelectionForm(forms.Form):
     def filename(self) -> str:
         business = self.cleaned_data.get("business")
         return f"qr-cards-{slugify(business.name)}.pdf" if business else "qr-cards.pdf"
+
+
+class EnrollmentForm(forms.ModelForm):
+    """Enrol a business; refuses one that is already active in a pilot, before the database does."""
+
+    class Meta:
+        model = Enrollment
+        fields = ("pilot", "business", "trial_limit")
+
+    def clean(self):
+        cleaned = super().clean()
+        business = cleaned.get("business")
+        if self.instance.pk is None and business is not None:
+            current = business_active_enrollment(business)
+            if current is not None:
+                raise forms.ValidationError(
+                    f"{business.name} is already enrolled in an active pilot "
+                    f"(“{current.pilot.name}”); withdraw it there first."
+                )
+        return cleaned

@@ -2,9 +2,13 @@
 
 SVGs are drawn from the module matrix as one path of horizontal runs inside
 a ``viewBox``, so they scale to any print size without seams between
-modules. Error correction is level Q (25 %): table cards get coffee on them.
+modules. Printed sheets use a PNG of one pixel per module, scaled up without
+smoothing (``image-rendering: pixelated``; PDF /Interpolate false): just as
+sharp, and several times faster to lay out than a hundred SVG paths. Error
+correction is level Q (25 %): table cards get coffee on them.
 """
 
+import base64
 import io
 from html import escape
 
@@ -54,3 +58,9 @@ def qr_png(data: str, *, box_size: int = 12) -> bytes:
     buffer = io.BytesIO()
     code.make_image(fill_color="black", back_color="white").save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def qr_png_data_uri(data: str) -> str:
+    """A ``data:`` URI of a PNG with one pixel per module, for pages that embed the code."""
+    png = qr_png(data, box_size=1)
+    return "data:image/png;base64," + base64.b64encode(png).decode()

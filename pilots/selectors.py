@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from pilots.models import Business, QRCode
-from pilots.qr import qr_svg
+from pilots.models import Business, Enrollment, QRCode
+from pilots.qr import qr_png_data_uri
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,16 @@ class TableCard:
     business_name: str
     placement: str
     url: str
-    svg: str
+    image_uri: str  # one pixel per module; the sheet scales it up without smoothing
+
+
+def business_active_enrollment(business: Business) -> Enrollment | None:
+    """The enrollment ``business`` is active in, if any (there is at most one)."""
+    return (
+        Enrollment.objects.filter(business=business, status=Enrollment.Status.ACTIVE)
+        .select_related("pilot")
+        .first()
+    )
 
 
 def qr_codes_active(
@@ -36,9 +45,7 @@ def table_cards(codes: QuerySet[QRCode]) -> list[TableCard]:
             business_name=code.business.name,
             placement=code.placement,
             url=code.public_url,
-            svg=qr_svg(
-                code.public_url, title=f"QR code for {code.business.name}, {code.placement}"
-            ),
+            image_uri=qr_png_data_uri(code.public_url),
         )
         for code in codes
     ]

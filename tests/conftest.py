@@ -83,22 +83,27 @@ def staff_member(django_user_model):
     return make
 
 
-@pytest.fixture
-def manager_client(client, staff_member):
-    client.force_login(staff_member(roles.PILOT_MANAGERS))
+def _logged_in_client(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
     return client
 
 
 @pytest.fixture
-def agent_client(client, staff_member):
-    client.force_login(staff_member(roles.SUPPORT_AGENTS))
-    return client
+def manager_client(staff_member):
+    return _logged_in_client(staff_member(roles.PILOT_MANAGERS))
 
 
 @pytest.fixture
-def viewer_client(client, staff_member):
-    client.force_login(staff_member(roles.VIEWERS))
-    return client
+def agent_client(staff_member):
+    return _logged_in_client(staff_member(roles.SUPPORT_AGENTS))
+
+
+@pytest.fixture
+def viewer_client(staff_member):
+    return _logged_in_client(staff_member(roles.VIEWERS))
 
 
 # ------------------------------------------------------------------------------

@@ -53,3 +53,32 @@ def test_seed_demo_without_configured_password_prints_a_random_one_once(
     assert "password unchanged" in second
     assert password not in second
     assert authenticate(username=settings.DEMO_ADMIN_USERNAME, password=password) is not None
+
+
+def test_seed_demo_creates_the_swedish_cafe_pilot_with_codes(settings):
+    from pilots.models import Enrollment, Pilot, QRCode
+
+    settings.DEMO_ADMIN_PASSWORD = "demo-password-for-tests"
+    seed()
+    seed()
+
+    pilot = Pilot.objects.get(name="Swedish café pilot")
+    assert pilot.status == Pilot.Status.ACTIVE
+    assert (pilot.reward_amount, pilot.reward_currency, pilot.reward_threshold) == (1000, "SEK", 60)
+    assert pilot.default_trial_limit == 100
+    assert (
+        pilot.target_participation,
+        pilot.target_completion,
+        pilot.target_quality,
+        pilot.target_payment_success,
+    ) == (10, 70, 65, 98)
+    enrolled = Enrollment.objects.filter(pilot=pilot, status=Enrollment.Status.ACTIVE)
+    assert sorted(e.business.name for e in enrolled) == [
+        "Café Aurora",
+        "Göteborg Café",
+        "Malmö Huset",
+    ]
+    assert {e.business.city for e in enrolled} == {"Stockholm", "Malmö", "Göteborg"}
+    for enrollment in enrolled:
+        codes = QRCode.objects.filter(business=enrollment.business, status=QRCode.Status.ACTIVE)
+        assert codes.count() == 5
