@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 
 export PORT
 
-.PHONY: run test lint format migrate seed clean help
+.PHONY: run test lint format migrate seed clean help check-system
 
 help:
 	@echo "make run    set up, migrate, seed the demo and start web + worker + beat on port $(PORT)"
@@ -20,12 +20,19 @@ $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pilot Ops needs Python 3.11 or newer; found " + sys.version.split()[0] + ". Set PYTHON=/path/to/python3.11.")'
 	$(PYTHON) -m venv $(VENV)
 
+# WeasyPrint, which turns printed pages into PDF, loads the system's Pango.
+check-system: $(STAMP)
+	@$(PY) -c "import weasyprint" 2>/dev/null || { \
+	  echo "Pilot Ops renders PDFs with WeasyPrint, which needs Pango:"; \
+	  echo "  Debian/Ubuntu: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0"; \
+	  echo "  macOS: brew install pango"; exit 1; }
+
 $(STAMP): $(PY) requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
 
-migrate: $(STAMP)
+migrate: $(STAMP) check-system
 	$(PY) manage.py migrate --noinput
 
 seed: migrate
@@ -46,7 +53,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
+test: lint check-system
 	$(BIN)/pytest
 
 clean:
