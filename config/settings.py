@@ -283,6 +283,19 @@ CELERY_BEAT_SCHEDULE = {
 BEAT_HEARTBEAT_MAX_AGE_SECONDS = env.int("BEAT_HEARTBEAT_MAX_AGE_SECONDS", default=180)
 
 # ------------------------------------------------------------------------------
+# Public pages
+# ------------------------------------------------------------------------------
+# How many proxies of our own sit in front and append to X-Forwarded-For
+# (0: trust REMOTE_ADDR only). Set it to 1 behind one load balancer.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Submissions allowed per client (hashed address) and per printed code.
+FEEDBACK_RATE_PER_CLIENT = env.str("FEEDBACK_RATE_PER_CLIENT", default="10/h")
+FEEDBACK_RATE_PER_CODE = env.str("FEEDBACK_RATE_PER_CODE", default="120/h")
+# The same client and code again within this many minutes is a duplicate.
+FEEDBACK_DUPLICATE_MINUTES = env.int("FEEDBACK_DUPLICATE_MINUTES", default=10)
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
+
+# ------------------------------------------------------------------------------
 # Logging
 # ------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -12,4 +12,7 @@ urlpatterns = [
     path("health/ready/", core_views.ready, name="health-ready"),
     path("", include("django_prometheus.urls")),
     path("admin/", admin.site.urls),
+    path("", include("pilots.urls")),
 ]
+
+handler404 = "core.views.not_found"

@@ -1,10 +1,13 @@
-"""Health endpoints for load balancers and operators."""
+"""Health endpoints for load balancers and operators, and the site-wide error pages."""
 
 from django.http import JsonResponse
-from django.utils import timezone
+from django.shortcuts import render
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from core.i18n import visitor_language
 from core.selectors import readiness_checks
 
 
@@ -27,4 +30,42 @@ def ready(request):
             "checks": {check.name: {"ok": check.ok, "detail": check.detail} for check in checks},
         },
         status=503 if failing else 200,
+    )
+
+
+def _public_error(request, *, title: str, message: str, status: int):
+    language = visitor_language(request)
+    with translation.override(language):
+        return render(
+            request,
+            "public/state.html",
+            {
+                "title": translation.gettext(title),
+                "message": translation.gettext(message),
+                "language": language,
+                "other_language": "en" if language == "sv" else "sv",
+            },
+            status=status,
+        )
+
+
+def not_found(request, exception=None):
+    """404 for any unknown address, in the visitor's language."""
+    return _public_error(
+        request,
+        title=gettext_noop("Page not found"),
+        message=gettext_noop("There is nothing at this address."),
+        status=404,
+    )
+
+
+def csrf_failure(request, reason=""):
+    """A form sent without a valid CSRF token: usually a page left open too long."""
+    return _public_error(
+        request,
+        title=gettext_noop("Please try again"),
+        message=gettext_noop(
+            "The form was open too long or cookies are blocked. Reload the page and send it again."
+        ),
+        status=403,
     )

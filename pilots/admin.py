@@ -15,9 +15,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 
 from core.admin import EventInline
+from core.money import format_money
 from pilots import services
 from pilots.forms import EnrollmentForm, QRCodeGenerateForm, SheetSelectionForm
 from pilots.models import Business, Enrollment, Pilot, QRCode, Tag
@@ -188,7 +190,7 @@ class PilotAdmin(admin.ModelAdmin):
 
     @admin.display(description="reward")
     def reward(self, pilot: Pilot) -> str:
-        return f"{pilot.reward_amount / 100:.2f} {pilot.reward_currency}"
+        return format_money(pilot.reward_amount, pilot.reward_currency)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Enrollment:
@@ -303,7 +305,7 @@ def download_links(code: QRCode) -> str:
 class QRCodeAdmin(admin.ModelAdmin):
     """Codes are issued by *generate*, never typed in; a code's page is read-only."""
 
-    list_display = ("placement", "business", "status", "created_at", "revoked_at", "downloads")
+    list_display = ("placement", "business", "status", "created_at", "downloads")
     list_filter = ("status", ("business", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("business",)
     search_fields = ("placement", "business__name")
@@ -352,11 +354,9 @@ class QRCodeAdmin(admin.ModelAdmin):
 
     @admin.display(description="code")
     def preview(self, code: QRCode) -> str:
-        return format_html(
-            '<div style="width:160px">{}</div>{}',
-            qr_svg(code.public_url, title=str(code)),
-            download_links(code),
-        )
+        # The SVG is built by pilots.qr from the module matrix; its title is escaped there.
+        svg = mark_safe(qr_svg(code.public_url, title=str(code)))  # noqa: S308
+        return format_html('<div style="width:160px">{}</div>{}', svg, download_links(code))
 
     # --- actions ------------------------------------------------------------------
     @admin.action(description="Revoke selected codes", permissions=["change"])

@@ -25,7 +25,7 @@ CAFES = (
         "expected_daily_customers": 700,
         "peak_hours": "07:00-09:00, 12:00-14:00",
         "context": "Busy commuter café by Medborgarplatsen: 14 tables, counter service, "
-        "3-4 baristas. Known for cardamom buns. Expect 50-100 feedbacks a day.",
+        "3-4 baristas. Known for cardamom buns. Expect 50-100 feedback submissions a day.",
     },
     {
         "slug": "malmo-huset",
@@ -35,7 +35,7 @@ CAFES = (
         "expected_daily_customers": 450,
         "peak_hours": "08:00-10:00, 14:00-16:00",
         "context": "Two floors near Stortorget, table service upstairs, 2-3 staff. "
-        "Lunch soups and fika. Expect 30-60 feedbacks a day.",
+        "Lunch soups and fika. Expect 30-60 feedback submissions a day.",
     },
     {
         "slug": "goteborg-cafe",
@@ -45,7 +45,7 @@ CAFES = (
         "expected_daily_customers": 600,
         "peak_hours": "07:30-09:30, 13:00-15:00",
         "context": "Student-heavy café on Vasagatan with long tables and a takeaway "
-        "window, 3 staff. Expect 40-80 feedbacks a day.",
+        "window, 3 staff. Expect 40-80 feedback submissions a day.",
     },
 )
 

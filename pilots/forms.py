@@ -1,10 +1,14 @@
-"""Forms of the pilots admin pages that are not plain model forms."""
+"""Forms of the pilots part: the public feedback form and admin pages beyond model forms."""
+
+import re
 
 from django import forms
 from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.validators import validate_email
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
-from pilots.models import Business, Enrollment, QRCode
+from pilots.models import Business, Category, Enrollment, Feedback, QRCode
 from pilots.selectors import business_active_enrollment, qr_codes_active
 
 MAX_CODES_PER_REQUEST = 500
@@ -99,3 +103,74 @@ class EnrollmentForm(forms.ModelForm):
                     f"(“{current.pilot.name}”); withdraw it there first."
                 )
         return cleaned
+
+
+PHONE_CHARACTERS = re.compile(r"^\+?[\d\s()-]+$")
+
+
+class FeedbackForm(forms.Form):
+    """The public form behind a printed code. Labels are translated (Swedish/English)."""
+
+    rating = forms.TypedChoiceField(
+        label=_("How was your visit?"),
+        choices=[(n, str(n)) for n in range(1, 6)],
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose from 1 to 5.")},
+    )
+    categories = forms.MultipleChoiceField(
+        label=_("What is it about?"),
+        choices=Category.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    comment = forms.CharField(
+        label=_("Tell us more"),
+        required=False,
+        max_length=Feedback.COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 5, "maxlength": Feedback.COMMENT_MAX_LENGTH}),
+        help_text=_("What was good, what could be better? Up to 2,000 characters."),
+    )
+    contact = forms.CharField(
+        label=_("E-mail or mobile number"),
+        required=False,
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "email", "inputmode": "email"}),
+    )
+    consent = forms.BooleanField(
+        label=_("You may contact me about my reward."),
+        required=False,
+    )
+    # A field people never see; bots fill in every field they find.
+    website = forms.CharField(required=False, label=_("Leave this empty"))
+
+    def clean_contact(self) -> dict[str, str]:
+        contact = self.cleaned_data["contact"].strip()
+        if not contact:
+            return {"email": "", "phone": ""}
+        if "@" in contact:
+            try:
+                validate_email(contact)
+            except forms.ValidationError:
+                raise forms.ValidationError(_("Enter a valid e-mail address.")) from None
+            return {"email": contact.lower(), "phone": ""}
+        digits = re.sub(r"\D", "", contact)
+        if not PHONE_CHARACTERS.match(contact) or not 8 <= len(digits) <= 15:
+            raise forms.ValidationError(_("Enter an e-mail address or a mobile number."))
+        return {"email": "", "phone": ("+" if contact.startswith("+") else "") + digits}
+
+    def clean(self):
+        cleaned = super().clean()
+        contact = cleaned.get("contact") or {}
+        has_contact = bool(contact.get("email") or contact.get("phone"))
+        if has_contact and not cleaned.get("consent"):
+            self.add_error(
+                "consent", _("Tick the box so that we may contact you about the reward.")
+            )
+        if cleaned.get("consent") and not has_contact and "contact" not in self.errors:
+            self.add_error("contact", _("Tell us where to send the reward."))
+        return cleaned
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.cleaned_data.get("website"))

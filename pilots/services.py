@@ -7,14 +7,21 @@ and writes a history event in the same transaction.
 import base64
 import secrets
 from collections.abc import Iterable
+from datetime import date, timedelta
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
+from core.ratelimit import Rate, rate_limit_hit
 from core.services import event_record
-from pilots.models import Business, Enrollment, Pilot, QRCode
+from pilots.models import Business, Enrollment, Feedback, Pilot, QRCode, ScanCount
+from pilots.scoring import assess_quality
+from pilots.selectors import Intake, IntakeState, intake_state
 
 Actor = AbstractBaseUser | None
 
@@ -331,3 +338,177 @@ def enrollment_trial_limit_set(
         data={"from": previous, "to": trial_limit},
     )
     return enrollment
+
+
+# ------------------------------------------------------------------------------
+# Feedback
+# ------------------------------------------------------------------------------
+class FeedbackRefused(ValidationError):
+    """A submission that is not taken; ``reason`` says why, for the page to explain."""
+
+    def __init__(self, message: str, *, reason: str, retry_after_seconds: int | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.retry_after_seconds = retry_after_seconds
+
+
+RATE_LIMITED = "rate_limited"
+DUPLICATE = "duplicate"
+
+
+def _rate_limits_check(*, qr_code: QRCode, client_hash: str) -> None:
+    for scope, key, rate in (
+        ("feedback-client", client_hash, settings.FEEDBACK_RATE_PER_CLIENT),
+        ("feedback-code", str(qr_code.pk), settings.FEEDBACK_RATE_PER_CODE),
+    ):
+        verdict = rate_limit_hit(scope=scope, key=key, rate=Rate.parse(rate))
+        if not verdict.allowed:
+            raise FeedbackRefused(
+                "Too many submissions; try again later.",
+                reason=RATE_LIMITED,
+                retry_after_seconds=verdict.retry_after_seconds,
+            )
+
+
+@transaction.atomic
+def feedback_submit(
+    *,
+    qr_code: QRCode,
+    client_hash: str,
+    rating: int,
+    categories: list[str],
+    comment: str,
+    language: str,
+    contact_email: str = "",
+    contact_phone: str = "",
+    consent: bool = False,
+) -> Feedback:
+    """Take one feedback from the form behind ``qr_code``.
+
+    Refuses (FeedbackRefused) when the code does not take feedback now, the
+    client or code is over its rate limit, the same client sent feedback on
+    this code within FEEDBACK_DUPLICATE_MINUTES, or the trial limit is
+    reached. The enrollment row is locked while counting, so the trial limit
+    holds however many submissions arrive at once.
+    """
+    _rate_limits_check(qr_code=qr_code, client_hash=client_hash)
+    state = intake_state(qr_code)
+    if not state.is_open:
+        raise FeedbackRefused(
+            "This code does not take feedback now.",
+            reason=state.intake,
+            retry_after_seconds=state.retry_after_seconds,
+        )
+    enrollment = state.enrollment
+    if enrollment is not None:
+        enrollment = (
+            Enrollment.objects.select_for_update().select_related("pilot").get(pk=enrollment.pk)
+        )
+        if enrollment.is_full:
+            raise FeedbackRefused("The pilot is full.", reason=Intake.FULL)
+    now = timezone.now()
+    recent = Feedback.objects.filter(
+        qr_code=qr_code,
+        client_hash=client_hash,
+        submitted_at__gte=now - timedelta(minutes=settings.FEEDBACK_DUPLICATE_MINUTES),
+    )
+    if recent.exists():
+        raise FeedbackRefused("Feedback already sent from here a moment ago.", reason=DUPLICATE)
+    if (contact_email or contact_phone) and not consent:
+        raise ValidationError("Contact details are kept only with consent.")
+
+    comment = comment.strip()
+    repeated = (
+        bool(comment)
+        and Feedback.objects.filter(
+            client_hash=client_hash, business=qr_code.business, comment=comment
+        ).exists()
+    )
+    assessment = assess_quality(
+        rating=rating, categories=categories, comment=comment, repeated=repeated
+    )
+    pilot = enrollment.pilot if enrollment else None
+    status = Feedback.Status.SPAM if assessment.is_spam else Feedback.Status.ACCEPTED
+    feedback = Feedback(
+        business=qr_code.business,
+        pilot=pilot,
+        enrollment=enrollment,
+        qr_code=qr_code,
+        rating=rating,
+        categories=categories,
+        comment=comment,
+        language=language,
+        quality_score=assessment.score,
+        contact_email=contact_email,
+        contact_phone=contact_phone,
+        consent_at=now if consent and (contact_email or contact_phone) else None,
+        reward_eligible=(
+            pilot is not None
+            and status == Feedback.Status.ACCEPTED
+            and consent
+            and bool(contact_email or contact_phone)
+            and pilot.reward_amount > 0
+            and assessment.score >= pilot.reward_threshold
+        ),
+        status=status,
+        client_hash=client_hash,
+        submitted_at=now,
+    )
+    feedback.full_clean()
+    feedback.save()
+    if enrollment is not None and status != Feedback.Status.SPAM:
+        Enrollment.objects.filter(pk=enrollment.pk).update(feedback_count=F("feedback_count") + 1)
+    return feedback
+
+
+def scan_record(*, state: IntakeState, client_hash: str, day: date | None = None) -> bool:
+    """Count a landing on an open form: once per client, code and day. True when counted.
+
+    The shared cache remembers who was counted today; the count itself is one
+    row per code and day, bumped in place.
+    """
+    qr_code = state.qr_code
+    day = day or timezone.localdate()
+    if not cache.add(f"scan:{qr_code.pk}:{day.isoformat()}:{client_hash}", 1, timeout=86400):
+        return False
+    counted = ScanCount.objects.filter(qr_code=qr_code, day=day).update(scans=F("scans") + 1)
+    if not counted:
+        try:
+            with transaction.atomic():
+                ScanCount.objects.create(
+                    qr_code=qr_code,
+                    business=qr_code.business,
+                    pilot=state.pilot,
+                    day=day,
+                    scans=1,
+                )
+        except IntegrityError:  # another process made today's row first
+            ScanCount.objects.filter(qr_code=qr_code, day=day).update(scans=F("scans") + 1)
+    return True
+
+
+@transaction.atomic
+def feedback_status_set(*, feedback: Feedback, status: str, actor: Actor = None) -> Feedback:
+    """Accept, flag or mark as spam. Only accepted feedback can earn a reward."""
+    feedback = Feedback.objects.select_for_update().get(pk=feedback.pk)
+    if feedback.status == status:
+        return feedback
+    previous = feedback.status
+    feedback.status = status
+    if status != Feedback.Status.ACCEPTED:
+        feedback.reward_eligible = False
+    feedback.full_clean()
+    feedback.save(update_fields=["status", "reward_eligible", "updated_at"])
+    if feedback.enrollment_id is not None and Feedback.Status.SPAM in (previous, status):
+        change = 1 if previous == Feedback.Status.SPAM else -1
+        Enrollment.objects.filter(pk=feedback.enrollment_id).update(
+            feedback_count=F("feedback_count") + change
+        )
+    event_record(
+        subject=feedback,
+        action="feedback_status",
+        message=f"Marked {Feedback.Status(status).label.lower()} (was {previous}).",
+        actor=actor,
+        data={"from": previous, "to": status},
+    )
+    return feedback

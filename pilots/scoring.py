@@ -1,0 +1,218 @@
+"""The quality score of a feedback: deterministic, 0-100, explained here.
+
+The score decides whether a feedback earns the reward (it must reach the
+pilot's threshold, 60 by default), so it rewards what helps the café: a
+specific account of the visit, not length for its own sake. The same input
+always gives the same score; nothing here reads the clock or the database.
+
+Rubric (points add up to at most 100):
+
+=========================  ======  ============================================
+part                       points  how
+=========================  ======  ============================================
+rating given               10      always, the form requires it
+categories chosen          0-15    5 per category, at most 3 count
+comment length             0-30    1.5 per word up to 20 words
+specific visit words       0-25    5 per distinct word about the visit
+                                   (coffee, staff, queue, bulle, kassa, ...)
+                                   at most 5 count
+more than one sentence     10      two or more sentences of 3+ words
+varied wording             10      at least 60 % of the words are distinct
+                                   (given 8 or more words)
+=========================  ======  ============================================
+
+Spam signals cap the score at 5 and mark the feedback as spam: a run of 6 or
+more of the same character, a link, fewer than 30 % distinct words in a
+comment of 8 or more words, a comment that is mostly symbols, or a comment
+the same client already sent (copy-paste; the caller says so).
+"""
+
+import re
+from dataclasses import dataclass, field
+
+MAX_SCORE = 100
+SPAM_CAP = 5
+
+RATING_POINTS = 10
+POINTS_PER_CATEGORY = 5
+CATEGORIES_COUNTED = 3
+POINTS_PER_WORD = 1.5
+WORDS_COUNTED = 20
+POINTS_PER_VISIT_WORD = 5
+VISIT_WORDS_COUNTED = 5
+SENTENCES_POINTS = 10
+VARIETY_POINTS = 10
+VARIETY_MIN_WORDS = 8
+VARIETY_SHARE = 0.6
+SPAM_VARIETY_SHARE = 0.3
+
+# Stems of words about a café visit, Swedish and English. A word counts when
+# it starts with one of these (so "kaffet", "coffees", "baristan" count).
+VISIT_WORD_STEMS = (
+    # English
+    "coffee",
+    "latte",
+    "cappuccino",
+    "espresso",
+    "tea",
+    "bun",
+    "cake",
+    "pastr",
+    "sandwich",
+    "soup",
+    "lunch",
+    "breakfast",
+    "food",
+    "drink",
+    "milk",
+    "staff",
+    "barista",
+    "waiter",
+    "service",
+    "friendly",
+    "rude",
+    "queue",
+    "line",
+    "wait",
+    "slow",
+    "fast",
+    "table",
+    "chair",
+    "seat",
+    "clean",
+    "dirty",
+    "toilet",
+    "music",
+    "noise",
+    "loud",
+    "quiet",
+    "price",
+    "expensive",
+    "cheap",
+    "counter",
+    "cashier",
+    "menu",
+    "fresh",
+    "warm",
+    "cold",
+    "wifi",
+    "window",
+    # Swedish
+    "kaffe",
+    "bulle",
+    "bulla",
+    "kanel",
+    "kardemumma",
+    "kaka",
+    "tårta",
+    "smörgås",
+    "macka",
+    "soppa",
+    "frukost",
+    "mat",
+    "dryck",
+    "mjölk",
+    "personal",
+    "servering",
+    "trevlig",
+    "otrevlig",
+    "kö",
+    "vänta",
+    "väntan",
+    "långsam",
+    "snabb",
+    "bord",
+    "stol",
+    "plats",
+    "ren",
+    "smutsig",
+    "toalett",
+    "musik",
+    "ljud",
+    "hög",
+    "tyst",
+    "pris",
+    "dyr",
+    "billig",
+    "kassa",
+    "meny",
+    "färsk",
+    "varm",
+    "kall",
+    "fönster",
+    "fika",
+)
+
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_SENTENCE_SPLIT = re.compile(r"[.!?]+")
+_REPEATED_CHARACTER = re.compile(r"(.)\1{5,}", re.DOTALL)
+_LINK = re.compile(r"https?://|www\.|\.(?:com|se|net|org|ru|io)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class QualityAssessment:
+    score: int
+    is_spam: bool
+    reasons: list[str] = field(default_factory=list)
+
+
+def _words(text: str) -> list[str]:
+    return [word.casefold() for word in _WORD.findall(text)]
+
+
+def _visit_words(words: list[str]) -> set[str]:
+    return {word for word in words if word.startswith(VISIT_WORD_STEMS)}
+
+
+def _sentences(text: str) -> int:
+    return sum(1 for part in _SENTENCE_SPLIT.split(text) if len(_words(part)) >= 3)
+
+
+def _spam_signals(comment: str, words: list[str], *, repeated: bool) -> list[str]:
+    signals = []
+    if _REPEATED_CHARACTER.search(comment):
+        signals.append("a character repeated many times")
+    if _LINK.search(comment):
+        signals.append("a link")
+    if len(words) >= VARIETY_MIN_WORDS and len(set(words)) / len(words) < SPAM_VARIETY_SHARE:
+        signals.append("the same words over and over")
+    stripped = comment.strip()
+    letters = sum(len(word) for word in words)
+    if len(stripped) >= 10 and letters / len(stripped) < 0.4:
+        signals.append("mostly symbols")
+    if repeated and stripped:
+        signals.append("the same comment sent before")
+    return signals
+
+
+def assess_quality(
+    *, rating: int | None, categories: list[str], comment: str, repeated: bool = False
+) -> QualityAssessment:
+    """Score one feedback by the rubric above.
+
+    ``repeated`` is True when the same client already sent this comment text.
+    """
+    words = _words(comment)
+    reasons: list[str] = []
+    score = 0.0
+    if rating is not None:
+        score += RATING_POINTS
+    score += POINTS_PER_CATEGORY * min(len(set(categories)), CATEGORIES_COUNTED)
+    score += POINTS_PER_WORD * min(len(words), WORDS_COUNTED)
+    visit_words = _visit_words(words)
+    score += POINTS_PER_VISIT_WORD * min(len(visit_words), VISIT_WORDS_COUNTED)
+    if _sentences(comment) >= 2:
+        score += SENTENCES_POINTS
+    if len(words) >= VARIETY_MIN_WORDS and len(set(words)) / len(words) >= VARIETY_SHARE:
+        score += VARIETY_POINTS
+    if not words:
+        reasons.append("no comment")
+    elif not visit_words:
+        reasons.append("nothing specific about the visit")
+
+    spam = _spam_signals(comment, words, repeated=repeated)
+    final = min(MAX_SCORE, round(score))
+    if spam:
+        final = min(final, SPAM_CAP)
+        reasons.extend(spam)
+    return QualityAssessment(score=final, is_spam=bool(spam), reasons=reasons)

@@ -1,0 +1,234 @@
+"""The public pages behind a printed code: the feedback form, its thanks page, the privacy note.
+
+Every state a code can be in has its own page and status code; a refused or
+invalid submission re-renders with the reason, never a 500.
+"""
+
+from django.core import signing
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods
+
+from core.client import client_hash
+from core.i18n import remember_language, visitor_language
+from core.money import format_money
+from pilots import selectors, services
+from pilots.forms import FeedbackForm
+from pilots.models import Feedback, QRCode
+from pilots.selectors import Intake, IntakeState
+
+THANKS_SALT = "pilots.feedback.thanks"
+THANKS_MAX_AGE_SECONDS = 24 * 3600
+NOT_STORED = 0  # what the thanks link carries when nothing was kept (honeypot)
+
+STATE_PAGES: dict[str, tuple[int, str, str]] = {
+    Intake.UNKNOWN_CODE: (
+        404,
+        _("We don't know this code"),
+        _("Check that the whole address was typed, or scan the code on the table again."),
+    ),
+    Intake.REVOKED: (
+        410,
+        _("This code has been replaced"),
+        _("Ask the staff for the new code. Thank you!"),
+    ),
+    Intake.MAINTENANCE: (
+        503,
+        _("Back soon"),
+        _("Feedback is paused for maintenance. Please try again in a little while."),
+    ),
+    Intake.BUSINESS_PAUSED: (
+        503,
+        _("Feedback is paused here"),
+        _("This place is not taking feedback right now. Please try again later."),
+    ),
+    Intake.BUSINESS_CLOSED: (
+        410,
+        _("No longer collecting feedback"),
+        _("This place has stopped collecting feedback here. Thank you for your interest!"),
+    ),
+    Intake.PILOT_PAUSED: (
+        503,
+        _("Feedback is paused here"),
+        _("Feedback here is paused for a while. Please try again later."),
+    ),
+    Intake.NOT_STARTED: (
+        410,
+        _("Not started yet"),
+        _("Feedback here has not opened yet. Welcome back soon!"),
+    ),
+    Intake.ENDED: (
+        410,
+        _("This pilot has ended, thank you"),
+        _("Thank you to everyone who shared what they thought."),
+    ),
+    Intake.FULL: (
+        410,
+        _("The pilot is full"),
+        _("We have all the feedback we can take here for now. Thank you!"),
+    ),
+    services.RATE_LIMITED: (
+        429,
+        _("Slow down a little"),
+        _("Many answers have come from here in a short time. Please try again later."),
+    ),
+    services.DUPLICATE: (
+        409,
+        _("You have already told us"),
+        _("We got your feedback from this table a moment ago. Thank you!"),
+    ),
+}
+
+
+def _language(request: HttpRequest, qr_code: QRCode | None) -> str:
+    return visitor_language(request, default=qr_code.business.language if qr_code else "sv")
+
+
+def _page(request, template: str, context: dict, *, language: str, status: int = 200):
+    context = {
+        **context,
+        "language": language,
+        "other_language": "en" if language == "sv" else "sv",
+    }
+    response = render(request, template, context, status=status)
+    response["Content-Language"] = language
+    remember_language(request, response, language)
+    return response
+
+
+def _state_page(
+    request, *, reason: str, qr_code, language: str, retry_after: int | None = None, note=""
+):
+    status, title, message = STATE_PAGES[reason]
+    response = _page(
+        request,
+        "public/state.html",
+        {"title": title, "message": message, "note": note, "qr_code": qr_code},
+        language=language,
+        status=status,
+    )
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _closed(request, state: IntakeState, language: str) -> HttpResponse:
+    return _state_page(
+        request,
+        reason=state.intake,
+        qr_code=state.qr_code,
+        language=language,
+        retry_after=state.retry_after_seconds,
+        note=state.message,
+    )
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def feedback_form(request: HttpRequest, token: str) -> HttpResponse:
+    qr_code = selectors.qr_code_by_token(token)
+    language = _language(request, qr_code)
+    with translation.override(language):
+        state = selectors.intake_state(qr_code)
+        if not state.is_open:
+            return _closed(request, state, language)
+        visitor = client_hash(request)
+        if request.method == "GET":
+            services.scan_record(state=state, client_hash=visitor)
+            return _form_page(request, state, FeedbackForm(), language)
+
+        form = FeedbackForm(request.POST)
+        if not form.is_valid():
+            return _form_page(request, state, form, language, status=400)
+        if form.is_bot:
+            return _to_thanks(token, NOT_STORED, language)
+        contact = form.cleaned_data["contact"]
+        try:
+            feedback = services.feedback_submit(
+                qr_code=state.qr_code,
+                client_hash=visitor,
+                rating=form.cleaned_data["rating"],
+                categories=form.cleaned_data["categories"],
+                comment=form.cleaned_data["comment"],
+                language=language,
+                contact_email=contact["email"],
+                contact_phone=contact["phone"],
+                consent=form.cleaned_data["consent"],
+            )
+        except services.FeedbackRefused as refused:
+            return _state_page(
+                request,
+                reason=refused.reason,
+                qr_code=qr_code,
+                language=language,
+                retry_after=refused.retry_after_seconds,
+            )
+        return _to_thanks(token, feedback.pk, language)
+
+
+def _form_page(request, state: IntakeState, form, language: str, status: int = 200):
+    pilot = state.pilot
+    return _page(
+        request,
+        "pilots/feedback_form.html",
+        {
+            "form": form,
+            "business": state.qr_code.business,
+            "reward": format_money(pilot.reward_amount, pilot.reward_currency)
+            if pilot and pilot.reward_amount
+            else "",
+        },
+        language=language,
+        status=status,
+    )
+
+
+def _to_thanks(token: str, feedback_id: int, language: str) -> HttpResponse:
+    receipt = signing.dumps(feedback_id, salt=THANKS_SALT)
+    url = reverse("pilots:feedback-thanks", args=[token])
+    return redirect(f"{url}?{urlencode({'r': receipt, 'lang': language})}")
+
+
+@never_cache
+@require_GET
+def feedback_thanks(request: HttpRequest, token: str) -> HttpResponse:
+    qr_code = selectors.qr_code_by_token(token)
+    if qr_code is None:
+        raise Http404
+    language = _language(request, qr_code)
+    try:
+        feedback_id = signing.loads(
+            request.GET.get("r", ""), salt=THANKS_SALT, max_age=THANKS_MAX_AGE_SECONDS
+        )
+    except signing.BadSignature:
+        return redirect("pilots:feedback-form", token=token)
+    feedback = (
+        Feedback.objects.select_related("pilot").filter(pk=feedback_id, qr_code=qr_code).first()
+    )
+    pilot = feedback.pilot if feedback else None
+    with translation.override(language):
+        return _page(
+            request,
+            "pilots/feedback_thanks.html",
+            {
+                "business": qr_code.business,
+                "feedback": feedback,
+                "in_pilot": pilot is not None and pilot.reward_amount > 0,
+                "reward": format_money(pilot.reward_amount, pilot.reward_currency) if pilot else "",
+            },
+            language=language,
+        )
+
+
+@require_GET
+def privacy(request: HttpRequest) -> HttpResponse:
+    language = visitor_language(request)
+    with translation.override(language):
+        return _page(request, "pilots/privacy.html", {}, language=language)
