@@ -1,17 +1,28 @@
-"""The demo pilot: three Swedish cafés in an active "Swedish café pilot".
+"""The demo pilot: three Swedish cafés in an active "Swedish café pilot", with a month of feedback.
 
 Idempotent: rows are found by slug and only what is missing is made, through
 the same services the admin uses.
 """
 
+import random
+import zoneinfo
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from pilots import services
-from pilots.models import Business, Enrollment, Pilot, QRCode
+from pilots.models import (
+    Business,
+    Category,
+    Enrollment,
+    Feedback,
+    Pilot,
+    QRCode,
+    ScanCount,
+)
+from pilots.scoring import assess_quality
 
 PILOT_SLUG = "swedish-cafe-pilot"
 PLACEMENTS = ("Table 1", "Table 2", "Table 3", "Table 4", "Counter")
@@ -55,6 +66,7 @@ class DemoPilot:
     pilot: Pilot
     businesses: list[Business]
     codes_issued: int
+    feedback_created: int
 
 
 @transaction.atomic
@@ -94,4 +106,160 @@ def demo_pilot_seed() -> DemoPilot:
         missing = [placement for placement in PLACEMENTS if placement not in placed]
         if missing:
             codes_issued += len(services.qr_codes_generate(business=business, placements=missing))
-    return DemoPilot(pilot=pilot, businesses=businesses, codes_issued=codes_issued)
+    feedback_created = demo_feedback_seed(pilot=pilot)
+    return DemoPilot(
+        pilot=pilot,
+        businesses=businesses,
+        codes_issued=codes_issued,
+        feedback_created=feedback_created,
+    )
+
+
+# ------------------------------------------------------------------------------
+# A month of feedback
+# ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CafeProfile:
+    daily_feedback: tuple[int, int]
+    completion: float  # submissions ÷ scans
+    ratings: tuple[int, ...]  # weights of ratings 1..5
+    detail: float  # share of comments that are specific
+    trial_headroom: int | None  # trial limit = collected + headroom; None: generous
+
+
+PROFILES = {
+    "cafe-aurora": CafeProfile((50, 100), 0.78, (2, 4, 10, 35, 49), 0.9, None),
+    "malmo-huset": CafeProfile((30, 60), 0.71, (5, 9, 22, 38, 26), 0.55, None),
+    "goteborg-cafe": CafeProfile((40, 80), 0.58, (10, 14, 28, 30, 18), 0.4, 6),
+}
+DAYS_OF_FEEDBACK = 30
+OPENING_HOURS = (7, 18)
+
+SPECIFIC_COMMENTS = {
+    "sv": [
+        "Kardemummabullen var nybakad och varm, och baristan var jättetrevlig. Kön gick snabbt.",
+        "Kaffet var gott men lite för kallt. Personalen var trevlig och borden var rena.",
+        "Lång kö vid kassan i morse, nästan tio minuter. Lattén var ändå bra.",
+        "Soppan till lunch var smakrik och priset rimligt. Musiken var dock för hög.",
+        "Toaletten var smutsig och det saknades papper. Fikat var annars bra.",
+        "Trevlig personal som hjälpte oss hitta ett bord. Kanelbullen var lite torr.",
+        "Cappuccinon var perfekt och smörgåsen färsk. Bra plats vid fönstret.",
+        "Väntade länge på maten fast det var lugnt. Servitören glömde vår beställning.",
+    ],
+    "en": [
+        "The cardamom bun was fresh and warm, and the barista was really friendly. Short queue.",
+        "Great coffee but the table by the window was dirty. Staff cleaned it quickly.",
+        "Waited fifteen minutes for a latte at the counter. The cake was good though.",
+        "Lovely quiet place to work, wifi was fast and the tea was nicely priced.",
+        "Music was too loud to talk. The sandwich was fresh and the staff were kind.",
+    ],
+}
+SHORT_COMMENTS = {
+    "sv": ["Bra!", "Mysigt ställe", "Helt ok", "Gott kaffe", "Trevligt", "Lite dyrt", ""],
+    "en": ["Nice!", "Good coffee", "ok", "Cozy", "A bit pricey", ""],
+}
+SPAM_COMMENTS = ["aaaaaaaaaaaa", "win money www.example.ru now", "!!!!!!!!!!!!!!!!"]
+
+
+def _moment(rng: random.Random, day: date, business: Business) -> datetime:
+    windows = business.peak_windows
+    if windows and rng.random() < 0.6:
+        window = rng.choice(windows)
+        start = window.starts.hour * 60 + window.starts.minute
+        end = window.ends.hour * 60 + window.ends.minute
+    else:
+        start, end = OPENING_HOURS[0] * 60, OPENING_HOURS[1] * 60
+    minute = rng.randrange(start, end)
+    zone = zoneinfo.ZoneInfo(business.timezone)
+    return datetime.combine(day, time(minute // 60, minute % 60, rng.randrange(60)), tzinfo=zone)
+
+
+def _comment(rng: random.Random, language: str, profile: CafeProfile) -> str:
+    roll = rng.random()
+    if roll < 0.01:
+        return rng.choice(SPAM_COMMENTS)
+    if roll < profile.detail:
+        return rng.choice(SPECIFIC_COMMENTS[language])
+    return rng.choice(SHORT_COMMENTS[language])
+
+
+def demo_feedback_seed(*, pilot: Pilot, seed: int = 20261123) -> int:
+    """Fill the last month with feedback and scans for the demo cafés; once only."""
+    if Feedback.objects.filter(pilot=pilot).exists():
+        return 0
+    rng = random.Random(seed)  # noqa: S311 - repeatable demo data, not secrets
+    today = timezone.localdate()
+    created = 0
+    enrollments = pilot.enrollments.filter(status=Enrollment.Status.ACTIVE).select_related(
+        "business"
+    )
+    for enrollment in enrollments:
+        business = enrollment.business
+        profile = PROFILES.get(business.slug)
+        codes = list(business.qr_codes.filter(status=QRCode.Status.ACTIVE))
+        if profile is None or not codes:
+            continue
+        rows, scans = [], []
+        for back in range(DAYS_OF_FEEDBACK, 0, -1):
+            day = today - timedelta(days=back)
+            count = rng.randint(*profile.daily_feedback)
+            per_code = dict.fromkeys(codes, 0)
+            for _ in range(count):
+                code = rng.choice(codes)
+                per_code[code] += 1
+                rows.append(_demo_feedback(rng, enrollment, code, profile, day))
+            for code, submitted in per_code.items():
+                scans.append(
+                    ScanCount(
+                        qr_code=code,
+                        business=business,
+                        pilot=pilot,
+                        day=day,
+                        scans=round(submitted / profile.completion),
+                    )
+                )
+        Feedback.objects.bulk_create(rows, batch_size=1000)
+        ScanCount.objects.bulk_create(scans, batch_size=1000)
+        collected = sum(1 for row in rows if row.status != Feedback.Status.SPAM)
+        Enrollment.objects.filter(pk=enrollment.pk).update(feedback_count=collected)
+        trial_limit = (
+            collected + profile.trial_headroom
+            if profile.trial_headroom is not None
+            else max(enrollment.trial_limit, round(collected * 1.5, -2))
+        )
+        services.enrollment_trial_limit_set(enrollment=enrollment, trial_limit=trial_limit)
+        created += len(rows)
+    return created
+
+
+def _demo_feedback(
+    rng: random.Random, enrollment: Enrollment, code: QRCode, profile: CafeProfile, day: date
+) -> Feedback:
+    pilot = enrollment.pilot
+    language = "sv" if rng.random() < 0.8 else "en"
+    rating = rng.choices(range(1, 6), weights=profile.ratings)[0]
+    categories = rng.sample(Category.values, k=rng.choice((0, 1, 1, 2, 3)))
+    comment = _comment(rng, language, profile)
+    assessment = assess_quality(rating=rating, categories=categories, comment=comment)
+    wants_reward = rng.random() < 0.4
+    status = Feedback.Status.SPAM if assessment.is_spam else Feedback.Status.ACCEPTED
+    submitted_at = _moment(rng, day, enrollment.business)
+    return Feedback(
+        business=enrollment.business,
+        pilot=pilot,
+        enrollment=enrollment,
+        qr_code=code,
+        rating=rating,
+        categories=categories,
+        comment=comment,
+        language=language,
+        quality_score=assessment.score,
+        contact_email=f"guest{rng.randrange(10**6)}@example.se" if wants_reward else "",
+        consent_at=submitted_at if wants_reward else None,
+        reward_eligible=wants_reward
+        and status == Feedback.Status.ACCEPTED
+        and assessment.score >= pilot.reward_threshold,
+        status=status,
+        client_hash=f"{rng.getrandbits(256):064x}",
+        submitted_at=submitted_at,
+    )

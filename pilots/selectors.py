@@ -1,13 +1,14 @@
 """Read paths of the pilots part."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from pilots.models import Business, Enrollment, IntakeSwitch, Pilot, QRCode
+from pilots.models import Business, Enrollment, Feedback, IntakeSwitch, Pilot, QRCode, ScanCount
 from pilots.qr import qr_png_data_uri
 
 
@@ -156,3 +157,127 @@ def intake_state(qr_code: QRCode | None, *, today: date | None = None) -> Intake
     if latest.status == Enrollment.Status.CLOSED or latest.is_full:
         return IntakeState(Intake.FULL, qr_code, latest)
     return IntakeState(Intake.OPEN, qr_code, latest)
+
+
+# ------------------------------------------------------------------------------
+# KPIs
+# ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FeedbackKpis:
+    """Feedback figures for one enrollment (or a whole pilot) over a date range."""
+
+    feedback_count: int
+    eligible_count: int
+    scans: int
+    days: int
+    expected_customers: int  # expected daily customers × days in the range
+    quality_total: int  # sum of quality scores, for averages across groups
+
+    @property
+    def participation(self) -> float | None:
+        """Feedback as a percentage of the customers expected in the period."""
+        if not self.expected_customers:
+            return None
+        return 100 * self.feedback_count / self.expected_customers
+
+    @property
+    def completion(self) -> float | None:
+        """Submissions as a percentage of scans."""
+        return 100 * self.feedback_count / self.scans if self.scans else None
+
+    @property
+    def average_quality(self) -> float | None:
+        return self.quality_total / self.feedback_count if self.feedback_count else None
+
+    @property
+    def eligible_share(self) -> float | None:
+        return 100 * self.eligible_count / self.feedback_count if self.feedback_count else None
+
+    def __add__(self, other: "FeedbackKpis") -> "FeedbackKpis":
+        return FeedbackKpis(
+            feedback_count=self.feedback_count + other.feedback_count,
+            eligible_count=self.eligible_count + other.eligible_count,
+            scans=self.scans + other.scans,
+            days=max(self.days, other.days),
+            expected_customers=self.expected_customers + other.expected_customers,
+            quality_total=self.quality_total + other.quality_total,
+        )
+
+
+NO_KPIS = FeedbackKpis(0, 0, 0, 0, 0, 0)
+
+
+def local_day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """The instants that open ``start`` and close ``end`` (inclusive) in local time."""
+    zone = timezone.get_current_timezone()
+    return (
+        datetime.combine(start, time.min, tzinfo=zone),
+        datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
+    )
+
+
+def _days_running(pilot: Pilot, start: date, end: date, today: date) -> int:
+    first, last = max(start, pilot.starts_on), min(end, pilot.ends_on, today)
+    return max((last - first).days + 1, 0)
+
+
+def enrollment_kpis(
+    enrollments: Iterable[Enrollment], *, start: date, end: date, today: date | None = None
+) -> dict[int, FeedbackKpis]:
+    """KPIs per enrollment id over ``start``..``end`` (inclusive): two aggregate queries in all.
+
+    Spam is left out. Participation counts only the days the pilot ran, up to today.
+    """
+    enrollments = list(enrollments)
+    if not enrollments:
+        return {}
+    today = today or timezone.localdate()
+    opens, closes = local_day_bounds(start, end)
+    feedback = {
+        row["enrollment"]: row
+        for row in Feedback.objects.filter(
+            enrollment__in=[e.pk for e in enrollments],
+            submitted_at__gte=opens,
+            submitted_at__lt=closes,
+        )
+        .exclude(status=Feedback.Status.SPAM)
+        .values("enrollment")
+        .annotate(
+            count=Count("id"),
+            eligible=Count("id", filter=Q(reward_eligible=True)),
+            quality=Sum("quality_score"),
+        )
+        .order_by()
+    }
+    scans = {
+        (row["business"], row["pilot"]): row["scans"]
+        for row in ScanCount.objects.filter(
+            business__in={e.business_id for e in enrollments},
+            pilot__in={e.pilot_id for e in enrollments},
+            day__gte=start,
+            day__lte=end,
+        )
+        .values("business", "pilot")
+        .annotate(scans=Sum("scans"))
+        .order_by()
+    }
+    kpis = {}
+    for enrollment in enrollments:
+        row = feedback.get(enrollment.pk, {})
+        days = _days_running(enrollment.pilot, start, end, today)
+        kpis[enrollment.pk] = FeedbackKpis(
+            feedback_count=row.get("count", 0),
+            eligible_count=row.get("eligible", 0),
+            scans=scans.get((enrollment.business_id, enrollment.pilot_id), 0),
+            days=days,
+            expected_customers=enrollment.business.expected_daily_customers * days,
+            quality_total=row.get("quality") or 0,
+        )
+    return kpis
+
+
+def pilot_kpis(pilot: Pilot, *, start: date, end: date, today: date | None = None) -> FeedbackKpis:
+    """KPIs of the whole pilot: the sum over its enrollments (withdrawn ones included)."""
+    enrollments = pilot.enrollments.select_related("business", "pilot")
+    per_enrollment = enrollment_kpis(enrollments, start=start, end=end, today=today)
+    return sum(per_enrollment.values(), NO_KPIS)

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from core.ratelimit import Rate, rate_limit_hit
 from core.services import event_record
-from pilots.models import Business, Enrollment, Feedback, Pilot, QRCode, ScanCount
+from pilots.models import Business, Enrollment, Feedback, IntakeSwitch, Pilot, QRCode, ScanCount
 from pilots.scoring import assess_quality
 from pilots.selectors import Intake, IntakeState, intake_state
 
@@ -512,3 +512,24 @@ def feedback_status_set(*, feedback: Feedback, status: str, actor: Actor = None)
         data={"from": previous, "to": status},
     )
     return feedback
+
+
+@transaction.atomic
+def intake_switch_set(
+    *, is_open: bool, message: str = "", retry_after_minutes: int = 30, actor: Actor = None
+) -> IntakeSwitch:
+    """Open or close feedback intake everywhere (maintenance mode)."""
+    switch, _ = IntakeSwitch.objects.select_for_update().get_or_create(pk=IntakeSwitch.SINGLETON_ID)
+    switch.is_open = is_open
+    switch.message = message
+    switch.retry_after_minutes = retry_after_minutes
+    switch.full_clean()
+    switch.save()
+    event_record(
+        subject=switch,
+        action="intake_open" if is_open else "intake_closed",
+        message="Feedback intake opened." if is_open else "Feedback intake closed.",
+        actor=actor,
+        data={"message": message, "retry_after_minutes": retry_after_minutes},
+    )
+    return switch

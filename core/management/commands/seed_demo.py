@@ -24,7 +24,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo pilot “{demo.pilot.name}” ({demo.pilot.get_status_display().lower()}): "
             + ", ".join(business.name for business in demo.businesses)
-            + f"; {demo.codes_issued} new QR code(s)."
+            + f"; {demo.codes_issued} new QR code(s), {demo.feedback_created} new feedback."
         )
 
         verb = "created" if admin.created else "ready"
