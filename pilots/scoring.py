@@ -21,6 +21,9 @@ varied wording             10      at least 60 % of the words are distinct
                                    (given 8 or more words)
 =========================  ======  ============================================
 
+A comment with no word about the visit is capped at 45, below any sensible
+reward threshold: length and polish alone do not earn the reward.
+
 Spam signals cap the score at 5 and mark the feedback as spam: a run of 6 or
 more of the same character, a link, fewer than 30 % distinct words in a
 comment of 8 or more words, a comment that is mostly symbols, or a comment
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 
 MAX_SCORE = 100
 SPAM_CAP = 5
+UNSPECIFIC_CAP = 45
 
 RATING_POINTS = 10
 POINTS_PER_CATEGORY = 5
@@ -205,13 +209,14 @@ def assess_quality(
         score += SENTENCES_POINTS
     if len(words) >= VARIETY_MIN_WORDS and len(set(words)) / len(words) >= VARIETY_SHARE:
         score += VARIETY_POINTS
+    final = min(MAX_SCORE, round(score))
     if not words:
         reasons.append("no comment")
     elif not visit_words:
         reasons.append("nothing specific about the visit")
+        final = min(final, UNSPECIFIC_CAP)
 
     spam = _spam_signals(comment, words, repeated=repeated)
-    final = min(MAX_SCORE, round(score))
     if spam:
         final = min(final, SPAM_CAP)
         reasons.extend(spam)

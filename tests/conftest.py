@@ -164,3 +164,40 @@ def active_pilot(pilot):
     from pilots.services import pilot_activate
 
     return pilot_activate(pilot=pilot)
+
+
+@pytest.fixture
+def enrolled(active_pilot, business):
+    """Café Aurora, enrolled in an active pilot (10 kr reward, threshold 60)."""
+    from pilots.services import enrollment_create
+
+    return enrollment_create(pilot=active_pilot, business=business)
+
+
+@pytest.fixture
+def open_code(enrolled):
+    """A printed code whose form takes feedback for the pilot."""
+    from pilots.services import qr_codes_generate
+
+    (code,) = qr_codes_generate(business=enrolled.business, placements=["Table 4"])
+    return code
+
+
+SPECIFIC_COMMENT = (
+    "The cardamom bun was fresh and warm, and the barista was really friendly. "
+    "We waited five minutes in the queue at the counter."
+)
+
+
+def feedback_post(**changes) -> dict:
+    """Form data of a good submission, with ``changes``."""
+    data = {
+        "rating": "5",
+        "categories": ["food_drink", "service"],
+        "comment": SPECIFIC_COMMENT,
+        "contact": "anna@example.se",
+        "consent": "on",
+        "website": "",
+    }
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not None}
