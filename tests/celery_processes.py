@@ -13,7 +13,7 @@ from django.db import connection
 from tests.conftest import PROJECT_DIR
 
 
-def test_database_url() -> str:
+def worker_database_url() -> str:
     """A DATABASE_URL that opens the database this test session is using."""
     db = connection.settings_dict
     if connection.vendor == "sqlite":
@@ -25,7 +25,7 @@ def test_database_url() -> str:
 @contextlib.contextmanager
 def celery_process(*args: str) -> Iterator[subprocess.Popen]:
     """Run ``celery --app config <args>`` on the test database until the block ends."""
-    env = {**os.environ, "DATABASE_URL": test_database_url()}
+    env = {**os.environ, "DATABASE_URL": worker_database_url()}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "--app", "config", *args],

@@ -201,3 +201,46 @@ def feedback_post(**changes) -> dict:
     }
     data.update(changes)
     return {key: value for key, value in data.items() if value is not None}
+
+
+# ------------------------------------------------------------------------------
+# Log output
+# ------------------------------------------------------------------------------
+class _Tee:
+    def __init__(self, stream):
+        self.stream = stream
+        self.lines: list[str] = []
+
+    def write(self, text):
+        self.lines.append(text)
+        return self.stream.write(text)
+
+    def flush(self):
+        self.stream.flush()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def log_output_has_no_contact_data():
+    """Everything the configured console handler prints during the run is checked at the end."""
+    import logging
+
+    from core.logging import EMAIL_PATTERN, PHONE_PATTERN, RedactContactDataFilter
+
+    handlers = [
+        handler
+        for handler in logging.getLogger().handlers
+        if any(isinstance(f, RedactContactDataFilter) for f in handler.filters)
+    ]
+    assert handlers, "the console handler of settings.LOGGING is installed"
+    tees = []
+    for handler in handlers:
+        tee = _Tee(handler.stream)
+        handler.setStream(tee)
+        tees.append((handler, tee))
+    yield
+    printed = "".join(line for _, tee in tees for line in tee.lines)
+    for handler, tee in tees:
+        handler.setStream(tee.stream)
+    leaks = EMAIL_PATTERN.findall(printed) + PHONE_PATTERN.findall(printed)
+    assert not leaks, f"contact data reached the log output: {leaks[:5]}"
+    assert printed, "the run logged something, so the check looked at real output"

@@ -133,3 +133,13 @@ def test_log_lines_from_a_real_process_are_redacted_json(tmp_path):
     assert line["message"] == "reward for [email]"
     assert line["logger"] == "pilots"
     assert "eva@example.se" not in result.stderr
+
+
+def test_log_lines_through_the_configured_handler_are_redacted(caplog):
+    """Goes through the real root handler, which the session-wide check reads."""
+    logging.getLogger("pilots.feedback").warning(
+        "reward contact %s / %s", "lisa@example.se", "+46 70 765 43 21"
+    )
+
+    assert "lisa@example.se" not in caplog.text
+    assert "reward contact [email] / [phone]" in caplog.text

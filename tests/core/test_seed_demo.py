@@ -82,3 +82,51 @@ def test_seed_demo_creates_the_swedish_cafe_pilot_with_codes(settings):
     for enrollment in enrolled:
         codes = QRCode.objects.filter(business=enrollment.business, status=QRCode.Status.ACTIVE)
         assert codes.count() == 5
+
+
+def test_seed_demo_adds_a_month_of_feedback_with_one_cafe_near_its_limit(settings):
+    from pilots.models import Enrollment, Feedback, ScanCount
+    from pilots.selectors import intake_state
+
+    settings.DEMO_ADMIN_PASSWORD = "demo-password-for-tests"
+    seed()
+    count = Feedback.objects.count()
+    seed()
+
+    assert Feedback.objects.count() == count  # once only
+    per_cafe = {e.business.slug: e for e in Enrollment.objects.select_related("business", "pilot")}
+    aurora, malmo, goteborg = (
+        per_cafe["cafe-aurora"],
+        per_cafe["malmo-huset"],
+        per_cafe["goteborg-cafe"],
+    )
+    assert 50 * 30 <= Feedback.objects.filter(business=aurora.business).count() <= 100 * 30
+    assert 30 * 30 <= Feedback.objects.filter(business=malmo.business).count() <= 60 * 30
+    for enrollment in per_cafe.values():
+        assert enrollment.feedback_count <= enrollment.trial_limit
+    assert 0 < goteborg.trial_limit - goteborg.feedback_count <= 10
+    assert aurora.trial_limit - aurora.feedback_count > 100
+    assert set(Feedback.objects.values_list("language", flat=True)) == {"sv", "en"}
+    assert ScanCount.objects.filter(business=aurora.business).exists()
+    code = goteborg.business.qr_codes.first()
+    assert intake_state(code).is_open
+
+
+def test_seed_demo_feedback_peaks_at_the_cafes_peak_hours(settings):
+    from django.utils import timezone
+
+    from pilots.models import Business, Feedback
+
+    settings.DEMO_ADMIN_PASSWORD = "demo-password-for-tests"
+    seed()
+
+    aurora = Business.objects.get(slug="cafe-aurora")
+    hours = [
+        timezone.localtime(at).time()
+        for at in Feedback.objects.filter(business=aurora).values_list("submitted_at", flat=True)
+    ]
+    in_peaks = sum(
+        any(window.starts <= moment < window.ends for window in aurora.peak_windows)
+        for moment in hours
+    )
+    assert in_peaks / len(hours) > 0.6  # 4 of 11 opening hours hold most of the visits

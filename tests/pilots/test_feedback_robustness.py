@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from pilots import services
 from pilots.models import Enrollment, Feedback
-from tests.celery_processes import test_database_url
+from tests.celery_processes import worker_database_url
 from tests.conftest import PROJECT_DIR
 
 CLIENT_NUMBERS = itertools.count()
@@ -125,7 +125,7 @@ def shared_cache(settings, tmp_path):
 
 def submit_elsewhere(code, client: str, env: dict) -> str:
     script = SUBMIT_IN_ANOTHER_PROCESS.format(code_id=code.pk, client=client)
-    process_env = {**os.environ, "DATABASE_URL": test_database_url(), **env}
+    process_env = {**os.environ, "DATABASE_URL": worker_database_url(), **env}
     process_env.pop("DJANGO_SETTINGS_MODULE", None)
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", script],
