@@ -23,7 +23,20 @@ class HeartbeatAdmin(admin.ModelAdmin):
         return False
 
 
-class EventInline(GenericTabularInline):
+class ReadOnlyInlineMixin:
+    """An inline that lists related rows and never adds or changes them."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class EventInline(ReadOnlyInlineMixin, GenericTabularInline):
     """An object's history events, newest first, read-only."""
 
     model = Event
@@ -31,17 +44,9 @@ class EventInline(GenericTabularInline):
     ct_fk_field = "subject_id"
     fields = ("created_at", "action", "message", "actor")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name = "history event"
     verbose_name_plural = "history"
     classes = ("collapse",)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")

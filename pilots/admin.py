@@ -19,7 +19,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 
-from core.admin import CappedCountPaginator, EventInline
+from core.admin import CappedCountPaginator, EventInline, ReadOnlyInlineMixin
 from core.csv_export import csv_response
 from core.money import format_money
 from core.privacy import mask_contact
@@ -57,20 +57,12 @@ def run_for_each(
 # ------------------------------------------------------------------------------
 # Businesses
 # ------------------------------------------------------------------------------
-class EnrollmentSummaryInline(admin.TabularInline):
+class EnrollmentSummaryInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = Enrollment
-    fields = ("pilot_link", "status", "trial_limit", "created_at", "ended_at")
+    fields = ("pilot_link", "status", "feedback_count", "trial_limit", "created_at", "ended_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
     verbose_name_plural = "enrollments"
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("pilot")
@@ -81,20 +73,12 @@ class EnrollmentSummaryInline(admin.TabularInline):
         return format_html('<a href="{}">{}</a>', url, enrollment.pilot.name)
 
 
-class QRCodeSummaryInline(admin.TabularInline):
+class QRCodeSummaryInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = QRCode
     fields = ("placement", "status", "created_at", "revoked_at", "downloads")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
     verbose_name_plural = "QR codes"
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="download")
     def downloads(self, code: QRCode) -> str:

@@ -244,7 +244,7 @@ def _demo_feedback(
     wants_reward = rng.random() < 0.4
     status = Feedback.Status.SPAM if assessment.is_spam else Feedback.Status.ACCEPTED
     submitted_at = _moment(rng, day, enrollment.business)
-    return Feedback(
+    feedback = Feedback(
         business=enrollment.business,
         pilot=pilot,
         enrollment=enrollment,
@@ -256,10 +256,9 @@ def _demo_feedback(
         quality_score=assessment.score,
         contact_email=f"guest{rng.randrange(10**6)}@example.se" if wants_reward else "",
         consent_at=submitted_at if wants_reward else None,
-        reward_eligible=wants_reward
-        and status == Feedback.Status.ACCEPTED
-        and assessment.score >= pilot.reward_threshold,
         status=status,
         client_hash=f"{rng.getrandbits(256):064x}",
         submitted_at=submitted_at,
     )
+    feedback.reward_eligible = feedback.qualifies_for_reward()
+    return feedback

@@ -420,6 +420,19 @@ class Feedback(TimeStampedModel):
     def has_contact(self) -> bool:
         return bool(self.contact_email or self.contact_phone)
 
+    def qualifies_for_reward(self) -> bool:
+        """The reward rule: an accepted feedback in a paying pilot, at or above its
+        threshold, with a contact given with consent."""
+        pilot = self.pilot
+        return (
+            pilot is not None
+            and pilot.reward_amount > 0
+            and self.status == self.Status.ACCEPTED
+            and self.has_contact
+            and self.consent_at is not None
+            and self.quality_score >= pilot.reward_threshold
+        )
+
 
 class ScanCount(models.Model):
     """Landings on one code's form in one day, each client counted once.

@@ -442,18 +442,11 @@ def feedback_submit(
         contact_email=contact_email,
         contact_phone=contact_phone,
         consent_at=now if consent and (contact_email or contact_phone) else None,
-        reward_eligible=(
-            pilot is not None
-            and status == Feedback.Status.ACCEPTED
-            and consent
-            and bool(contact_email or contact_phone)
-            and pilot.reward_amount > 0
-            and assessment.score >= pilot.reward_threshold
-        ),
         status=status,
         client_hash=client_hash,
         submitted_at=now,
     )
+    feedback.reward_eligible = feedback.qualifies_for_reward()
     feedback.full_clean()
     feedback.save()
     if enrollment is not None and status != Feedback.Status.SPAM:
@@ -495,8 +488,7 @@ def feedback_status_set(*, feedback: Feedback, status: str, actor: Actor = None)
         return feedback
     previous = feedback.status
     feedback.status = status
-    if status != Feedback.Status.ACCEPTED:
-        feedback.reward_eligible = False
+    feedback.reward_eligible = feedback.qualifies_for_reward()
     feedback.full_clean()
     feedback.save(update_fields=["status", "reward_eligible", "updated_at"])
     if feedback.enrollment_id is not None and Feedback.Status.SPAM in (previous, status):

@@ -175,3 +175,22 @@ def test_intake_switch_in_the_admin_closes_every_form(manager_client, client, op
     response = client.get(f"/q/{open_code.token}/")
     assert response.status_code == 503
     assert response["Retry-After"] == "900"
+
+
+def test_feedback_flagged_then_accepted_earns_its_reward_again(open_code):
+    feedback = services.feedback_submit(
+        qr_code=open_code,
+        client_hash="b" * 64,
+        rating=5,
+        categories=[],
+        comment=SPECIFIC_COMMENT,
+        language="en",
+        contact_phone="+46701234567",
+        consent=True,
+    )
+
+    flagged = services.feedback_status_set(feedback=feedback, status=Feedback.Status.FLAGGED)
+    accepted = services.feedback_status_set(feedback=feedback, status=Feedback.Status.ACCEPTED)
+
+    assert not flagged.reward_eligible
+    assert accepted.reward_eligible
