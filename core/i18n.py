@@ -33,3 +33,20 @@ def remember_language(request: HttpRequest, response: HttpResponse, language: st
             samesite="Lax",
             secure=request.is_secure(),
         )
+
+
+def language_switch_url(request: HttpRequest, language: str) -> str:
+    """The current address in ``language``, every other query parameter kept."""
+    query = request.GET.copy()
+    query[LANGUAGE_PARAMETER] = language
+    return f"{request.path}?{query.urlencode()}"
+
+
+def public_page_context(request: HttpRequest, language: str) -> dict[str, str]:
+    """What every public page's base template needs to show and switch its language."""
+    other = "en" if language == "sv" else "sv"
+    return {
+        "language": language,
+        "other_language": other,
+        "switch_url": language_switch_url(request, other),
+    }

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from core.i18n import visitor_language
+from core.i18n import public_page_context, visitor_language
 from core.selectors import readiness_checks
 
 
@@ -42,8 +42,7 @@ def _public_error(request, *, title: str, message: str, status: int):
             {
                 "title": translation.gettext(title),
                 "message": translation.gettext(message),
-                "language": language,
-                "other_language": "en" if language == "sv" else "sv",
+                **public_page_context(request, language),
             },
             status=status,
         )

@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.client import client_hash
-from core.i18n import remember_language, visitor_language
+from core.i18n import public_page_context, remember_language, visitor_language
 from core.money import format_money
 from pilots import selectors, services
 from pilots.forms import FeedbackForm
@@ -91,11 +91,7 @@ def _language(request: HttpRequest, qr_code: QRCode | None) -> str:
 
 
 def _page(request, template: str, context: dict, *, language: str, status: int = 200):
-    context = {
-        **context,
-        "language": language,
-        "other_language": "en" if language == "sv" else "sv",
-    }
+    context = {**context, **public_page_context(request, language)}
     response = render(request, template, context, status=status)
     response["Content-Language"] = language
     remember_language(request, response, language)

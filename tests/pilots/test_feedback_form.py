@@ -1,6 +1,8 @@
 """The page behind a printed code: every state, the submission and the thanks page."""
 
 import datetime
+import html
+import re
 
 import pytest
 from django.test import Client
@@ -25,7 +27,7 @@ def test_form_open_code_shows_the_form_in_swedish(client, open_code):
     page = response.content.decode()
     assert "Vad tyckte du om Café Aurora?" in page
     assert 'name="csrfmiddlewaretoken"' in page
-    assert "Få din belöning: 10 kr" in page
+    assert "Få din belöning: 10\u00a0kr" in page
     assert response["Content-Language"] == "sv"
 
 
@@ -41,7 +43,7 @@ def test_form_language_switch_is_remembered(client, open_code):
     response = client.get(form_url(open_code))
 
     assert "What did you think of Café Aurora?" in response.content.decode()
-    assert 'href="?lang=sv"' in response.content.decode()
+    assert f'href="/q/{open_code.token}/?lang=sv"' in response.content.decode()
 
 
 def test_form_unknown_code_is_404(client, open_code):
@@ -155,7 +157,7 @@ def test_submit_good_feedback_thanks_with_the_reward(client, open_code, enrolled
     response = client.post(form_url(open_code), feedback_post(), follow=True)
 
     assert response.status_code == 200
-    assert "Du får 10 kr" in response.content.decode()
+    assert "Du får 10\u00a0kr" in response.content.decode()
     feedback = Feedback.objects.get()
     assert feedback.reward_eligible
     assert feedback.pilot == enrolled.pilot
@@ -286,6 +288,16 @@ def test_submit_spam_is_kept_as_spam_and_does_not_count_toward_the_trial(
     assert feedback.status == Feedback.Status.SPAM
     assert not feedback.reward_eligible
     assert enrolled.feedback_count == 0
+
+
+def test_thanks_page_language_switch_keeps_the_receipt(client, open_code):
+    thanks = client.post(form_url(open_code), feedback_post(), follow=True)
+    switch = re.search(r'href="([^"]*lang=en[^"]*)"', thanks.content.decode()).group(1)
+
+    english = client.get(html.unescape(switch))
+
+    assert english.status_code == 200
+    assert "You will receive 10\u00a0kr" in english.content.decode()
 
 
 def test_thanks_page_with_a_forged_receipt_goes_back_to_the_form(client, open_code):
