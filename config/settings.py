@@ -296,6 +296,27 @@ FEEDBACK_DUPLICATE_MINUTES = env.int("FEEDBACK_DUPLICATE_MINUTES", default=10)
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 
 # ------------------------------------------------------------------------------
+# Rewards and Stripe
+# ------------------------------------------------------------------------------
+# Without a secret key, payouts wait and the admin says Stripe is not configured.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Another Stripe API address, such as the local fake used by the tests.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
+# Fraud rules: past these counts in one local day, a new reward is held for review.
+REWARD_LIMIT_PER_RECIPIENT_BUSINESS_DAY = env.int(
+    "REWARD_LIMIT_PER_RECIPIENT_BUSINESS_DAY", default=1
+)
+REWARD_LIMIT_PER_RECIPIENT_DAY = env.int("REWARD_LIMIT_PER_RECIPIENT_DAY", default=3)
+REWARD_LIMIT_PER_CLIENT_DAY = env.int("REWARD_LIMIT_PER_CLIENT_DAY", default=5)
+# A payout still "processing" after this long is checked with Stripe.
+PAYOUT_STUCK_MINUTES = 30
+PAYOUT_MAX_ATTEMPTS = 8
+CLAIM_LINK_MAX_AGE_DAYS = 30
+
+# ------------------------------------------------------------------------------
 # Logging
 # ------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

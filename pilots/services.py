@@ -19,7 +19,9 @@ from django.utils import timezone
 
 from core.ratelimit import Rate, rate_limit_hit
 from core.services import event_record
+from pilots.claims import claim_link_send
 from pilots.models import Business, Enrollment, Feedback, IntakeSwitch, Pilot, QRCode, ScanCount
+from pilots.payments import payment_create_for_feedback
 from pilots.scoring import assess_quality
 from pilots.selectors import Intake, IntakeState, intake_state
 
@@ -451,6 +453,10 @@ def feedback_submit(
     feedback.save()
     if enrollment is not None and status != Feedback.Status.SPAM:
         Enrollment.objects.filter(pk=enrollment.pk).update(feedback_count=F("feedback_count") + 1)
+    if feedback.reward_eligible:
+        payment = payment_create_for_feedback(feedback=feedback)
+        if feedback.contact_email:
+            transaction.on_commit(lambda: claim_link_send(payment_id=payment.pk))
     return feedback
 
 

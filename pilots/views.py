@@ -5,20 +5,21 @@ invalid submission re-renders with the reason, never a 500.
 """
 
 from django.core import signing
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.client import client_hash
 from core.i18n import public_page_context, remember_language, visitor_language
 from core.money import format_money
-from pilots import selectors, services
+from pilots import payments, selectors, services, stripe_gateway
+from pilots.claims import claim_recipient, claim_token
 from pilots.forms import FeedbackForm
 from pilots.models import Feedback, QRCode
 from pilots.selectors import Intake, IntakeState
@@ -206,8 +207,11 @@ def feedback_thanks(request: HttpRequest, token: str) -> HttpResponse:
     except signing.BadSignature:
         return redirect("pilots:feedback-form", token=token)
     feedback = (
-        Feedback.objects.select_related("pilot").filter(pk=feedback_id, qr_code=qr_code).first()
+        Feedback.objects.select_related("pilot", "payment__recipient")
+        .filter(pk=feedback_id, qr_code=qr_code)
+        .first()
     )
+    payment = getattr(feedback, "payment", None) if feedback else None
     pilot = feedback.pilot if feedback else None
     with translation.override(language):
         return _page(
@@ -217,6 +221,8 @@ def feedback_thanks(request: HttpRequest, token: str) -> HttpResponse:
                 "business": qr_code.business,
                 "feedback": feedback,
                 "in_pilot": pilot is not None and pilot.reward_amount > 0,
+                "payment": payment,
+                "claim_token": claim_token(payment.recipient) if payment else "",
                 "reward": format_money(pilot.reward_amount, pilot.reward_currency) if pilot else "",
             },
             language=language,
@@ -228,3 +234,86 @@ def privacy(request: HttpRequest) -> HttpResponse:
     language = visitor_language(request)
     with translation.override(language):
         return _page(request, "pilots/privacy.html", {}, language=language)
+
+
+# ------------------------------------------------------------------------------
+# Claiming a reward
+# ------------------------------------------------------------------------------
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def reward_claim(request: HttpRequest, token: str) -> HttpResponse:
+    """Explain the claim, then send the customer to Stripe-hosted onboarding."""
+    language = visitor_language(request)
+    recipient = claim_recipient(token)
+    with translation.override(language):
+        if recipient is None:
+            return _page(
+                request,
+                "pilots/reward_claim.html",
+                {"expired": True},
+                language=language,
+                status=410,
+            )
+        if request.method == "GET":
+            return _page(request, "pilots/reward_claim.html", {}, language=language)
+        if not stripe_gateway.is_configured():
+            return _page(
+                request,
+                "pilots/reward_claim.html",
+                {"unavailable": True},
+                language=language,
+                status=503,
+            )
+        here = request.build_absolute_uri(reverse("pilots:reward-claim", args=[token]))
+        back = request.build_absolute_uri(reverse("pilots:reward-claimed", args=[token]))
+        try:
+            onboarding_url = payments.recipient_claim_start(
+                recipient=recipient, refresh_url=here, return_url=back
+            )
+        except (stripe_gateway.TransientStripeError, stripe_gateway.PermanentStripeError):
+            return _page(
+                request,
+                "pilots/reward_claim.html",
+                {"unavailable": True},
+                language=language,
+                status=503,
+            )
+        return redirect(onboarding_url)
+
+
+@never_cache
+@require_GET
+def reward_claimed(request: HttpRequest, token: str) -> HttpResponse:
+    """Where Stripe sends the customer back after onboarding."""
+    language = visitor_language(request)
+    recipient = claim_recipient(token)
+    if recipient is None:
+        raise Http404
+    with translation.override(language):
+        return _page(
+            request,
+            "pilots/reward_claimed.html",
+            {"payable": recipient.onboarding == recipient.Onboarding.PAYABLE},
+            language=language,
+        )
+
+
+# ------------------------------------------------------------------------------
+# Stripe webhooks
+# ------------------------------------------------------------------------------
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Signature-checked, stored once, applied once; 500 only when applying failed."""
+    try:
+        event = stripe_gateway.webhook_event_verified(
+            payload=request.body, signature=request.headers.get("Stripe-Signature", "")
+        )
+    except stripe_gateway.SignatureError:
+        return JsonResponse({"error": "invalid signature"}, status=400)
+    try:
+        payments.stripe_event_receive(event=event)
+    except payments.StripeEventFailed:
+        return JsonResponse({"error": "processing failed; please retry"}, status=500)
+    return JsonResponse({"received": True})

@@ -36,14 +36,14 @@ def test_roles_viewers_hold_only_view_permissions():
 
 def test_roles_sync_gives_each_group_its_share_of_a_new_model():
     """A model that arrives later (here: a payment) is split by the declared rules."""
-    payment = ContentType.objects.create(app_label="pilots", model="payment")
-    ticket = ContentType.objects.create(app_label="support", model="ticket")
+    payment, _ = ContentType.objects.get_or_create(app_label="pilots", model="payment")
+    ticket, _ = ContentType.objects.get_or_create(app_label="support", model="ticket")
     for content_type in (payment, ticket):
         for action in ("add", "change", "delete", "view"):
-            Permission.objects.create(
+            Permission.objects.get_or_create(
                 content_type=content_type,
                 codename=f"{action}_{content_type.model}",
-                name=f"Can {action} {content_type.model}",
+                defaults={"name": f"Can {action} {content_type.model}"},
             )
 
     roles_sync()

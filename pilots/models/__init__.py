@@ -1,0 +1,53 @@
+"""The pilots part's models, in three modules: the programme, feedback and rewards."""
+
+from pilots.models.feedback import (
+    Category,
+    Feedback,
+    IntakeSwitch,
+    ScanCount,
+    validate_categories,
+)
+from pilots.models.programme import (
+    STOCKHOLM,
+    Business,
+    Enrollment,
+    PeakWindow,
+    Pilot,
+    QRCode,
+    Tag,
+    parse_peak_hours,
+    validate_peak_hours,
+    validate_timezone,
+)
+from pilots.models.rewards import (
+    Payment,
+    Payout,
+    PayoutAttempt,
+    PayoutSwitch,
+    RewardRecipient,
+    StripeEvent,
+)
+
+__all__ = [
+    "STOCKHOLM",
+    "Business",
+    "Category",
+    "Enrollment",
+    "Feedback",
+    "IntakeSwitch",
+    "Payment",
+    "Payout",
+    "PayoutAttempt",
+    "PayoutSwitch",
+    "PeakWindow",
+    "Pilot",
+    "QRCode",
+    "RewardRecipient",
+    "ScanCount",
+    "StripeEvent",
+    "Tag",
+    "parse_peak_hours",
+    "validate_categories",
+    "validate_peak_hours",
+    "validate_timezone",
+]

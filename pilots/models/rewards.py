@@ -1,0 +1,223 @@
+"""Rewards: who receives them, each payment, the transfers that pay them, and Stripe's word."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from core.models import TimeStampedModel
+from pilots.models.feedback import Feedback
+from pilots.models.programme import Business, Pilot
+
+
+class RewardRecipient(TimeStampedModel):
+    """A customer who claims rewards, known by a keyed hash of their contact.
+
+    The contact itself is kept only for the retention period; the hash stays,
+    so fraud rules still see repeat claims after the contact is purged.
+    """
+
+    class Onboarding(models.TextChoices):
+        NOT_STARTED = "not_started", "Not started"
+        PENDING = "pending", "Onboarding at Stripe"
+        PAYABLE = "payable", "Payable"
+        RESTRICTED = "restricted", "Restricted"
+
+    contact_hash = models.CharField(max_length=64, unique=True)
+    contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=20, blank=True)
+    contact_anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    stripe_account_id = models.CharField(max_length=255, blank=True)
+    onboarding = models.CharField(
+        max_length=20, choices=Onboarding.choices, default=Onboarding.NOT_STARTED, db_index=True
+    )
+    account_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="Time of the newest Stripe account event applied."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stripe_account_id"],
+                condition=~Q(stripe_account_id=""),
+                name="pilots_recipient_one_row_per_stripe_account",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Recipient {self.pk}"
+
+
+class Payment(TimeStampedModel):
+    """The reward for one eligible feedback. Paid at most once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        HELD = "held", "Held for review"
+        PROCESSING = "processing", "Processing"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    feedback = models.OneToOneField(Feedback, on_delete=models.PROTECT, related_name="payment")
+    recipient = models.ForeignKey(
+        RewardRecipient, on_delete=models.PROTECT, related_name="payments"
+    )
+    business = models.ForeignKey(Business, on_delete=models.PROTECT, related_name="payments")
+    pilot = models.ForeignKey(Pilot, on_delete=models.PROTECT, related_name="payments")
+    client_hash = models.CharField(max_length=64, db_index=True)
+    amount = models.PositiveIntegerField(help_text="In minor units (öre).")
+    currency = models.CharField(max_length=3, default="SEK")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    hold_reason = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    payout = models.ForeignKey(
+        "Payout", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    stripe_transfer_id = models.CharField(max_length=255, blank=True)
+    idempotency_key = models.CharField(
+        max_length=64, unique=True, default=uuid.uuid4, editable=False
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+    manual_reason = models.CharField(
+        max_length=300, blank=True, help_text="Why it was marked paid by hand."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"]),
+            models.Index(fields=["recipient", "status"]),
+            models.Index(fields=["recipient", "created_at"]),
+            models.Index(fields=["client_hash", "created_at"]),
+            models.Index(fields=["pilot", "-created_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="pilots_payment_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(paid_at__isnull=False),
+                name="pilots_payment_paid_has_paid_at",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="processing") | Q(payout__isnull=False),
+                name="pilots_payment_processing_has_payout",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payment {self.pk} ({self.get_status_display().lower()})"
+
+
+class Payout(TimeStampedModel):
+    """One Stripe transfer to one recipient, covering one or more payments."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to send"
+        PROCESSING = "processing", "Sent, awaiting Stripe"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+        REVERSED = "reversed", "Reversed"
+
+    recipient = models.ForeignKey(RewardRecipient, on_delete=models.PROTECT, related_name="payouts")
+    amount = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default="SEK")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    idempotency_key = models.CharField(max_length=80, unique=True, editable=False)
+    stripe_transfer_id = models.CharField(max_length=255, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient"],
+                condition=Q(status__in=["pending", "processing"]),
+                name="pilots_payout_one_open_per_recipient",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="pilots_payout_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payout {self.pk} ({self.get_status_display().lower()})"
+
+    @property
+    def transfer_group(self) -> str:
+        """Sent with the transfer so it can be found at Stripe without the idempotency key."""
+        return self.idempotency_key
+
+
+class PayoutAttempt(models.Model):
+    """One call to Stripe for a payout: what was asked and what came back."""
+
+    class Outcome(models.TextChoices):
+        STARTED = "started", "Started"
+        SUCCEEDED = "succeeded", "Succeeded"
+        TRANSIENT_ERROR = "transient_error", "Transient error (will retry)"
+        PERMANENT_ERROR = "permanent_error", "Permanent error"
+        RECOVERED = "recovered", "Recovered from Stripe"
+
+    payout = models.ForeignKey(Payout, on_delete=models.CASCADE, related_name="attempts_made")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    request = models.JSONField(default=dict)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.STARTED)
+    error = models.TextField(blank=True)
+    stripe_transfer_id = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["payout", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["payout", "number"], name="pilots_payoutattempt_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.number} of payout {self.payout_id}"
+
+
+class StripeEvent(models.Model):
+    """Every webhook event Stripe sent, stored once by its id."""
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100, db_index=True)
+    payload = models.JSONField(default=dict)
+    stripe_created_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    deliveries = models.PositiveIntegerField(default=1)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = "Stripe event"
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_id}"
+
+
+class PayoutSwitch(models.Model):
+    """The global switch for reward payouts. One row; off stops the payout run, nothing is lost."""
+
+    SINGLETON_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
+    payouts_enabled = models.BooleanField(default=True)
+    note = models.CharField(max_length=200, blank=True, help_text="Why payouts are off.")
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "payout switch"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="pilots_payoutswitch_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return "Payouts are on" if self.payouts_enabled else "Payouts are off"

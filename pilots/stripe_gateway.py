@@ -1,0 +1,189 @@
+"""Every call to Stripe, in one place: the rest of Pilot Ops never imports ``stripe``.
+
+The client makes no retries of its own (``max_network_retries=0``): the payout
+run decides when to try again and always reuses the payout's idempotency key,
+so a retried transfer can never become a second transfer.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import stripe
+from django.conf import settings
+
+
+class StripeNotConfigured(Exception):
+    """No STRIPE_SECRET_KEY: payouts wait."""
+
+
+class TransientStripeError(Exception):
+    """Worth trying again later: network trouble, timeouts, rate limits, Stripe's own 5xx."""
+
+
+class PermanentStripeError(Exception):
+    """Trying again with the same request will not help (invalid request, account unusable)."""
+
+
+class SignatureError(Exception):
+    """A webhook whose Stripe-Signature does not verify, or is too old."""
+
+
+@dataclass(frozen=True)
+class Transfer:
+    id: str
+    amount: int
+    currency: str
+    destination: str
+    transfer_group: str
+    reversed: bool
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    payouts_enabled: bool
+    details_submitted: bool
+
+
+def is_configured() -> bool:
+    return bool(settings.STRIPE_SECRET_KEY)
+
+
+def _client() -> stripe.StripeClient:
+    if not is_configured():
+        raise StripeNotConfigured("STRIPE_SECRET_KEY is not set")
+    base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY,
+        base_addresses=base,
+        max_network_retries=0,
+        http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+    )
+
+
+def _translated(error: stripe.StripeError) -> Exception:
+    """Sort Stripe's errors into the two kinds the payout run acts on."""
+    status = getattr(error, "http_status", None)
+    if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError):
+        return TransientStripeError(_describe(error))
+    if status is None or status >= 500 or status in (409, 429):
+        return TransientStripeError(_describe(error))
+    return PermanentStripeError(_describe(error))
+
+
+def _describe(error: stripe.StripeError) -> str:
+    code = getattr(error, "code", None)
+    status = getattr(error, "http_status", None)
+    prefix = " ".join(str(part) for part in (status, code) if part)
+    return (
+        f"{prefix}: {error.user_message or error}" if prefix else str(error.user_message or error)
+    )
+
+
+def _transfer(obj) -> Transfer:
+    return Transfer(
+        id=obj.id,
+        amount=obj.amount,
+        currency=obj.currency,
+        destination=obj.destination,
+        transfer_group=obj.get("transfer_group") or "",
+        reversed=bool(obj.get("reversed")),
+    )
+
+
+def transfer_create(
+    *,
+    amount: int,
+    currency: str,
+    destination: str,
+    idempotency_key: str,
+    transfer_group: str,
+    metadata: dict[str, str],
+) -> Transfer:
+    try:
+        created = _client().v1.transfers.create(
+            params={
+                "amount": amount,
+                "currency": currency.lower(),
+                "destination": destination,
+                "transfer_group": transfer_group,
+                "metadata": metadata,
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as error:
+        raise _translated(error) from error
+    return _transfer(created)
+
+
+def transfer_find(*, transfer_group: str) -> Transfer | None:
+    """The transfer sent for a payout, if Stripe has one (for recovering lost answers)."""
+    try:
+        found = _client().v1.transfers.list(params={"transfer_group": transfer_group, "limit": 1})
+    except stripe.StripeError as error:
+        raise _translated(error) from error
+    return _transfer(found.data[0]) if found.data else None
+
+
+def account_create(*, email: str) -> Account:
+    """A Stripe Express connected account that can receive transfers in Sweden."""
+    params = {
+        "type": "express",
+        "country": "SE",
+        "capabilities": {"transfers": {"requested": True}},
+    }
+    if email:
+        params["email"] = email
+    try:
+        account = _client().v1.accounts.create(params=params)
+    except stripe.StripeError as error:
+        raise _translated(error) from error
+    return Account(account.id, bool(account.payouts_enabled), bool(account.details_submitted))
+
+
+def account_link_create(*, account_id: str, refresh_url: str, return_url: str) -> str:
+    """The address of Stripe-hosted onboarding for ``account_id``."""
+    try:
+        link = _client().v1.account_links.create(
+            params={
+                "account": account_id,
+                "refresh_url": refresh_url,
+                "return_url": return_url,
+                "type": "account_onboarding",
+            }
+        )
+    except stripe.StripeError as error:
+        raise _translated(error) from error
+    return link.url
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    id: str
+    type: str
+    created: datetime
+    object: dict
+    payload: dict
+
+
+def webhook_event_verified(*, payload: bytes, signature: str) -> WebhookEvent:
+    """Check the Stripe-Signature header against the endpoint secret and tolerance."""
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        raise SignatureError("STRIPE_WEBHOOK_SECRET is not set")
+    try:
+        event = stripe.Webhook.construct_event(
+            payload,
+            signature,
+            settings.STRIPE_WEBHOOK_SECRET,
+            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+        )
+    except (stripe.SignatureVerificationError, ValueError) as error:
+        raise SignatureError(str(error)) from error
+    data = event.to_dict()
+    return WebhookEvent(
+        id=data["id"],
+        type=data["type"],
+        created=datetime.fromtimestamp(data["created"], tz=UTC),
+        object=data["data"]["object"],
+        payload=data,
+    )
