@@ -1,6 +1,12 @@
-from django.contrib import admin
+from collections.abc import Callable
+
+from django.contrib import admin, messages
 from django.contrib.contenttypes.admin import GenericTabularInline
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.functional import cached_property
 
 from core.models import Event, Heartbeat
@@ -63,3 +69,44 @@ class CappedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         return self.object_list[: self.CAP].count()
+
+
+def report_errors(request: HttpRequest, error: ValidationError) -> None:
+    for message in error.messages:
+        messages.error(request, message)
+
+
+def run_for_each(
+    request: HttpRequest, queryset: QuerySet, service: Callable, *, keyword: str, done: str
+) -> None:
+    """Call ``service(<keyword>=row)`` for every selected row.
+
+    One message sums up the successes; each failure gets its own readable one.
+    """
+    succeeded = 0
+    for obj in queryset:
+        try:
+            service(**{keyword: obj}, actor=request.user)
+        except ValidationError as error:
+            report_errors(request, error)
+        else:
+            succeeded += 1
+    if succeeded:
+        messages.success(request, f"{succeeded} {done}.")
+
+
+class SingletonAdmin(admin.ModelAdmin):
+    """A model with exactly one row (``SINGLETON_ID``): the list opens that row."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        row, _ = self.model.objects.get_or_create(pk=self.model.SINGLETON_ID)
+        opts = self.model._meta
+        return HttpResponseRedirect(
+            reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk])
+        )

@@ -1,57 +1,32 @@
-"""The pilot manager's admin: businesses, pilots, enrollments and QR codes.
+"""Admin for businesses, pilots, enrollments and QR codes.
 
 Every state change goes through `pilots.services`; the admin parses input,
 calls the service and reports the outcome as a message.
 """
 
-from collections.abc import Callable
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 
-from core.admin import CappedCountPaginator, EventInline, ReadOnlyInlineMixin
-from core.csv_export import csv_response
+from core.admin import (
+    EventInline,
+    ReadOnlyInlineMixin,
+    report_errors,
+    run_for_each,
+)
 from core.money import format_money
-from core.privacy import mask_contact
 from pilots import services
 from pilots.forms import EnrollmentForm, QRCodeGenerateForm, SheetSelectionForm
-from pilots.models import Business, Enrollment, Feedback, IntakeSwitch, Pilot, QRCode, Tag
+from pilots.models import Business, Enrollment, Pilot, QRCode, Tag
 from pilots.printing import sheet_html, sheet_pdf_response
 from pilots.qr import qr_png, qr_svg
-
-
-def report_errors(request: HttpRequest, error: ValidationError) -> None:
-    for message in error.messages:
-        messages.error(request, message)
-
-
-def run_for_each(
-    request: HttpRequest, queryset: QuerySet, service: Callable, *, keyword: str, done: str
-) -> None:
-    """Call ``service(<keyword>=row)`` for every selected row.
-
-    One message sums up the successes; each failure gets its own readable one.
-    """
-    succeeded = 0
-    for obj in queryset:
-        try:
-            service(**{keyword: obj}, actor=request.user)
-        except ValidationError as error:
-            report_errors(request, error)
-        else:
-            succeeded += 1
-    if succeeded:
-        messages.success(request, f"{succeeded} {done}.")
 
 
 # ------------------------------------------------------------------------------
@@ -476,195 +451,3 @@ class QRCodeAdmin(admin.ModelAdmin):
 
     def svg_view(self, request, pk: int):
         return self._image(request, pk, "image/svg+xml", qr_svg, "svg")
-
-
-# ------------------------------------------------------------------------------
-# Feedback
-# ------------------------------------------------------------------------------
-class RatingFilter(admin.SimpleListFilter):
-    """Fixed choices: never a SELECT DISTINCT over the feedback table."""
-
-    title = "rating"
-    parameter_name = "rating"
-
-    def lookups(self, request, model_admin):
-        return [(str(n), "★" * n) for n in range(5, 0, -1)]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(rating=int(self.value())) if self.value() else queryset
-
-
-class ScoreBandFilter(admin.SimpleListFilter):
-    title = "quality score"
-    parameter_name = "score"
-    BANDS = {"80-100": (80, 100), "60-79": (60, 79), "40-59": (40, 59), "0-39": (0, 39)}
-
-    def lookups(self, request, model_admin):
-        return [(band, band) for band in self.BANDS]
-
-    def queryset(self, request, queryset):
-        if self.value() not in self.BANDS:
-            return queryset
-        low, high = self.BANDS[self.value()]
-        return queryset.filter(quality_score__gte=low, quality_score__lte=high)
-
-
-FEEDBACK_CSV_COLUMNS = (
-    ("submitted_at", "submitted"),
-    ("business__name", "business"),
-    ("pilot__name", "pilot"),
-    ("qr_code__placement", "placement"),
-    ("rating", "rating"),
-    ("categories", "categories"),
-    ("comment", "comment"),
-    ("language", "language"),
-    ("quality_score", "quality score"),
-    ("status", "status"),
-    ("reward_eligible", "reward eligible"),
-)
-
-
-@admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
-    """Read-only except the status; contact data masked; fast at a million rows."""
-
-    list_display = (
-        "submitted_at",
-        "business",
-        "pilot",
-        "rating",
-        "quality_score",
-        "status",
-        "excerpt",
-        "contact",
-        "reward_eligible",
-    )
-    list_filter = (
-        "pilot",
-        "business",
-        "status",
-        ScoreBandFilter,
-        RatingFilter,
-        "submitted_at",
-        "reward_eligible",
-    )
-    list_select_related = ("business", "pilot")
-    search_fields = ("comment",)
-    show_full_result_count = False
-    paginator = CappedCountPaginator
-    list_per_page = 50
-    actions = ("mark_spam", "mark_flagged", "mark_accepted")
-    fields = (
-        "submitted_at",
-        "business",
-        "pilot",
-        "qr_code",
-        "rating",
-        "categories",
-        "comment",
-        "language",
-        "quality_score",
-        "status",
-        "reward_eligible",
-        "contact",
-        "consent_at",
-    )
-    readonly_fields = fields
-    inlines = (EventInline,)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None and super().has_change_permission(request)
-
-    @admin.display(description="comment")
-    def excerpt(self, feedback: Feedback) -> str:
-        return feedback.comment[:80] + ("…" if len(feedback.comment) > 80 else "")
-
-    @admin.display(description="contact")
-    def contact(self, feedback: Feedback) -> str:
-        return mask_contact(email=feedback.contact_email, phone=feedback.contact_phone)
-
-    def _set_status(self, request, queryset, status: str, done: str) -> None:
-        succeeded = 0
-        for feedback in queryset:
-            services.feedback_status_set(feedback=feedback, status=status, actor=request.user)
-            succeeded += 1
-        messages.success(request, f"{succeeded} feedback {done}.")
-
-    @admin.action(description="Mark selected feedback as spam", permissions=["change"])
-    def mark_spam(self, request, queryset):
-        self._set_status(request, queryset, Feedback.Status.SPAM, "marked as spam")
-
-    @admin.action(description="Flag selected feedback for review", permissions=["change"])
-    def mark_flagged(self, request, queryset):
-        self._set_status(request, queryset, Feedback.Status.FLAGGED, "flagged")
-
-    @admin.action(description="Accept selected feedback", permissions=["change"])
-    def mark_accepted(self, request, queryset):
-        self._set_status(request, queryset, Feedback.Status.ACCEPTED, "accepted")
-
-    def get_urls(self):
-        return [
-            path(
-                "export.csv",
-                self.admin_site.admin_view(self.export_view),
-                name="pilots_feedback_export",
-            ),
-            *super().get_urls(),
-        ]
-
-    def export_view(self, request):
-        """The changelist's current filter and search, as a streamed CSV."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
-        rows = (
-            changelist.get_queryset(request)
-            .values_list(*(column for column, _ in FEEDBACK_CSV_COLUMNS))
-            .iterator(chunk_size=2000)
-        )
-        return csv_response(
-            header=[title for _, title in FEEDBACK_CSV_COLUMNS],
-            rows=(_csv_row(row) for row in rows),
-            filename=f"feedback-{timezone.localdate():%Y-%m-%d}.csv",
-        )
-
-
-def _csv_row(row: tuple) -> list:
-    submitted, *rest = row
-    cells = [timezone.localtime(submitted).isoformat(timespec="seconds"), *rest]
-    categories_at = 5
-    cells[categories_at] = " ".join(cells[categories_at] or [])
-    return cells
-
-
-@admin.register(IntakeSwitch)
-class IntakeSwitchAdmin(admin.ModelAdmin):
-    """One switch: the list goes straight to it; saving goes through the service."""
-
-    fields = ("is_open", "message", "retry_after_minutes", "changed_at")
-    readonly_fields = ("changed_at",)
-    inlines = (EventInline,)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        switch, _ = IntakeSwitch.objects.get_or_create(pk=IntakeSwitch.SINGLETON_ID)
-        return HttpResponseRedirect(reverse("admin:pilots_intakeswitch_change", args=[switch.pk]))
-
-    def save_model(self, request, obj, form, change):
-        services.intake_switch_set(
-            is_open=form.cleaned_data["is_open"],
-            message=form.cleaned_data["message"],
-            retry_after_minutes=form.cleaned_data["retry_after_minutes"],
-            actor=request.user,
-        )

@@ -1,0 +1,198 @@
+"""Admin for feedback and the intake switch."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.urls import path
+from django.utils import timezone
+
+from core.admin import (
+    CappedCountPaginator,
+    EventInline,
+    SingletonAdmin,
+)
+from core.csv_export import csv_response
+from core.privacy import mask_contact
+from pilots import services
+from pilots.models import Feedback, IntakeSwitch
+
+
+# ------------------------------------------------------------------------------
+# Feedback
+# ------------------------------------------------------------------------------
+class RatingFilter(admin.SimpleListFilter):
+    """Fixed choices: never a SELECT DISTINCT over the feedback table."""
+
+    title = "rating"
+    parameter_name = "rating"
+
+    def lookups(self, request, model_admin):
+        return [(str(n), "★" * n) for n in range(5, 0, -1)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(rating=int(self.value())) if self.value() else queryset
+
+
+class ScoreBandFilter(admin.SimpleListFilter):
+    title = "quality score"
+    parameter_name = "score"
+    BANDS = {"80-100": (80, 100), "60-79": (60, 79), "40-59": (40, 59), "0-39": (0, 39)}
+
+    def lookups(self, request, model_admin):
+        return [(band, band) for band in self.BANDS]
+
+    def queryset(self, request, queryset):
+        if self.value() not in self.BANDS:
+            return queryset
+        low, high = self.BANDS[self.value()]
+        return queryset.filter(quality_score__gte=low, quality_score__lte=high)
+
+
+FEEDBACK_CSV_COLUMNS = (
+    ("submitted_at", "submitted"),
+    ("business__name", "business"),
+    ("pilot__name", "pilot"),
+    ("qr_code__placement", "placement"),
+    ("rating", "rating"),
+    ("categories", "categories"),
+    ("comment", "comment"),
+    ("language", "language"),
+    ("quality_score", "quality score"),
+    ("status", "status"),
+    ("reward_eligible", "reward eligible"),
+)
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    """Read-only except the status; contact data masked; fast at a million rows."""
+
+    list_display = (
+        "submitted_at",
+        "business",
+        "pilot",
+        "rating",
+        "quality_score",
+        "status",
+        "excerpt",
+        "contact",
+        "reward_eligible",
+    )
+    list_filter = (
+        "pilot",
+        "business",
+        "status",
+        ScoreBandFilter,
+        RatingFilter,
+        "submitted_at",
+        "reward_eligible",
+    )
+    list_select_related = ("business", "pilot")
+    search_fields = ("comment",)
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_per_page = 50
+    actions = ("mark_spam", "mark_flagged", "mark_accepted")
+    fields = (
+        "submitted_at",
+        "business",
+        "pilot",
+        "qr_code",
+        "rating",
+        "categories",
+        "comment",
+        "language",
+        "quality_score",
+        "status",
+        "reward_eligible",
+        "contact",
+        "consent_at",
+    )
+    readonly_fields = fields
+    inlines = (EventInline,)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request)
+
+    @admin.display(description="comment")
+    def excerpt(self, feedback: Feedback) -> str:
+        return feedback.comment[:80] + ("…" if len(feedback.comment) > 80 else "")
+
+    @admin.display(description="contact")
+    def contact(self, feedback: Feedback) -> str:
+        return mask_contact(email=feedback.contact_email, phone=feedback.contact_phone)
+
+    def _set_status(self, request, queryset, status: str, done: str) -> None:
+        succeeded = 0
+        for feedback in queryset:
+            services.feedback_status_set(feedback=feedback, status=status, actor=request.user)
+            succeeded += 1
+        messages.success(request, f"{succeeded} feedback {done}.")
+
+    @admin.action(description="Mark selected feedback as spam", permissions=["change"])
+    def mark_spam(self, request, queryset):
+        self._set_status(request, queryset, Feedback.Status.SPAM, "marked as spam")
+
+    @admin.action(description="Flag selected feedback for review", permissions=["change"])
+    def mark_flagged(self, request, queryset):
+        self._set_status(request, queryset, Feedback.Status.FLAGGED, "flagged")
+
+    @admin.action(description="Accept selected feedback", permissions=["change"])
+    def mark_accepted(self, request, queryset):
+        self._set_status(request, queryset, Feedback.Status.ACCEPTED, "accepted")
+
+    def get_urls(self):
+        return [
+            path(
+                "export.csv",
+                self.admin_site.admin_view(self.export_view),
+                name="pilots_feedback_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request):
+        """The changelist's current filter and search, as a streamed CSV."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        rows = (
+            changelist.get_queryset(request)
+            .values_list(*(column for column, _ in FEEDBACK_CSV_COLUMNS))
+            .iterator(chunk_size=2000)
+        )
+        return csv_response(
+            header=[title for _, title in FEEDBACK_CSV_COLUMNS],
+            rows=(_csv_row(row) for row in rows),
+            filename=f"feedback-{timezone.localdate():%Y-%m-%d}.csv",
+        )
+
+
+def _csv_row(row: tuple) -> list:
+    submitted, *rest = row
+    cells = [timezone.localtime(submitted).isoformat(timespec="seconds"), *rest]
+    categories_at = 5
+    cells[categories_at] = " ".join(cells[categories_at] or [])
+    return cells
+
+
+@admin.register(IntakeSwitch)
+class IntakeSwitchAdmin(SingletonAdmin):
+    """Closes every feedback form at once; saving goes through the service."""
+
+    fields = ("is_open", "message", "retry_after_minutes", "changed_at")
+    readonly_fields = ("changed_at",)
+    inlines = (EventInline,)
+
+    def save_model(self, request, obj, form, change):
+        services.intake_switch_set(
+            is_open=form.cleaned_data["is_open"],
+            message=form.cleaned_data["message"],
+            retry_after_minutes=form.cleaned_data["retry_after_minutes"],
+            actor=request.user,
+        )

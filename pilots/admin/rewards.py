@@ -1,0 +1,275 @@
+"""Admin for reward payments, recipients, payouts, Stripe events and the payout switch.
+
+Every payment's state can be explained from here: its history events, its
+payout and that payout's attempts. Support agents see it all and change none.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+
+from core.admin import (
+    CappedCountPaginator,
+    EventInline,
+    ReadOnlyInlineMixin,
+    SingletonAdmin,
+    run_for_each,
+)
+from core.money import format_money
+from core.privacy import mask_contact
+from pilots import payments
+from pilots.models import Payment, Payout, PayoutAttempt, PayoutSwitch, RewardRecipient, StripeEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by services only: viewable, never edited or deleted by hand."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Actions need the change permission; the forms never offer edits.
+        return obj is None and super().has_change_permission(request)
+
+
+def _amount(obj) -> str:
+    return format_money(obj.amount, obj.currency)
+
+
+class ManualPaymentForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text="Required: how it was paid (e.g. 'paid 10 kr by Swish on 3 March').",
+    )
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "created_at",
+        "business",
+        "pilot",
+        "recipient_contact",
+        "amount_shown",
+        "status",
+        "attempts",
+        "hold_reason",
+        "last_error",
+    )
+    list_filter = ("status", "pilot", "business", "created_at")
+    list_select_related = ("business", "pilot", "recipient")
+    search_fields = ("=id", "stripe_transfer_id")
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    fields = (
+        "feedback",
+        "business",
+        "pilot",
+        "recipient",
+        "amount_shown",
+        "status",
+        "hold_reason",
+        "attempts",
+        "last_error",
+        "payout",
+        "stripe_transfer_id",
+        "idempotency_key",
+        "paid_at",
+        "manual_reason",
+        "created_at",
+    )
+    readonly_fields = (*fields, "recipient_contact")
+    inlines = (EventInline,)
+    actions = ("retry", "hold", "release", "cancel", "mark_paid")
+
+    @admin.display(description="amount")
+    def amount_shown(self, payment: Payment) -> str:
+        return _amount(payment)
+
+    @admin.display(description="recipient")
+    def recipient_contact(self, payment: Payment) -> str:
+        recipient = payment.recipient
+        return mask_contact(email=recipient.contact_email, phone=recipient.contact_phone) or "—"
+
+    def _each(self, request, queryset, service, done):
+        run_for_each(request, queryset, service, keyword="payment", done=done)
+
+    @admin.action(description="Retry selected payments", permissions=["change"])
+    def retry(self, request, queryset):
+        self._each(request, queryset, payments.payment_retry, "payment(s) queued for payout")
+
+    @admin.action(description="Hold selected payments for review", permissions=["change"])
+    def hold(self, request, queryset):
+        self._each(request, queryset, payments.payment_hold, "payment(s) held")
+
+    @admin.action(description="Release selected held payments", permissions=["change"])
+    def release(self, request, queryset):
+        self._each(request, queryset, payments.payment_release, "payment(s) released")
+
+    @admin.action(description="Cancel selected payments (never pay)", permissions=["change"])
+    def cancel(self, request, queryset):
+        self._each(request, queryset, payments.payment_cancel, "payment(s) cancelled")
+
+    @admin.action(description="Mark selected payments paid by hand…", permissions=["change"])
+    def mark_paid(self, request, queryset):
+        form = ManualPaymentForm(request.POST if "reason" in request.POST else None)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            for payment in queryset:
+                try:
+                    payments.payment_mark_paid(payment=payment, reason=reason, actor=request.user)
+                except payments.PaymentError as error:
+                    messages.error(request, " ".join(error.messages))
+                else:
+                    messages.success(request, f"Payment {payment.pk} marked paid by hand.")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Mark payments paid by hand",
+            "form": form,
+            "payments": queryset,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/pilots/payment/mark_paid.html", context)
+
+    def get_urls(self):
+        return [
+            path(
+                "run-payouts/",
+                self.admin_site.admin_view(require_POST(self.run_payouts_view)),
+                name="pilots_payment_run_payouts",
+            ),
+            *super().get_urls(),
+        ]
+
+    def run_payouts_view(self, request):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        summary = payments.payouts_run()
+        level = messages.WARNING if summary.skipped or summary.failed else messages.SUCCESS
+        messages.add_message(request, level, str(summary).capitalize() + ".")
+        return HttpResponseRedirect(reverse("admin:pilots_payment_changelist"))
+
+
+@admin.register(RewardRecipient)
+class RewardRecipientAdmin(ReadOnlyAdmin):
+    list_display = ("id", "contact", "onboarding", "stripe_account_id", "created_at")
+    list_filter = ("onboarding",)
+    search_fields = ("=id", "=stripe_account_id")
+    fields = ("contact", "onboarding", "stripe_account_id", "account_updated_at", "created_at")
+    readonly_fields = fields
+    inlines = (EventInline,)
+
+    @admin.display(description="contact")
+    def contact(self, recipient: RewardRecipient) -> str:
+        return mask_contact(email=recipient.contact_email, phone=recipient.contact_phone) or "—"
+
+
+class PayoutAttemptInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = PayoutAttempt
+    fields = ("number", "started_at", "finished_at", "outcome", "error", "stripe_transfer_id")
+    readonly_fields = fields
+
+
+class PaymentInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = Payment
+    fields = ("id", "business", "amount", "status", "paid_at")
+    readonly_fields = fields
+    show_change_link = True
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "created_at",
+        "recipient",
+        "amount_shown",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "stripe_transfer_id",
+    )
+    list_filter = ("status",)
+    list_select_related = ("recipient",)
+    search_fields = ("=id", "=stripe_transfer_id")
+    fields = (
+        "recipient",
+        "amount_shown",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "paid_at",
+        "last_error",
+        "stripe_transfer_id",
+        "idempotency_key",
+    )
+    readonly_fields = fields
+    inlines = (PayoutAttemptInline, PaymentInline, EventInline)
+
+    @admin.display(description="amount")
+    def amount_shown(self, payout: Payout) -> str:
+        return _amount(payout)
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdmin):
+    list_display = ("stripe_id", "type", "received_at", "deliveries", "processed_at", "failed")
+    list_filter = ("type",)
+    search_fields = ("=stripe_id",)
+    fields = (
+        "stripe_id",
+        "type",
+        "stripe_created_at",
+        "received_at",
+        "deliveries",
+        "processed_at",
+        "error",
+        "payload",
+    )
+    readonly_fields = fields
+    actions = ("reprocess",)
+
+    @admin.display(boolean=True, description="failed")
+    def failed(self, event: StripeEvent) -> bool:
+        return bool(event.error) and event.processed_at is None
+
+    @admin.action(description="Process selected events again", permissions=["change"])
+    def reprocess(self, request, queryset):
+        done = 0
+        for event in queryset:
+            try:
+                payments.stripe_event_process(stripe_event=event)
+            except payments.StripeEventFailed as error:
+                messages.error(request, f"{event.stripe_id}: {error}")
+            else:
+                done += 1
+        if done:
+            messages.success(request, f"{done} event(s) processed.")
+
+
+@admin.register(PayoutSwitch)
+class PayoutSwitchAdmin(SingletonAdmin):
+    """Off stops the payout run without losing anything; saving goes through the service."""
+
+    fields = ("payouts_enabled", "note", "changed_at")
+    readonly_fields = ("changed_at",)
+    inlines = (EventInline,)
+
+    def save_model(self, request, obj, form, change):
+        payments.payout_switch_set(
+            enabled=form.cleaned_data["payouts_enabled"],
+            note=form.cleaned_data["note"],
+            actor=request.user,
+        )
