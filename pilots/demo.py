@@ -18,10 +18,13 @@ from pilots.models import (
     Category,
     Enrollment,
     Feedback,
+    Payment,
     Pilot,
     QRCode,
+    RewardRecipient,
     ScanCount,
 )
+from pilots.payments import contact_hash
 from pilots.scoring import assess_quality
 
 PILOT_SLUG = "swedish-cafe-pilot"
@@ -107,6 +110,7 @@ def demo_pilot_seed() -> DemoPilot:
         if missing:
             codes_issued += len(services.qr_codes_generate(business=business, placements=missing))
     feedback_created = demo_feedback_seed(pilot=pilot)
+    demo_payments_seed(pilot=pilot)
     return DemoPilot(
         pilot=pilot,
         businesses=businesses,
@@ -262,3 +266,59 @@ def _demo_feedback(
     )
     feedback.reward_eligible = feedback.qualifies_for_reward()
     return feedback
+
+
+def demo_payments_seed(*, pilot: Pilot, seed: int = 20261124) -> int:
+    """Payments for the demo month's eligible feedback: most paid, some waiting, a few failed.
+
+    Demo payments never went through Stripe; paid ones say so in their manual reason.
+    """
+    if Payment.objects.filter(pilot=pilot).exists():
+        return 0
+    rng = random.Random(seed)  # noqa: S311 - repeatable demo data, not secrets
+    eligible = list(
+        Feedback.objects.filter(pilot=pilot, reward_eligible=True, payment__isnull=True)
+    )
+    recipients = {}
+    for feedback in eligible:
+        key = contact_hash(email=feedback.contact_email, phone=feedback.contact_phone)
+        recipients.setdefault(
+            key,
+            RewardRecipient(
+                contact_hash=key,
+                contact_email=feedback.contact_email,
+                contact_phone=feedback.contact_phone,
+            ),
+        )
+    RewardRecipient.objects.bulk_create(recipients.values(), ignore_conflicts=True)
+    by_hash = {
+        r.contact_hash: r for r in RewardRecipient.objects.filter(contact_hash__in=recipients)
+    }
+    recent = timezone.now() - timedelta(days=2)
+    rows = []
+    for feedback in eligible:
+        roll = rng.random()
+        paid = feedback.submitted_at < recent and roll > 0.03
+        failed = feedback.submitted_at < recent and not paid
+        rows.append(
+            Payment(
+                feedback=feedback,
+                recipient=by_hash[contact_hash(email=feedback.contact_email, phone="")],
+                business_id=feedback.business_id,
+                pilot=pilot,
+                client_hash=feedback.client_hash,
+                amount=pilot.reward_amount,
+                currency=pilot.reward_currency,
+                status=Payment.Status.PAID
+                if paid
+                else Payment.Status.FAILED
+                if failed
+                else Payment.Status.PENDING,
+                paid_at=feedback.submitted_at + timedelta(days=1) if paid else None,
+                manual_reason="Demo data: paid before the demo began" if paid else "",
+                last_error="Demo data: the destination account was restricted" if failed else "",
+                attempts=1 if paid or failed else 0,
+            )
+        )
+    Payment.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)

@@ -391,7 +391,9 @@ def payout_send(*, payout: Payout) -> str:
     """Send (or send again) the payout's transfer with its idempotency key."""
     with transaction.atomic():
         payout = (
-            Payout.objects.select_for_update(skip_locked=True)
+            # Lock the payout row only: locking the joined recipient too would make a
+            # run that is merely checking that recipient skip this payout.
+            Payout.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("recipient")
             .filter(pk=payout.pk, status=Payout.Status.PENDING)
             .first()

@@ -86,8 +86,8 @@ def _transfer(obj) -> Transfer:
         amount=obj.amount,
         currency=obj.currency,
         destination=obj.destination,
-        transfer_group=obj.get("transfer_group") or "",
-        reversed=bool(obj.get("reversed")),
+        transfer_group=getattr(obj, "transfer_group", None) or "",
+        reversed=bool(getattr(obj, "reversed", False)),
     )
 
 

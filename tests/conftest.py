@@ -246,3 +246,37 @@ def log_output_has_no_contact_data():
     leaks = EMAIL_PATTERN.findall(printed) + PHONE_PATTERN.findall(printed)
     assert not leaks, f"contact data reached the log output: {leaks[:5]}"
     assert "log check canary for [email]" in printed
+
+
+# ------------------------------------------------------------------------------
+# Stripe
+# ------------------------------------------------------------------------------
+STRIPE_TEST_KEY = "sk_test_pilotops_fake_0123456789"
+
+
+@pytest.fixture(scope="session")
+def stripe_fake_server():
+    from tests.stripe_fake import running_fake
+
+    with running_fake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def stripe_fake(stripe_fake_server, settings):
+    """The local Stripe fake, emptied, with Pilot Ops pointed at it."""
+    stripe_fake_server.reset()
+    settings.STRIPE_SECRET_KEY = STRIPE_TEST_KEY
+    settings.STRIPE_API_BASE = stripe_fake_server.url
+    settings.STRIPE_WEBHOOK_SECRET = stripe_fake_server.webhook_secret
+    settings.STRIPE_TIMEOUT_SECONDS = 1.5
+    return stripe_fake_server
+
+
+def stripe_env(fake) -> dict[str, str]:
+    """The same settings for a subprocess."""
+    return {
+        "STRIPE_SECRET_KEY": STRIPE_TEST_KEY,
+        "STRIPE_API_BASE": fake.url,
+        "STRIPE_WEBHOOK_SECRET": fake.webhook_secret,
+    }

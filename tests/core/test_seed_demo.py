@@ -130,3 +130,15 @@ def test_seed_demo_feedback_peaks_at_the_cafes_peak_hours(settings):
         for moment in hours
     )
     assert in_peaks / len(hours) > 0.6  # 4 of 11 opening hours hold most of the visits
+
+
+def test_seed_demo_gives_every_eligible_feedback_its_payment(settings):
+    from pilots.models import Feedback, Payment
+
+    settings.DEMO_ADMIN_PASSWORD = "demo-password-for-tests"
+    seed()
+    seed()
+
+    eligible = Feedback.objects.filter(reward_eligible=True)
+    assert eligible.count() == Payment.objects.count() > 0
+    assert set(Payment.objects.values_list("status", flat=True)) == {"paid", "pending", "failed"}

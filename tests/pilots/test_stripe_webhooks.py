@@ -1,0 +1,216 @@
+"""/webhooks/stripe/: signed, stored once, applied once, in any order."""
+
+import json
+import time
+
+import pytest
+
+from pilots import payments, services
+from pilots.models import Payment, Payout, RewardRecipient, StripeEvent
+from tests.conftest import SPECIFIC_COMMENT
+
+pytestmark = pytest.mark.django_db
+
+URL = "/webhooks/stripe/"
+
+
+def deliver(client, fake, event_type, obj, **options):
+    payload, signature = fake.signed_event(event_type, obj, **options)
+    return client.post(
+        URL, payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+    )
+
+
+@pytest.fixture
+def onboarding_recipient(open_code, stripe_fake):
+    services.feedback_submit(
+        qr_code=open_code,
+        client_hash="a" * 64,
+        rating=5,
+        categories=[],
+        comment=SPECIFIC_COMMENT,
+        language="sv",
+        contact_email="eva@example.se",
+        consent=True,
+    )
+    recipient = RewardRecipient.objects.get()
+    payments.recipient_claim_start(
+        recipient=recipient, refresh_url="http://x/refresh", return_url="http://x/return"
+    )
+    recipient.refresh_from_db()
+    return recipient
+
+
+def account(recipient, **fields):
+    return {"id": recipient.stripe_account_id, "object": "account", **fields}
+
+
+def test_webhook_account_updated_three_times_has_one_effect(
+    client, stripe_fake, onboarding_recipient
+):
+    payload, signature = stripe_fake.signed_event(
+        "account.updated",
+        account(onboarding_recipient, payouts_enabled=True),
+        event_id="evt_same",
+    )
+
+    statuses = [
+        client.post(
+            URL, payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+        ).status_code
+        for _ in range(3)
+    ]
+
+    assert statuses == [200, 200, 200]
+    event = StripeEvent.objects.get()
+    assert event.deliveries == 3
+    assert event.processed_at is not None
+    onboarding_recipient.refresh_from_db()
+    assert onboarding_recipient.onboarding == RewardRecipient.Onboarding.PAYABLE
+
+
+def test_webhook_older_account_state_arriving_late_is_ignored(
+    client, stripe_fake, onboarding_recipient
+):
+    now = int(time.time())
+    deliver(
+        client,
+        stripe_fake,
+        "account.updated",
+        account(onboarding_recipient, payouts_enabled=True),
+        created=now,
+    )
+    deliver(
+        client,
+        stripe_fake,
+        "account.updated",
+        account(onboarding_recipient, payouts_enabled=False, details_submitted=False),
+        created=now - 60,
+    )
+
+    onboarding_recipient.refresh_from_db()
+    assert onboarding_recipient.onboarding == RewardRecipient.Onboarding.PAYABLE
+    assert StripeEvent.objects.filter(processed_at__isnull=False).count() == 2
+
+
+def test_webhook_transfer_reversed_before_created_ends_reversed(
+    client, stripe_fake, onboarding_recipient
+):
+    stripe_fake.enable_payouts(onboarding_recipient.stripe_account_id)
+    RewardRecipient.objects.filter(pk=onboarding_recipient.pk).update(onboarding="payable")
+    payments.payouts_run()
+    payout = Payout.objects.get()
+    transfer = {
+        "id": payout.stripe_transfer_id,
+        "object": "transfer",
+        "transfer_group": payout.transfer_group,
+    }
+
+    deliver(client, stripe_fake, "transfer.reversed", {**transfer, "reversed": True})
+    deliver(client, stripe_fake, "transfer.created", transfer)
+    deliver(client, stripe_fake, "transfer.reversed", {**transfer, "reversed": True})
+
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.REVERSED
+    payment = Payment.objects.get()
+    assert payment.status == Payment.Status.FAILED
+    assert "reversed" in payment.last_error
+
+
+def test_webhook_transfer_created_settles_a_payout_whose_answer_was_lost(
+    client, stripe_fake, onboarding_recipient
+):
+    stripe_fake.enable_payouts(onboarding_recipient.stripe_account_id)
+    RewardRecipient.objects.filter(pk=onboarding_recipient.pk).update(onboarding="payable")
+    stripe_fake.delay_next("/v1/transfers", seconds=3)
+    payments.payouts_run()
+    payout = Payout.objects.get()
+    (made,) = stripe_fake.transfers()
+
+    deliver(client, stripe_fake, "transfer.created", made)
+
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PAID
+    assert payout.stripe_transfer_id == made["id"]
+    assert Payment.objects.get().status == Payment.Status.PAID
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        {"secret": "whsec_someone_else"},
+        {"signed_at": int(time.time()) - 3600},  # replayed an hour later
+    ],
+)
+def test_webhook_forged_or_stale_signature_is_400_and_nothing_is_stored(
+    client, stripe_fake, onboarding_recipient, tamper
+):
+    response = deliver(
+        client,
+        stripe_fake,
+        "account.updated",
+        account(onboarding_recipient, payouts_enabled=True),
+        **tamper,
+    )
+
+    assert response.status_code == 400
+    assert StripeEvent.objects.count() == 0
+    onboarding_recipient.refresh_from_db()
+    assert onboarding_recipient.onboarding != RewardRecipient.Onboarding.PAYABLE
+
+
+def test_webhook_without_signature_or_with_garbage_is_400(client, stripe_fake):
+    assert client.post(URL, b"{}", content_type="application/json").status_code == 400
+    assert (
+        client.post(
+            URL, b"not json", content_type="application/json", HTTP_STRIPE_SIGNATURE="t=1,v1=abc"
+        ).status_code
+        == 400
+    )
+
+
+def test_webhook_unknown_event_type_is_acknowledged(client, stripe_fake):
+    response = deliver(client, stripe_fake, "customer.created", {"id": "cus_1"})
+
+    assert response.status_code == 200
+    assert StripeEvent.objects.get().processed_at is not None
+
+
+def test_webhook_processing_failure_is_500_and_can_be_reprocessed_from_the_admin(
+    client, manager_client, stripe_fake, onboarding_recipient, monkeypatch
+):
+    def broken(obj, at):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setitem(payments.EVENT_HANDLERS, "account.updated", broken)
+    response = deliver(
+        client, stripe_fake, "account.updated", account(onboarding_recipient, payouts_enabled=True)
+    )
+    event = StripeEvent.objects.get()
+    assert response.status_code == 500
+    assert "database hiccup" in event.error
+    assert event.processed_at is None
+
+    monkeypatch.undo()
+    manager_client.post(
+        "/admin/pilots/stripeevent/", {"action": "reprocess", "_selected_action": [event.pk]}
+    )
+
+    event.refresh_from_db()
+    onboarding_recipient.refresh_from_db()
+    assert event.processed_at is not None
+    assert onboarding_recipient.onboarding == RewardRecipient.Onboarding.PAYABLE
+
+
+def test_webhook_payload_is_kept_for_the_admin(client, stripe_fake, onboarding_recipient):
+    deliver(
+        client,
+        stripe_fake,
+        "account.updated",
+        account(onboarding_recipient, payouts_enabled=True),
+        event_id="evt_kept",
+    )
+
+    stored = StripeEvent.objects.get(stripe_id="evt_kept")
+    assert stored.type == "account.updated"
+    assert json.dumps(stored.payload).count(onboarding_recipient.stripe_account_id) == 1
