@@ -14,6 +14,8 @@ from django.db.models import Q
 
 PILOT_MANAGERS = "Pilot managers"
 SUPPORT_AGENTS = "Support agents"
+# Agents who also receive every SLA warning and breach by e-mail.
+SUPPORT_LEADS = "Support leads"
 VIEWERS = "Viewers"
 
 MANAGE = "manage"
@@ -23,6 +25,7 @@ ROLES: dict[str, dict[str, str]] = {
     PILOT_MANAGERS: {"pilots": MANAGE, "support": VIEW, "core": VIEW, "django_celery_beat": VIEW},
     # Agents read pilots (so no payment changes) and run support.
     SUPPORT_AGENTS: {"pilots": VIEW, "support": MANAGE, "core": VIEW, "django_celery_beat": VIEW},
+    SUPPORT_LEADS: {"pilots": VIEW, "support": MANAGE, "core": VIEW, "django_celery_beat": VIEW},
     VIEWERS: {"pilots": VIEW, "support": VIEW, "core": VIEW},
 }
 

@@ -149,3 +149,167 @@ class SLAPolicy(TimeStampedModel):
             f"{self.get_priority_display()}: respond in {self.first_response_minutes} min, "
             f"resolve in {self.resolution_minutes} min"
         )
+
+
+class Ticket(TimeStampedModel):
+    """A support case with its SLA clock stored on the row.
+
+    ``response_due_at`` and ``resolution_due_at`` are instants computed in the
+    policy's business time; the policy's targets and calendar are copied here
+    when the clock starts or the priority changes, so a later policy edit
+    never rewrites a running ticket's history. ``next_sla_check_at`` is the
+    one instant the sweeper needs: the earliest warning or breach still to
+    mark (empty when nothing is left to watch).
+    """
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        TRIAGED = "triaged", "Triaged"
+        IN_PROGRESS = "in_progress", "In progress"
+        WAITING = "waiting", "Waiting on reporter"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+
+    class Category(models.TextChoices):
+        QR_CODE = "qr_code", "QR code not working"
+        FEEDBACK_FORM = "feedback_form", "Customer could not finish feedback"
+        REWARD = "reward", "Customer did not get reward"
+        OUTAGE = "outage", "System slow or down"
+        PILOT_HEALTH = "pilot_health", "Pilot health"
+        PAYMENTS = "payments", "Payments"
+        OTHER = "other", "Other"
+
+    class Source(models.TextChoices):
+        STAFF_LINK = "staff_link", "Staff link"
+        CUSTOMER = "customer", "Customer"
+        ADMIN = "admin", "Admin"
+        ALERT = "alert", "Alert"
+        SYSTEM = "system", "System"
+
+    reference = models.CharField(max_length=20, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    business = models.ForeignKey(
+        "pilots.Business", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    pilot = models.ForeignKey(
+        "pilots.Pilot", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    category = models.CharField(max_length=20, choices=Category.choices, default=Category.OTHER)
+    priority = models.CharField(max_length=2, choices=Priority.choices, default=Priority.P2)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
+    assignee = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.ADMIN)
+    reporter_name = models.CharField(max_length=100, blank=True)
+    reporter_contact = models.CharField(max_length=254, blank=True)
+    contact_anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # The SLA clock.
+    calendar = models.ForeignKey(SupportCalendar, on_delete=models.PROTECT, related_name="+")
+    first_response_minutes = models.PositiveIntegerField()
+    resolution_minutes = models.PositiveIntegerField()
+    warning_share = models.DecimalField(max_digits=3, decimal_places=2)
+    clock_started_at = models.DateTimeField(
+        help_text="Since when the current targets count (creation or the last priority change)."
+    )
+    response_used_minutes = models.PositiveIntegerField(
+        default=0, help_text="Business minutes of the response target used before the clock start."
+    )
+    resolution_used_minutes = models.PositiveIntegerField(
+        default=0,
+        help_text="Business minutes of the resolution target used before the clock start.",
+    )
+    response_due_at = models.DateTimeField()
+    resolution_due_at = models.DateTimeField()
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(
+        null=True, blank=True, help_text="The resolution clock stands still since then."
+    )
+    paused_minutes = models.PositiveIntegerField(
+        default=0, help_text="Business minutes the resolution clock has stood still so far."
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    response_warned_at = models.DateTimeField(null=True, blank=True)
+    response_breached_at = models.DateTimeField(null=True, blank=True)
+    resolution_warned_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    next_sla_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    dedupe_key = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Automatic checks open one ticket per key while it is open.",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "resolution_due_at"]),
+            models.Index(fields=["business", "status"]),
+            models.Index(fields=["assignee", "status"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dedupe_key"],
+                condition=~Q(dedupe_key="") & ~Q(status__in=["resolved", "closed"]),
+                name="support_ticket_one_open_per_dedupe_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in (self.Status.RESOLVED, self.Status.CLOSED)
+
+    @property
+    def is_breached(self) -> bool:
+        return bool(self.response_breached_at or self.resolution_breached_at)
+
+
+class TicketEvent(models.Model):
+    """One line of a ticket's timeline: a change, a reply, a note, an SLA mark."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        ASSIGNED = "assigned", "Assigned"
+        PRIORITY = "priority", "Priority changed"
+        STATUS = "status", "Status changed"
+        REPLY = "reply", "Public reply"
+        NOTE = "note", "Internal note"
+        REPORTER = "reporter", "Reporter wrote"
+        SLA = "sla", "SLA"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    public = models.BooleanField(
+        default=False, help_text="Shown to the reporter (public replies and status changes)."
+    )
+    author = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(blank=True)
+    sla_mark = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="For SLA events: metric and level, e.g. 'resolution:breach'. Once per ticket.",
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "sla_mark"],
+                condition=~Q(sla_mark=""),
+                name="support_ticketevent_sla_mark_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.ticket_id}"

@@ -1,0 +1,346 @@
+"""Every change to a ticket, each written to its timeline; and the SLA sweep.
+
+The SLA rules live in :mod:`support.sla`; these services decide when they
+apply: only a public reply by staff fulfils the first response, waiting on
+the reporter pauses the resolution clock and the reporter's reply resumes it,
+a priority change keeps the business time already used, resolving stops the
+clock and reopening resumes it.
+"""
+
+import logging
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core import roles
+from support import sla
+from support.models import Priority, SLAPolicy, Ticket, TicketEvent
+
+logger = logging.getLogger(__name__)
+
+SUPPORT_LEADS = roles.SUPPORT_LEADS
+
+
+class TicketError(ValidationError):
+    """A ticket change that cannot be made."""
+
+
+def _event(ticket: Ticket, kind: str, *, body: str = "", author=None, public=False, **data):
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        kind=kind,
+        body=body,
+        author=author if author is not None and author.is_authenticated else None,
+        public=public,
+        data=data,
+        created_at=timezone.now(),
+    )
+
+
+def _policy(priority: str) -> SLAPolicy:
+    return SLAPolicy.objects.select_related("calendar").get(priority=priority)
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    title: str,
+    description: str = "",
+    priority: str = Priority.P2,
+    category: str = Ticket.Category.OTHER,
+    source: str = Ticket.Source.ADMIN,
+    business=None,
+    pilot=None,
+    reporter_name: str = "",
+    reporter_contact: str = "",
+    dedupe_key: str = "",
+    actor=None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Open a ticket with its SLA clock running from now.
+
+    With a ``dedupe_key``, an open ticket with the same key is returned
+    instead of a second one (automatic checks open one ticket per problem).
+    """
+    if dedupe_key:
+        existing = Ticket.objects.filter(dedupe_key=dedupe_key).exclude(
+            status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED]
+        )
+        if existing.exists():
+            return existing.get()
+    now = now or timezone.now()
+    ticket = Ticket(
+        reference=f"new-{uuid.uuid4().hex[:16]}",  # the real one needs the row's id
+        title=title,
+        description=description,
+        priority=priority,
+        category=category,
+        source=source,
+        business=business,
+        pilot=pilot,
+        reporter_name=reporter_name,
+        reporter_contact=reporter_contact,
+        dedupe_key=dedupe_key,
+    )
+    sla.policy_apply(ticket, _policy(priority), now=now)
+    ticket.full_clean(exclude=["reference"])
+    try:
+        with transaction.atomic():
+            ticket.save()
+    except IntegrityError:
+        if dedupe_key:  # another check opened it a moment ago
+            return Ticket.objects.get(dedupe_key=dedupe_key, status__in=_OPEN)
+        raise
+    ticket.reference = f"PO-{ticket.pk:05d}"
+    ticket.save(update_fields=["reference"])
+    _event(
+        ticket,
+        TicketEvent.Kind.CREATED,
+        author=actor,
+        public=True,
+        body=f"Opened as {ticket.get_priority_display()}.",
+        source=source,
+    )
+    return ticket
+
+
+_OPEN = [
+    Ticket.Status.NEW,
+    Ticket.Status.TRIAGED,
+    Ticket.Status.IN_PROGRESS,
+    Ticket.Status.WAITING,
+]
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update().select_related("calendar").get(pk=ticket.pk)
+
+
+def _save(ticket: Ticket) -> None:
+    ticket.full_clean()
+    ticket.save()
+
+
+@transaction.atomic
+def ticket_assign(*, ticket: Ticket, assignee, actor=None) -> Ticket:
+    ticket = _locked(ticket)
+    ticket.assignee = assignee
+    if ticket.status == Ticket.Status.NEW:
+        ticket.status = Ticket.Status.TRIAGED
+    _save(ticket)
+    name = assignee.get_username() if assignee else "nobody"
+    _event(ticket, TicketEvent.Kind.ASSIGNED, author=actor, body=f"Assigned to {name}.")
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_priority(
+    *, ticket: Ticket, priority: str, actor=None, now: datetime | None = None
+) -> Ticket:
+    """Change priority; the business time already used counts against the new targets."""
+    ticket = _locked(ticket)
+    if ticket.priority == priority:
+        return ticket
+    now = now or timezone.now()
+    previous = ticket.priority
+    ticket.priority = priority
+    sla.policy_apply(ticket, _policy(priority), now=now)
+    _save(ticket)
+    _event(
+        ticket,
+        TicketEvent.Kind.PRIORITY,
+        author=actor,
+        public=True,
+        body=f"Priority {previous} → {priority}.",
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_status(
+    *, ticket: Ticket, status: str, actor=None, now: datetime | None = None
+) -> Ticket:
+    ticket = _locked(ticket)
+    if ticket.status == status:
+        return ticket
+    if ticket.status == Ticket.Status.CLOSED:
+        raise TicketError(f"{ticket.reference} is closed; open a new ticket instead.")
+    now = now or timezone.now()
+    previous = ticket.status
+    ticket.status = status
+    if previous == Ticket.Status.WAITING:
+        sla.resume(ticket, now=now)
+    if previous == Ticket.Status.RESOLVED and status in _OPEN:
+        sla.resume(ticket, now=now, since=ticket.resolved_at)  # reopened
+        ticket.resolved_at = None
+    if status == Ticket.Status.WAITING:
+        sla.pause(ticket, now=now)
+    if status == Ticket.Status.RESOLVED:
+        ticket.resolved_at = now
+    if status == Ticket.Status.CLOSED:
+        ticket.closed_at = now
+        ticket.resolved_at = ticket.resolved_at or now
+    ticket.next_sla_check_at = sla.next_check(ticket)
+    _save(ticket)
+    _event(
+        ticket,
+        TicketEvent.Kind.STATUS,
+        author=actor,
+        public=True,
+        body=f"{Ticket.Status(previous).label} → {ticket.get_status_display()}.",
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_reply(*, ticket: Ticket, body: str, actor, now: datetime | None = None) -> TicketEvent:
+    """A public reply by staff: the first one fulfils the first-response target."""
+    if not body.strip():
+        raise TicketError("A reply needs some text.")
+    ticket = _locked(ticket)
+    now = now or timezone.now()
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+        ticket.next_sla_check_at = sla.next_check(ticket)
+        _save(ticket)
+    return _event(ticket, TicketEvent.Kind.REPLY, body=body.strip(), author=actor, public=True)
+
+
+@transaction.atomic
+def ticket_add_note(*, ticket: Ticket, body: str, actor) -> TicketEvent:
+    """An internal note: never shown to the reporter, never counts as a response."""
+    if not body.strip():
+        raise TicketError("A note needs some text.")
+    return _event(ticket, TicketEvent.Kind.NOTE, body=body.strip(), author=actor, public=False)
+
+
+@transaction.atomic
+def ticket_reporter_reply(*, ticket: Ticket, body: str, now: datetime | None = None) -> TicketEvent:
+    """The reporter wrote back: a waiting ticket goes back to work and its clock runs again."""
+    ticket = _locked(ticket)
+    now = now or timezone.now()
+    if ticket.status == Ticket.Status.WAITING:
+        sla.resume(ticket, now=now)
+        ticket.status = Ticket.Status.IN_PROGRESS
+        _save(ticket)
+    return _event(ticket, TicketEvent.Kind.REPORTER, body=body.strip(), public=True)
+
+
+# ------------------------------------------------------------------------------
+# The SLA sweep
+# ------------------------------------------------------------------------------
+@dataclass
+class SweepSummary:
+    checked: int = 0
+    warnings: int = 0
+    breaches: int = 0
+    notified: int = 0
+    marks: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"SLA sweep: {self.checked} ticket(s) due, {self.warnings} warning(s), "
+            f"{self.breaches} breach(es), {self.notified} e-mail(s)"
+        )
+
+
+def sla_sweep(*, now: datetime | None = None, batch: int = 500) -> SweepSummary:
+    """Mark warnings and breaches that have come due, escalate, notify once each.
+
+    Reads only tickets whose ``next_sla_check_at`` has passed (an index range),
+    so its cost follows the tickets due, not the tickets open. Each mark is a
+    unique timeline row: running twice, or on two workers at once, marks and
+    notifies once.
+    """
+    now = now or timezone.now()
+    summary = SweepSummary()
+    while True:
+        ids = list(
+            Ticket.objects.filter(next_sla_check_at__lte=now)
+            .order_by("next_sla_check_at")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            break
+        for ticket_id in ids:
+            _sweep_one(ticket_id, now=now, summary=summary)
+        if len(ids) < batch:
+            break
+    summary.notified = _notify(summary.marks)
+    return summary
+
+
+def _sweep_one(ticket_id: int, *, now: datetime, summary: SweepSummary) -> None:
+    with transaction.atomic():
+        ticket = (
+            Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("calendar")
+            .filter(pk=ticket_id, next_sla_check_at__lte=now)
+            .first()
+        )
+        if ticket is None:
+            return
+        summary.checked += 1
+        for instant, metric, level in sla.checkpoints(ticket):
+            if instant > now:
+                break
+            due = timezone.localtime(getattr(ticket, f"{metric}_due_at"))
+            try:
+                with transaction.atomic():
+                    TicketEvent.objects.create(
+                        ticket=ticket,
+                        kind=TicketEvent.Kind.SLA,
+                        sla_mark=f"{metric}:{level}",
+                        body=f"{metric.capitalize()} {level}: due {due:%Y-%m-%d %H:%M}.",
+                        created_at=now,
+                    )
+            except IntegrityError:
+                continue  # marked already by another sweep
+            setattr(ticket, f"{metric}_{'warned' if level == sla.WARNING else 'breached'}_at", now)
+            if level == sla.BREACH:
+                ticket.escalation_level += 1
+                summary.breaches += 1
+            else:
+                summary.warnings += 1
+            summary.marks.append((ticket.pk, metric, level))
+        ticket.next_sla_check_at = sla.next_check(ticket)
+        ticket.save()
+
+
+def _notify(marks: list[tuple[int, str, str]]) -> int:
+    """One e-mail per person, listing every new mark on their tickets (leads get all)."""
+    if not marks:
+        return 0
+    tickets = Ticket.objects.in_bulk({ticket_id for ticket_id, _, _ in marks})
+    leads = list(
+        get_user_model()
+        .objects.filter(groups__name=SUPPORT_LEADS, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    assignee_emails = dict(
+        Ticket.objects.filter(pk__in=tickets, assignee__isnull=False)
+        .exclude(assignee__email="")
+        .values_list("pk", "assignee__email")
+    )
+    lines: dict[str, list[str]] = defaultdict(list)
+    for ticket_id, metric, level in marks:
+        ticket = tickets[ticket_id]
+        line = f"{ticket.reference} [{ticket.priority}] {ticket.title}: {metric} {level}"
+        for address in {*leads, assignee_emails.get(ticket_id)} - {None}:
+            lines[address].append(line)
+    for address, entries in lines.items():
+        send_mail(
+            subject=f"Pilot Ops SLA: {len(entries)} ticket(s) need attention",
+            message="\n".join(entries),
+            from_email=None,
+            recipient_list=[address],
+        )
+    return len(lines)
