@@ -294,6 +294,8 @@ FEEDBACK_RATE_PER_CLIENT = env.str("FEEDBACK_RATE_PER_CLIENT", default="10/h")
 FEEDBACK_RATE_PER_CODE = env.str("FEEDBACK_RATE_PER_CODE", default="120/h")
 # The same client and code again within this many minutes is a duplicate.
 FEEDBACK_DUPLICATE_MINUTES = env.int("FEEDBACK_DUPLICATE_MINUTES", default=10)
+# Reports allowed per client (hashed address) through café staff links.
+STAFF_REPORT_RATE = env.str("STAFF_REPORT_RATE", default="20/h")
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 
 # ------------------------------------------------------------------------------

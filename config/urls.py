@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("django_prometheus.urls")),
     path("admin/", admin.site.urls),
     path("", include("pilots.urls")),
+    path("", include("support.urls")),
 ]
 
 handler404 = "core.views.not_found"

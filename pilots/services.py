@@ -4,8 +4,6 @@ Each service checks what it is allowed to do, changes the rows under a lock,
 and writes a history event in the same transaction.
 """
 
-import base64
-import secrets
 from collections.abc import Iterable
 from datetime import date, timedelta
 
@@ -19,6 +17,7 @@ from django.utils import timezone
 
 from core.ratelimit import Rate, rate_limit_hit
 from core.services import event_record
+from core.tokens import printed_link_token
 from pilots.claims import claim_link_send
 from pilots.models import Business, Enrollment, Feedback, IntakeSwitch, Pilot, QRCode, ScanCount
 from pilots.payments import payment_create_for_feedback
@@ -26,8 +25,6 @@ from pilots.scoring import assess_quality
 from pilots.selectors import Intake, IntakeState, intake_state
 
 Actor = AbstractBaseUser | None
-
-TOKEN_BYTES = 17  # 136 bits
 
 
 class PilotTransitionError(ValidationError):
@@ -223,15 +220,6 @@ def enrollment_withdraw(
 # ------------------------------------------------------------------------------
 # QR codes
 # ------------------------------------------------------------------------------
-def qr_token_new() -> str:
-    """An unguessable, URL-safe token: 136 random bits in lower-case base32.
-
-    Lower-case base32 has no 0/O or 1/l pairs to confuse, and no characters
-    that need escaping, so the URL printed under a code can be typed by hand.
-    """
-    return base64.b32encode(secrets.token_bytes(TOKEN_BYTES)).decode().rstrip("=").lower()
-
-
 def _placements_clean(placements: Iterable[str]) -> list[str]:
     cleaned, seen = [], set()
     for placement in (p.strip() for p in placements):
@@ -264,7 +252,9 @@ def qr_codes_generate(
             + ", ".join(sorted(taken))
             + ". Regenerate those codes instead."
         )
-    codes = [QRCode(business=business, placement=label, token=qr_token_new()) for label in labels]
+    codes = [
+        QRCode(business=business, placement=label, token=printed_link_token()) for label in labels
+    ]
     for code in codes:
         code.full_clean(validate_constraints=False)  # checked above, under the lock
     created = QRCode.objects.bulk_create(codes)
@@ -305,7 +295,7 @@ def qr_code_regenerate(*, qr_code: QRCode, actor: Actor = None) -> QRCode:
     """Revoke ``qr_code`` and issue a new one, with a new token, for the same placement."""
     old = QRCode.objects.select_for_update().select_related("business").get(pk=qr_code.pk)
     _qr_revoke_locked(qr_code=old, actor=actor, message="Code revoked and replaced.")
-    new = QRCode(business=old.business, placement=old.placement, token=qr_token_new())
+    new = QRCode(business=old.business, placement=old.placement, token=printed_link_token())
     new.full_clean()
     new.save()
     old.replaced_by = new

@@ -16,8 +16,8 @@ arithmetic happens on UTC instants.
 
 Rules, shown by the property tests: ``add`` is monotonic and additive
 (``add(add(t, a), b) == add(t, a + b)``); ``between(t, add(t, n)) == n``;
-``add`` never answers an instant in closed time (a result may be the end of a
-window: work due "by 18:00").
+``add`` of a positive duration never answers an instant in closed time (a
+result may be the end of a window: work due "by 18:00"); ``add(t, 0)`` is ``t``.
 """
 
 from collections.abc import Callable, Iterator
@@ -98,6 +98,8 @@ def add(calendar: BusinessCalendar, start: datetime, duration: timedelta) -> dat
     if duration < timedelta(0):
         raise ValueError("Business time is added forwards only.")
     start = start.astimezone(UTC)
+    if not duration:
+        return start  # no business time after ``start`` is ``start`` itself
     remaining = duration
     for opens, closes in calendar.intervals_from(start):
         available = closes - opens

@@ -4,9 +4,11 @@ import zoneinfo
 from datetime import date
 
 import holidays
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from core.models import TimeStampedModel
 from pilots.models import validate_timezone
@@ -36,7 +38,13 @@ class SupportCalendar(TimeStampedModel):
         return self.name
 
     def business_calendar(self) -> BusinessCalendar:
-        """The pure calendar the SLA arithmetic runs on."""
+        """The pure calendar the SLA arithmetic runs on (cached until the calendar changes)."""
+        key = (self.pk, self.updated_at)
+        if key not in _CALENDAR_CACHE:
+            _CALENDAR_CACHE[key] = self._business_calendar()
+        return _CALENDAR_CACHE[key]
+
+    def _business_calendar(self) -> BusinessCalendar:
         windows = tuple(Window(w.weekday, w.opens, w.minutes) for w in self.windows.all())
         closed = set(self.closed_dates.values_list("day", flat=True))
         country = self.holiday_country
@@ -48,6 +56,7 @@ class SupportCalendar(TimeStampedModel):
 
 
 _HOLIDAY_CACHE: dict[tuple[str, int], holidays.HolidayBase] = {}
+_CALENDAR_CACHE: dict[tuple, BusinessCalendar] = {}
 
 
 def _holidays(country: str, year: int) -> holidays.HolidayBase:
@@ -313,3 +322,36 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.ticket_id}"
+
+
+class StaffLink(TimeStampedModel):
+    """The printed link café staff use to report problems; revocable like a QR code."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        REVOKED = "revoked", "Revoked"
+
+    business = models.ForeignKey(
+        "pilots.Business", on_delete=models.PROTECT, related_name="staff_links"
+    )
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["business__name", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business"],
+                condition=Q(status="active"),
+                name="support_stafflink_one_active_per_business",
+            )
+        ]
+
+    def __str__(self) -> str:
+        # Never the token: this text lands in admin history and messages.
+        return f"Staff link of {self.business.name}"
+
+    @property
+    def public_url(self) -> str:
+        return settings.PUBLIC_BASE_URL + reverse("support:staff-link", args=[self.token])

@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -20,8 +21,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import roles
+from core.ratelimit import Rate, rate_limit_hit
+from core.services import event_record
+from core.tokens import printed_link_token
 from support import sla
-from support.models import Priority, SLAPolicy, Ticket, TicketEvent
+from support.models import Priority, SLAPolicy, StaffLink, Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +130,38 @@ def _locked(ticket: Ticket) -> Ticket:
 def _save(ticket: Ticket) -> None:
     ticket.full_clean()
     ticket.save()
+
+
+DETAIL_FIELDS = (
+    "title",
+    "description",
+    "business",
+    "pilot",
+    "category",
+    "reporter_name",
+    "reporter_contact",
+)
+
+
+@transaction.atomic
+def ticket_update_details(*, ticket: Ticket, changes: dict, actor=None) -> Ticket:
+    """Edit what a ticket is about (not its clock, priority or status)."""
+    unknown = set(changes) - set(DETAIL_FIELDS)
+    if unknown:
+        raise TicketError(f"Not editable here: {', '.join(sorted(unknown))}.")
+    if not changes:
+        return ticket
+    locked = _locked(ticket)
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    _save(locked)
+    _event(
+        locked,
+        TicketEvent.Kind.NOTE,
+        author=actor,
+        body="Edited: " + ", ".join(sorted(changes)) + ".",
+    )
+    return locked
 
 
 @transaction.atomic
@@ -344,3 +380,72 @@ def _notify(marks: list[tuple[int, str, str]]) -> int:
             recipient_list=[address],
         )
     return len(lines)
+
+
+# ------------------------------------------------------------------------------
+# Staff links
+# ------------------------------------------------------------------------------
+# What café staff report, and how urgent support treats it.
+STAFF_REPORT_PRIORITY = {
+    Ticket.Category.OUTAGE: Priority.P1,
+    Ticket.Category.REWARD: Priority.P2,
+    Ticket.Category.QR_CODE: Priority.P2,
+    Ticket.Category.FEEDBACK_FORM: Priority.P2,
+    Ticket.Category.OTHER: Priority.P3,
+}
+
+
+@transaction.atomic
+def staff_link_issue(*, business, actor=None) -> StaffLink:
+    """A new active staff link for ``business``; the previous one is revoked."""
+    for link in StaffLink.objects.select_for_update().filter(
+        business=business, status=StaffLink.Status.ACTIVE
+    ):
+        staff_link_revoke(link=link, actor=actor)
+    link = StaffLink(business=business, token=printed_link_token())
+    link.full_clean()
+    link.save()
+    event_record(
+        subject=link, action="staff_link_issued", message="Staff link issued.", actor=actor
+    )
+    return link
+
+
+@transaction.atomic
+def staff_link_revoke(*, link: StaffLink, actor=None) -> StaffLink:
+    link = StaffLink.objects.select_for_update().get(pk=link.pk)
+    if link.status == StaffLink.Status.REVOKED:
+        return link
+    link.status, link.revoked_at = StaffLink.Status.REVOKED, timezone.now()
+    link.save(update_fields=["status", "revoked_at", "updated_at"])
+    event_record(
+        subject=link, action="staff_link_revoked", message="Staff link revoked.", actor=actor
+    )
+    return link
+
+
+def staff_report(
+    *, link: StaffLink, category: str, description: str, reporter: str, client_hash: str
+) -> Ticket:
+    """A problem reported through a café's staff link becomes a ticket."""
+    verdict = rate_limit_hit(
+        scope="staff-report", key=client_hash, rate=Rate.parse(settings.STAFF_REPORT_RATE)
+    )
+    if not verdict.allowed:
+        raise StaffReportRefused(verdict.retry_after_seconds)
+    label = Ticket.Category(category).label
+    return ticket_create(
+        title=f"{link.business.name}: {label}",
+        description=description,
+        priority=STAFF_REPORT_PRIORITY[category],
+        category=category,
+        source=Ticket.Source.STAFF_LINK,
+        business=link.business,
+        reporter_name=reporter,
+    )
+
+
+class StaffReportRefused(Exception):
+    def __init__(self, retry_after_seconds: int):
+        super().__init__("too many reports")
+        self.retry_after_seconds = retry_after_seconds

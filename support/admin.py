@@ -1,0 +1,401 @@
+"""The support agent's admin: a triage queue ordered by SLA urgency, and the ticket page.
+
+Every change goes through `support.services`; the list stays flat at any size
+(a fixed number of queries, a capped count).
+"""
+
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models.functions import Least
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from core.admin import CappedCountPaginator, EventInline, ReadOnlyInlineMixin, report_errors
+from support import services
+from support.business_time import between
+from support.forms import TicketTextForm
+from support.models import (
+    ClosedDate,
+    OpeningWindow,
+    Priority,
+    SLAPolicy,
+    StaffLink,
+    SupportCalendar,
+    Ticket,
+    TicketEvent,
+)
+
+PRIORITY_COLOURS = {"P0": "#ba2121", "P1": "#d35400", "P2": "#2c7bb6", "P3": "#777"}
+
+
+def business_duration(delta: timedelta) -> str:
+    minutes = int(abs(delta.total_seconds()) // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
+class QueueFilter(admin.SimpleListFilter):
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("mine", "Mine"),
+            ("unassigned", "Unassigned"),
+            ("breached", "Breached"),
+            ("due_soon", "Due within 1 hour"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        match self.value():
+            case "mine":
+                return queryset.filter(assignee=request.user)
+            case "unassigned":
+                return queryset.filter(assignee__isnull=True)
+            case "breached":
+                return queryset.filter(
+                    Q(response_breached_at__isnull=False) | Q(resolution_breached_at__isnull=False)
+                )
+            case "due_soon":
+                soon = now + timedelta(hours=1)
+                return queryset.filter(
+                    Q(first_response_at__isnull=True, response_due_at__lte=soon)
+                    | Q(resolution_due_at__lte=soon, paused_at__isnull=True)
+                ).exclude(status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED])
+        return queryset
+
+
+class TicketEventInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = TicketEvent
+    fields = ("created_at", "kind", "public", "author", "body")
+    readonly_fields = fields
+    verbose_name_plural = "timeline"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = (
+        "reference",
+        "title",
+        "business",
+        "priority_badge",
+        "status",
+        "assignee",
+        "sla_badge",
+    )
+    list_filter = (QueueFilter, "priority", "status", "business")
+    list_select_related = ("business", "assignee", "calendar")
+    search_fields = ("=reference", "title")
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_per_page = 50
+    autocomplete_fields = ("business",)
+    inlines = (TicketEventInline,)
+    actions = (
+        "assign_to_me",
+        "priority_p0",
+        "priority_p1",
+        "priority_p2",
+        "priority_p3",
+        "status_in_progress",
+        "status_waiting",
+        "status_resolved",
+        "status_closed",
+    )
+    change_form_template = "admin/support/ticket/change_form.html"
+    fieldsets = (
+        (None, {"fields": ("reference", "title", "description", "business", "pilot")}),
+        ("Triage", {"fields": ("category", "priority", "status", "assignee", "source")}),
+        ("Reporter", {"fields": ("reporter_name", "reporter_contact")}),
+        (
+            "SLA",
+            {
+                "fields": (
+                    "response_due_at",
+                    "first_response_at",
+                    "resolution_due_at",
+                    "paused_at",
+                    "paused_minutes",
+                    "response_breached_at",
+                    "resolution_breached_at",
+                    "escalation_level",
+                )
+            },
+        ),
+    )
+    readonly_fields = (
+        "reference",
+        "priority",
+        "status",
+        "assignee",
+        "source",
+        "response_due_at",
+        "first_response_at",
+        "resolution_due_at",
+        "paused_at",
+        "paused_minutes",
+        "response_breached_at",
+        "resolution_breached_at",
+        "escalation_level",
+    )
+
+    def get_queryset(self, request):
+        """Urgent first: open before done, breached before not, then the nearest due time."""
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                done_rank=Case(
+                    When(status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED], then=Value(1)),
+                    default=Value(0),
+                    output_field=IntegerField(),
+                ),
+                breach_rank=Case(
+                    When(
+                        Q(response_breached_at__isnull=False)
+                        | Q(resolution_breached_at__isnull=False),
+                        then=Value(0),
+                    ),
+                    default=Value(1),
+                    output_field=IntegerField(),
+                ),
+                next_due=Case(
+                    When(
+                        first_response_at__isnull=True,
+                        then=Least(F("response_due_at"), F("resolution_due_at")),
+                    ),
+                    default=F("resolution_due_at"),
+                ),
+            )
+            .order_by("done_rank", "breach_rank", "next_due", "pk")
+        )
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.ticket_update_details(
+                ticket=obj,
+                changes={name: form.cleaned_data[name] for name in form.changed_data},
+                actor=request.user,
+            )
+            return
+        created = services.ticket_create(
+            title=form.cleaned_data["title"],
+            description=form.cleaned_data.get("description", ""),
+            category=form.cleaned_data.get("category", Ticket.Category.OTHER),
+            business=form.cleaned_data.get("business"),
+            pilot=form.cleaned_data.get("pilot"),
+            reporter_name=form.cleaned_data.get("reporter_name", ""),
+            reporter_contact=form.cleaned_data.get("reporter_contact", ""),
+            actor=request.user,
+        )
+        obj.pk = created.pk
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return (
+                (None, {"fields": ("title", "description", "business", "pilot", "category")}),
+                ("Reporter", {"fields": ("reporter_name", "reporter_contact")}),
+            )
+        return self.fieldsets
+
+    @admin.display(description="priority", ordering="priority")
+    def priority_badge(self, ticket: Ticket) -> str:
+        return format_html(
+            '<span style="background:{};color:#fff;padding:1px 6px;border-radius:3px">{}</span>',
+            PRIORITY_COLOURS[ticket.priority],
+            ticket.priority,
+        )
+
+    @admin.display(description="SLA")
+    def sla_badge(self, ticket: Ticket) -> str:
+        if not ticket.is_open:
+            return "—"
+        if ticket.paused_at and ticket.first_response_at:
+            return "paused"
+        due = (
+            min(ticket.response_due_at, ticket.resolution_due_at)
+            if ticket.first_response_at is None
+            else ticket.resolution_due_at
+        )
+        now = timezone.now()
+        calendar = ticket.calendar.business_calendar()
+        if due <= now:
+            late = business_duration(between(calendar, due, now))
+            return format_html('<strong style="color:#ba2121">{} overdue</strong>', late)
+        left = business_duration(between(calendar, now, due))
+        colour = "#d35400" if due - now < timedelta(hours=1) else "#2c7a2c"
+        return format_html('<span style="color:{}">{} left</span>', colour, left)
+
+    # --- actions -------------------------------------------------------------
+    def _each(self, request, queryset, change, done: str) -> None:
+        succeeded = 0
+        for ticket in queryset:
+            try:
+                change(ticket)
+            except ValidationError as error:
+                report_errors(request, error)
+            else:
+                succeeded += 1
+        if succeeded:
+            messages.success(request, f"{succeeded} ticket(s) {done}.")
+
+    @admin.action(description="Assign selected tickets to me", permissions=["change"])
+    def assign_to_me(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda t: services.ticket_assign(ticket=t, assignee=request.user, actor=request.user),
+            "assigned to you",
+        )
+
+    def _priority(self, request, queryset, priority: str):
+        self._each(
+            request,
+            queryset,
+            lambda t: services.ticket_set_priority(ticket=t, priority=priority, actor=request.user),
+            f"set to {priority}",
+        )
+
+    @admin.action(description="Set priority P0 critical", permissions=["change"])
+    def priority_p0(self, request, queryset):
+        self._priority(request, queryset, Priority.P0)
+
+    @admin.action(description="Set priority P1 high", permissions=["change"])
+    def priority_p1(self, request, queryset):
+        self._priority(request, queryset, Priority.P1)
+
+    @admin.action(description="Set priority P2 medium", permissions=["change"])
+    def priority_p2(self, request, queryset):
+        self._priority(request, queryset, Priority.P2)
+
+    @admin.action(description="Set priority P3 low", permissions=["change"])
+    def priority_p3(self, request, queryset):
+        self._priority(request, queryset, Priority.P3)
+
+    def _status(self, request, queryset, status: str):
+        self._each(
+            request,
+            queryset,
+            lambda t: services.ticket_set_status(ticket=t, status=status, actor=request.user),
+            f"set to {Ticket.Status(status).label.lower()}",
+        )
+
+    @admin.action(description="Set status: in progress", permissions=["change"])
+    def status_in_progress(self, request, queryset):
+        self._status(request, queryset, Ticket.Status.IN_PROGRESS)
+
+    @admin.action(description="Set status: waiting on reporter", permissions=["change"])
+    def status_waiting(self, request, queryset):
+        self._status(request, queryset, Ticket.Status.WAITING)
+
+    @admin.action(description="Set status: resolved", permissions=["change"])
+    def status_resolved(self, request, queryset):
+        self._status(request, queryset, Ticket.Status.RESOLVED)
+
+    @admin.action(description="Set status: closed", permissions=["change"])
+    def status_closed(self, request, queryset):
+        self._status(request, queryset, Ticket.Status.CLOSED)
+
+    # --- reply and note ------------------------------------------------------
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/reply/", view(require_POST(self.reply_view)), name="support_ticket_reply"
+            ),
+            path("<int:pk>/note/", view(require_POST(self.note_view)), name="support_ticket_note"),
+            *super().get_urls(),
+        ]
+
+    def _text_view(self, request, pk: int, service, done: str):
+        ticket = get_object_or_404(Ticket, pk=pk)
+        if not self.has_change_permission(request, ticket):
+            raise PermissionDenied
+        form = TicketTextForm(request.POST)
+        if form.is_valid():
+            try:
+                service(ticket=ticket, body=form.cleaned_data["body"], actor=request.user)
+            except ValidationError as error:
+                report_errors(request, error)
+            else:
+                messages.success(request, done)
+        else:
+            messages.error(request, "Write something first.")
+        return HttpResponseRedirect(reverse("admin:support_ticket_change", args=[pk]))
+
+    def reply_view(self, request, pk: int):
+        return self._text_view(request, pk, services.ticket_reply, "Reply sent to the reporter.")
+
+    def note_view(self, request, pk: int):
+        return self._text_view(request, pk, services.ticket_add_note, "Internal note added.")
+
+
+class OpeningWindowInline(admin.TabularInline):
+    model = OpeningWindow
+    extra = 0
+
+
+class ClosedDateInline(admin.TabularInline):
+    model = ClosedDate
+    extra = 0
+
+
+@admin.register(SupportCalendar)
+class SupportCalendarAdmin(admin.ModelAdmin):
+    list_display = ("name", "timezone", "holiday_country")
+    inlines = (OpeningWindowInline, ClosedDateInline)
+
+
+@admin.register(SLAPolicy)
+class SLAPolicyAdmin(admin.ModelAdmin):
+    list_display = (
+        "priority",
+        "first_response_minutes",
+        "resolution_minutes",
+        "calendar",
+        "warning_share",
+    )
+
+
+@admin.register(StaffLink)
+class StaffLinkAdmin(admin.ModelAdmin):
+    list_display = ("business", "status", "created_at", "revoked_at", "link")
+    list_filter = ("status",)
+    list_select_related = ("business",)
+    search_fields = ("business__name",)
+    fields = ("business", "status", "link", "created_at", "revoked_at")
+    readonly_fields = ("status", "link", "created_at", "revoked_at")
+    autocomplete_fields = ("business",)
+    actions = ("revoke",)
+    inlines = (EventInline,)
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "business") if obj else self.readonly_fields
+
+    @admin.display(description="link")
+    def link(self, staff_link: StaffLink) -> str:
+        return staff_link.public_url if staff_link.pk else "—"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            issued = services.staff_link_issue(
+                business=form.cleaned_data["business"], actor=request.user
+            )
+            obj.pk = issued.pk
+
+    @admin.action(description="Revoke selected staff links", permissions=["change"])
+    def revoke(self, request, queryset):
+        for link in queryset:
+            services.staff_link_revoke(link=link, actor=request.user)
+        messages.success(request, f"{queryset.count()} staff link(s) revoked.")

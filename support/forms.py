@@ -1,0 +1,36 @@
+"""Forms of the support part: the café staff report and the ticket reply boxes."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from support.models import Ticket
+
+STAFF_CATEGORIES = [
+    (Ticket.Category.QR_CODE, _("QR code not working")),
+    (Ticket.Category.FEEDBACK_FORM, _("Customer could not finish feedback")),
+    (Ticket.Category.REWARD, _("Customer did not get reward")),
+    (Ticket.Category.OUTAGE, _("System slow or down")),
+    (Ticket.Category.OTHER, _("Other")),
+]
+
+
+class StaffReportForm(forms.Form):
+    category = forms.ChoiceField(
+        label=_("What is wrong?"), choices=STAFF_CATEGORIES, widget=forms.RadioSelect
+    )
+    description = forms.CharField(
+        label=_("Tell us more"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    reporter = forms.CharField(
+        label=_("Your name or phone"),
+        required=False,
+        max_length=100,
+        help_text=_("So that support can reach you."),
+    )
+
+
+class TicketTextForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 80}))

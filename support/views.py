@@ -1,0 +1,84 @@
+"""The café staff link: report a problem in seconds, see what was reported."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from core.client import client_hash
+from core.i18n import public_page_context, visitor_language
+from support import services
+from support.forms import StaffReportForm
+from support.models import StaffLink, Ticket, TicketEvent
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def staff_link(request: HttpRequest, token: str) -> HttpResponse:
+    link = get_object_or_404(StaffLink.objects.select_related("business"), token=token)
+    language = visitor_language(request, default=link.business.language)
+    with translation.override(language):
+        context = public_page_context(request, language)
+        if link.status == StaffLink.Status.REVOKED:
+            return render(
+                request,
+                "public/state.html",
+                {
+                    **context,
+                    "title": _("This staff link has been replaced"),
+                    "message": _("Ask your manager for the new staff card."),
+                },
+                status=410,
+            )
+        form = StaffReportForm(request.POST or None)
+        status = 200
+        if request.method == "POST":
+            if form.is_valid():
+                try:
+                    ticket = services.staff_report(
+                        link=link,
+                        client_hash=client_hash(request),
+                        **form.cleaned_data,
+                    )
+                except services.StaffReportRefused as refused:
+                    response = render(
+                        request,
+                        "public/state.html",
+                        {
+                            **context,
+                            "title": _("Slow down a little"),
+                            "message": _("Many reports came from here. Please try again later."),
+                        },
+                        status=429,
+                    )
+                    response["Retry-After"] = str(refused.retry_after_seconds)
+                    return response
+                return redirect(f"{request.path}?{urlencode({'reported': ticket.reference})}")
+            status = 400
+        tickets = list(
+            Ticket.objects.filter(business=link.business)
+            .exclude(status__in=[Ticket.Status.CLOSED])
+            .order_by("-created_at")[:20]
+        )
+        replies = {}
+        for event in TicketEvent.objects.filter(
+            ticket__in=tickets, public=True, kind=TicketEvent.Kind.REPLY
+        ).order_by("created_at"):
+            replies.setdefault(event.ticket_id, []).append(event)
+        return render(
+            request,
+            "support/staff_link.html",
+            {
+                **context,
+                "business": link.business,
+                "form": form,
+                "reported": request.GET.get("reported", ""),
+                "tickets": [(ticket, replies.get(ticket.pk, [])) for ticket in tickets],
+            },
+            status=status,
+        )
