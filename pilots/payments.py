@@ -37,6 +37,8 @@ from pilots.models import (
     StripeEvent,
 )
 from pilots.selectors import local_day_bounds
+from support.models import Priority, Ticket
+from support.services import ticket_create
 
 logger = logging.getLogger(__name__)
 
@@ -504,21 +506,38 @@ def _payout_retry_later(payout: Payout, attempt: PayoutAttempt, error: str) -> s
 @transaction.atomic
 def _payout_failed(payout: Payout, attempt: PayoutAttempt, error: str) -> str:
     _attempt_finish(attempt, PayoutAttempt.Outcome.PERMANENT_ERROR, error=error)
+    example = payout.payments.select_related("business", "pilot").first()
     Payout.objects.filter(pk=payout.pk).update(status=Payout.Status.FAILED, last_error=error)
     payout.payments.update(status=Payment.Status.PENDING, payout=None, last_error=error)
     event_record(subject=payout, action="payout_failed", message=f"Failed: {error}"[:500])
-    payout_failure_reported(payout=payout, error=error)
+    payout_failure_reported(payout=payout, error=error, example=example)
     return PayoutAttempt.Outcome.PERMANENT_ERROR
 
 
-def payout_failure_reported(*, payout: Payout, error: str) -> None:
-    """Tell people a payout failed for good.
+def payout_failure_reported(*, payout: Payout, error: str, example: Payment | None) -> None:
+    """Tell people a payout failed for good: a support ticket (one per payout) and the log.
 
-    Hook for the support app (issue E): it will open a ticket here. Until then
-    the failure is in the payout's history, on its payments (pending with the
-    error, waiting for a manager's retry) and in the log.
+    The failure is also in the payout's history and on its payments (pending
+    with the error, waiting for a manager's retry).
     """
     logger.error("payout %s failed permanently: %s", payout.pk, error)
+    payment = (
+        payout.payments.select_related("business", "pilot").first()
+        or Payment.objects.filter(last_error=error, recipient=payout.recipient)
+        .select_related("business", "pilot")
+        .first()
+    )
+    ticket_create(
+        title=f"Reward payout {payout.pk} failed",
+        description=f"Stripe refused the transfer for good: {error}\n"
+        "The payments wait, pending with this error, for a retry from the admin.",
+        priority=Priority.P2,
+        category=Ticket.Category.PAYMENTS,
+        source=Ticket.Source.SYSTEM,
+        business=example.business if example else None,
+        pilot=example.pilot if example else None,
+        dedupe_key=f"payout-failed:{payout.pk}",
+    )
 
 
 # ------------------------------------------------------------------------------

@@ -275,6 +275,12 @@ def test_permanent_error_fails_the_payout_and_returns_payments_with_the_error(
     assert "insufficient_capabilities_for_transfer" in payment.last_error
     assert again.payouts_created == 0  # waits for a person
     assert "failed permanently" in caplog.text
+    from support.models import Ticket
+
+    ticket = Ticket.objects.get(category=Ticket.Category.PAYMENTS)
+    assert ticket.source == Ticket.Source.SYSTEM
+    assert ticket.business == open_code.business
+    assert "insufficient_capabilities_for_transfer" in ticket.description
 
     stripe_fake.enable_payouts(recipient.stripe_account_id)
     payments.payment_retry(payment=payment)
