@@ -521,12 +521,6 @@ def payout_failure_reported(*, payout: Payout, error: str, example: Payment | No
     with the error, waiting for a manager's retry).
     """
     logger.error("payout %s failed permanently: %s", payout.pk, error)
-    payment = (
-        payout.payments.select_related("business", "pilot").first()
-        or Payment.objects.filter(last_error=error, recipient=payout.recipient)
-        .select_related("business", "pilot")
-        .first()
-    )
     ticket_create(
         title=f"Reward payout {payout.pk} failed",
         description=f"Stripe refused the transfer for good: {error}\n"
