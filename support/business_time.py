@@ -51,6 +51,8 @@ class BusinessCalendar:
     zone: ZoneInfo
     windows: tuple[Window, ...]
     is_closed: Callable[[date], bool] = field(default=lambda day: False, compare=False)
+    # Open intervals per day, computed once: SLA sweeps ask about the same days again and again.
+    _days: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.windows:
@@ -65,6 +67,11 @@ class BusinessCalendar:
 
     def _day_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         """Open intervals, as UTC instants, of the windows that start on ``day``."""
+        if day not in self._days:
+            self._days[day] = self._compute_day_intervals(day)
+        return self._days[day]
+
+    def _compute_day_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         if self.is_closed(day):
             return []
         intervals = []

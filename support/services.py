@@ -291,63 +291,68 @@ def sla_sweep(*, now: datetime | None = None, batch: int = 500) -> SweepSummary:
     """Mark warnings and breaches that have come due, escalate, notify once each.
 
     Reads only tickets whose ``next_sla_check_at`` has passed (an index range),
-    so its cost follows the tickets due, not the tickets open. Each mark is a
+    so its cost follows the tickets due, not the tickets open. Works in
+    batches: lock a batch (skipping rows another sweep holds), mark it in
+    memory, write the marks and the tickets back in bulk. The warned/breached
+    times on the locked rows decide what is new, and each mark is also a
     unique timeline row: running twice, or on two workers at once, marks and
     notifies once.
     """
     now = now or timezone.now()
     summary = SweepSummary()
     while True:
-        ids = list(
-            Ticket.objects.filter(next_sla_check_at__lte=now)
-            .order_by("next_sla_check_at")
-            .values_list("pk", flat=True)[:batch]
-        )
-        if not ids:
-            break
-        for ticket_id in ids:
-            _sweep_one(ticket_id, now=now, summary=summary)
-        if len(ids) < batch:
+        with transaction.atomic():
+            tickets = list(
+                Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("calendar")
+                .filter(next_sla_check_at__lte=now)
+                .order_by("next_sla_check_at")[:batch]
+            )
+            events = [event for ticket in tickets for event in _marks_due(ticket, now, summary)]
+            TicketEvent.objects.bulk_create(events, ignore_conflicts=True)
+            Ticket.objects.bulk_update(tickets, SWEPT_FIELDS, batch_size=batch)
+        summary.checked += len(tickets)
+        if len(tickets) < batch:
             break
     summary.notified = _notify(summary.marks)
     return summary
 
 
-def _sweep_one(ticket_id: int, *, now: datetime, summary: SweepSummary) -> None:
-    with transaction.atomic():
-        ticket = (
-            Ticket.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("calendar")
-            .filter(pk=ticket_id, next_sla_check_at__lte=now)
-            .first()
+SWEPT_FIELDS = [
+    "response_warned_at",
+    "response_breached_at",
+    "resolution_warned_at",
+    "resolution_breached_at",
+    "escalation_level",
+    "next_sla_check_at",
+]
+
+
+def _marks_due(ticket: Ticket, now: datetime, summary: SweepSummary) -> list[TicketEvent]:
+    """Mark on ``ticket`` (in memory) every warning and breach due by ``now``."""
+    events = []
+    for instant, metric, level in sla.checkpoints(ticket):
+        if instant > now:
+            break
+        due = timezone.localtime(getattr(ticket, f"{metric}_due_at"))
+        events.append(
+            TicketEvent(
+                ticket=ticket,
+                kind=TicketEvent.Kind.SLA,
+                sla_mark=f"{metric}:{level}",
+                body=f"{metric.capitalize()} {level}: due {due:%Y-%m-%d %H:%M}.",
+                created_at=now,
+            )
         )
-        if ticket is None:
-            return
-        summary.checked += 1
-        for instant, metric, level in sla.checkpoints(ticket):
-            if instant > now:
-                break
-            due = timezone.localtime(getattr(ticket, f"{metric}_due_at"))
-            try:
-                with transaction.atomic():
-                    TicketEvent.objects.create(
-                        ticket=ticket,
-                        kind=TicketEvent.Kind.SLA,
-                        sla_mark=f"{metric}:{level}",
-                        body=f"{metric.capitalize()} {level}: due {due:%Y-%m-%d %H:%M}.",
-                        created_at=now,
-                    )
-            except IntegrityError:
-                continue  # marked already by another sweep
-            setattr(ticket, f"{metric}_{'warned' if level == sla.WARNING else 'breached'}_at", now)
-            if level == sla.BREACH:
-                ticket.escalation_level += 1
-                summary.breaches += 1
-            else:
-                summary.warnings += 1
-            summary.marks.append((ticket.pk, metric, level))
-        ticket.next_sla_check_at = sla.next_check(ticket)
-        ticket.save()
+        setattr(ticket, f"{metric}_{'warned' if level == sla.WARNING else 'breached'}_at", now)
+        if level == sla.BREACH:
+            ticket.escalation_level += 1
+            summary.breaches += 1
+        else:
+            summary.warnings += 1
+        summary.marks.append((ticket.pk, metric, level))
+    ticket.next_sla_check_at = sla.next_check(ticket)
+    return events
 
 
 def _notify(marks: list[tuple[int, str, str]]) -> int:

@@ -188,7 +188,12 @@ def test_sla_sweep_reads_only_the_tickets_that_are_due():
         summary = services.sla_sweep(now=at("2026-11-16 10:00"))
 
     assert summary.checked == 100
-    selection = captured.captured_queries[0]["sql"]
+    selection = next(
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith("SELECT") and "next_sla_check_at" in q["sql"]
+    )
+    selection = selection.split(" FOR UPDATE")[0]  # the plan of the read itself
     with connection.cursor() as cursor:
         explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
         cursor.execute(explain + selection)
