@@ -28,12 +28,12 @@ import django
 
 django.setup()
 
-from django.core.management import call_command  # noqa: E402
+from django.core.management import call_command
 
-from pilots.models import Business  # noqa: E402
-from pilots.printing import sheet_html, sheet_pdf  # noqa: E402
-from pilots.selectors import qr_codes_active  # noqa: E402
-from pilots.services import qr_codes_generate  # noqa: E402
+from pilots.models import Business
+from pilots.printing import sheet_html, sheet_pdf
+from pilots.selectors import qr_codes_active
+from pilots.services import qr_codes_generate
 
 BUDGET_SECONDS = 3.0
 

@@ -8,6 +8,6 @@ from django.conf import settings
 
 settings.ROOT_URLCONF = "bench.bare"
 
-from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.core.wsgi import get_wsgi_application
 
 application = get_wsgi_application()

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core import roles
@@ -310,7 +310,7 @@ def sla_sweep(*, now: datetime | None = None, batch: int = 500) -> SweepSummary:
             )
             events = [event for ticket in tickets for event in _marks_due(ticket, now, summary)]
             TicketEvent.objects.bulk_create(events, ignore_conflicts=True)
-            Ticket.objects.bulk_update(tickets, SWEPT_FIELDS, batch_size=batch)
+            _swept_tickets_save(tickets)
         summary.checked += len(tickets)
         if len(tickets) < batch:
             break
@@ -326,6 +326,29 @@ SWEPT_FIELDS = [
     "escalation_level",
     "next_sla_check_at",
 ]
+
+
+def _swept_tickets_save(tickets: list[Ticket]) -> None:
+    """Write the swept fields back in one batched statement.
+
+    ``bulk_update`` builds a CASE expression per field and row, which costs
+    more than the sweep itself at outage sizes; one parameterised UPDATE run
+    with executemany does the same work in a fraction of the time.
+    """
+    if not tickets:
+        return
+    fields = [Ticket._meta.get_field(name) for name in SWEPT_FIELDS]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    # Only model metadata is formatted in; every value is a parameter.
+    sql = f"UPDATE {quote(Ticket._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608
+    rows = [
+        [field.get_db_prep_save(getattr(ticket, field.attname), connection) for field in fields]
+        + [ticket.pk]
+        for ticket in tickets
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _marks_due(ticket: Ticket, now: datetime, summary: SweepSummary) -> list[TicketEvent]:
