@@ -10,17 +10,21 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.db.models.functions import Least
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from core.admin import CappedCountPaginator, EventInline, ReadOnlyInlineMixin, report_errors
-from support import services
+from pilots.printing import cards_sheet_html
+from pilots.qr import qr_png_data_uri
+from pilots.selectors import TableCard, local_day_bounds
+from support import selectors, services
 from support.business_time import between
-from support.forms import TicketTextForm
+from support.forms import ReportPeriodForm, TicketTextForm
 from support.models import (
     ClosedDate,
     OpeningWindow,
@@ -311,6 +315,7 @@ class TicketAdmin(admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
+            path("reports/", view(self.reports_view), name="support_ticket_reports"),
             path(
                 "<int:pk>/reply/", view(require_POST(self.reply_view)), name="support_ticket_reply"
             ),
@@ -333,6 +338,31 @@ class TicketAdmin(admin.ModelAdmin):
         else:
             messages.error(request, "Write something first.")
         return HttpResponseRedirect(reverse("admin:support_ticket_change", args=[pk]))
+
+    def reports_view(self, request):
+        """SLA attainment, mean business times and the backlog's age for a chosen period."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = ReportPeriodForm(request.GET or None)
+        today = timezone.localdate()
+        start, end = today - timedelta(days=30), today
+        if form.is_valid():
+            start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        opens, closes = local_day_bounds(start, end)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Support reports",
+            "form": form
+            if form.is_bound
+            else ReportPeriodForm(initial={"start": start, "end": end}),
+            "start": start,
+            "end": end,
+            "attainment": selectors.sla_attainment(start=opens, end=closes),
+            "mean_times": selectors.mean_business_times(start=opens, end=closes),
+            "backlog": selectors.backlog_by_age(),
+        }
+        return TemplateResponse(request, "admin/support/ticket/reports.html", context)
 
     def reply_view(self, request, pk: int):
         return self._text_view(request, pk, services.ticket_reply, "Reply sent to the reporter.")
@@ -385,7 +415,12 @@ class StaffLinkAdmin(admin.ModelAdmin):
 
     @admin.display(description="link")
     def link(self, staff_link: StaffLink) -> str:
-        return staff_link.public_url if staff_link.pk else "—"
+        if not staff_link.pk:
+            return "—"
+        if staff_link.status != StaffLink.Status.ACTIVE:
+            return "revoked"
+        card = reverse("admin:support_stafflink_card", args=[staff_link.pk])
+        return format_html('{} · <a href="{}">print card</a>', staff_link.public_url, card)
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -393,6 +428,36 @@ class StaffLinkAdmin(admin.ModelAdmin):
                 business=form.cleaned_data["business"], actor=request.user
             )
             obj.pk = issued.pk
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/card/",
+                self.admin_site.admin_view(self.card_view),
+                name="support_stafflink_card",
+            ),
+            *super().get_urls(),
+        ]
+
+    def card_view(self, request, pk: int):
+        """The printable staff card: the link as a QR code and as text."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        staff_link = get_object_or_404(
+            StaffLink.objects.select_related("business"), pk=pk, status=StaffLink.Status.ACTIVE
+        )
+        card = TableCard(
+            business_name=staff_link.business.name,
+            placement="Personal / Staff",
+            url=staff_link.public_url,
+            image_uri=qr_png_data_uri(staff_link.public_url),
+        )
+        html = cards_sheet_html(
+            [card],
+            instruction_sv="Personal: rapportera ett problem",
+            instruction_en="Staff: report a problem",
+        )
+        return HttpResponse(html)
 
     @admin.action(description="Revoke selected staff links", permissions=["change"])
     def revoke(self, request, queryset):

@@ -142,3 +142,16 @@ def test_seed_demo_gives_every_eligible_feedback_its_payment(settings):
     eligible = Feedback.objects.filter(reward_eligible=True)
     assert eligible.count() == Payment.objects.count() > 0
     assert set(Payment.objects.values_list("status", flat=True)) == {"paid", "pending", "failed"}
+
+
+def test_seed_demo_adds_staff_links_and_demo_tickets(settings):
+    from support.models import StaffLink, Ticket
+
+    settings.DEMO_ADMIN_PASSWORD = "demo-password-for-tests"
+    seed()
+    seed()
+
+    assert StaffLink.objects.filter(status="active").count() == 3
+    assert Ticket.objects.filter(dedupe_key__startswith="demo:").count() == 4
+    assert Ticket.objects.filter(status="waiting").exists()
+    assert Ticket.objects.filter(response_breached_at__isnull=False).exists()

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 
 from core.services import demo_admin_ensure, roles_sync
 from pilots.demo import demo_pilot_seed
+from support.demo import demo_support_seed
 
 
 class Command(BaseCommand):
@@ -26,6 +27,9 @@ class Command(BaseCommand):
             + ", ".join(business.name for business in demo.businesses)
             + f"; {demo.codes_issued} new QR code(s), {demo.feedback_created} new feedback."
         )
+
+        tickets = demo_support_seed(businesses=demo.businesses)
+        self.stdout.write(f"Support: staff links in place; {tickets} new demo ticket(s).")
 
         verb = "created" if admin.created else "ready"
         if admin.password is None:

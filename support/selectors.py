@@ -1,0 +1,135 @@
+"""Read paths of support: SLA attainment, response and resolution times, the backlog's age."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from support.business_time import between
+from support.models import Priority, Ticket
+
+BACKLOG_AGES = (
+    ("under 1 day", timedelta(0), timedelta(days=1)),
+    ("1-3 days", timedelta(days=1), timedelta(days=3)),
+    ("3-7 days", timedelta(days=3), timedelta(days=7)),
+    ("over 7 days", timedelta(days=7), None),
+)
+
+
+@dataclass(frozen=True)
+class Attainment:
+    priority: str
+    metric: str
+    decided: int  # tickets whose target has been met or missed
+    met: int
+
+    @property
+    def percent(self) -> float | None:
+        return 100 * self.met / self.decided if self.decided else None
+
+
+def sla_attainment(
+    *, start: datetime, end: datetime, now: datetime | None = None
+) -> list[Attainment]:
+    """Share of targets met per priority and metric, for tickets opened in [start, end)."""
+    now = now or timezone.now()
+    responded_in_time = Q(
+        first_response_at__isnull=False, first_response_at__lte=F("response_due_at")
+    )
+    resolved_in_time = Q(resolved_at__isnull=False, resolved_at__lte=F("resolution_due_at"))
+    rows = {
+        row["priority"]: row
+        for row in Ticket.objects.filter(created_at__gte=start, created_at__lt=end)
+        .values("priority")
+        .annotate(
+            response_decided=Count(
+                "id", filter=Q(first_response_at__isnull=False) | Q(response_due_at__lte=now)
+            ),
+            response_met=Count("id", filter=responded_in_time),
+            resolution_decided=Count(
+                "id",
+                filter=Q(resolved_at__isnull=False)
+                | Q(resolution_due_at__lte=now, paused_at__isnull=True),
+            ),
+            resolution_met=Count("id", filter=resolved_in_time),
+        )
+        .order_by()
+    }
+    results = []
+    for priority in Priority.values:
+        row = rows.get(priority, {})
+        for metric in ("response", "resolution"):
+            results.append(
+                Attainment(
+                    priority=priority,
+                    metric=metric,
+                    decided=row.get(f"{metric}_decided", 0),
+                    met=row.get(f"{metric}_met", 0),
+                )
+            )
+    return results
+
+
+@dataclass(frozen=True)
+class MeanTimes:
+    priority: str
+    responses: int
+    mean_response_minutes: float | None
+    resolutions: int
+    mean_resolution_minutes: float | None
+
+
+def mean_business_times(*, start: datetime, end: datetime) -> list[MeanTimes]:
+    """Mean business minutes to first response and to resolution, per priority."""
+    sums: dict[str, list[float]] = {p: [0, 0, 0, 0] for p in Priority.values}
+    tickets = (
+        Ticket.objects.filter(created_at__gte=start, created_at__lt=end)
+        .filter(Q(first_response_at__isnull=False) | Q(resolved_at__isnull=False))
+        .select_related("calendar")
+        .only(
+            "priority",
+            "created_at",
+            "first_response_at",
+            "resolved_at",
+            "paused_minutes",
+            "calendar",
+        )
+    )
+    for ticket in tickets.iterator(chunk_size=2000):
+        calendar = ticket.calendar.business_calendar()
+        totals = sums[ticket.priority]
+        if ticket.first_response_at:
+            totals[0] += 1
+            totals[1] += (
+                between(calendar, ticket.created_at, ticket.first_response_at).total_seconds() / 60
+            )
+        if ticket.resolved_at:
+            totals[2] += 1
+            minutes = between(calendar, ticket.created_at, ticket.resolved_at).total_seconds() / 60
+            totals[3] += max(minutes - ticket.paused_minutes, 0)
+    return [
+        MeanTimes(
+            priority=priority,
+            responses=int(r),
+            mean_response_minutes=rt / r if r else None,
+            resolutions=int(s),
+            mean_resolution_minutes=st / s if s else None,
+        )
+        for priority, (r, rt, s, st) in sums.items()
+    ]
+
+
+def backlog_by_age(*, now: datetime | None = None) -> list[tuple[str, int]]:
+    """Open tickets by how long they have been open: one query."""
+    now = now or timezone.now()
+    counts = {}
+    for index, (_label, younger, older) in enumerate(BACKLOG_AGES):
+        window = Q(created_at__lte=now - younger)
+        if older is not None:
+            window &= Q(created_at__gt=now - older)
+        counts[f"age_{index}"] = Count("id", filter=window)
+    row = Ticket.objects.exclude(
+        status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED]
+    ).aggregate(**counts)
+    return [(label, row[f"age_{index}"]) for index, (label, _, _) in enumerate(BACKLOG_AGES)]
