@@ -4,13 +4,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from support.models import Ticket
+from support.services import STAFF_REPORT_PRIORITY
 
+# What café staff can report, in the order the form offers it.
 STAFF_CATEGORIES = [
-    (Ticket.Category.QR_CODE, _("QR code not working")),
-    (Ticket.Category.FEEDBACK_FORM, _("Customer could not finish feedback")),
-    (Ticket.Category.REWARD, _("Customer did not get reward")),
-    (Ticket.Category.OUTAGE, _("System slow or down")),
-    (Ticket.Category.OTHER, _("Other")),
+    (category.value, category.label)
+    for category in Ticket.Category
+    if category in STAFF_REPORT_PRIORITY
 ]
 
 

@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
 from pilots.models import validate_timezone
@@ -171,22 +172,23 @@ class Ticket(TimeStampedModel):
     mark (empty when nothing is left to watch).
     """
 
+    # Labels are translated: café staff see them on their staff link page.
     class Status(models.TextChoices):
-        NEW = "new", "New"
-        TRIAGED = "triaged", "Triaged"
-        IN_PROGRESS = "in_progress", "In progress"
-        WAITING = "waiting", "Waiting on reporter"
-        RESOLVED = "resolved", "Resolved"
-        CLOSED = "closed", "Closed"
+        NEW = "new", _("New")
+        TRIAGED = "triaged", _("Triaged")
+        IN_PROGRESS = "in_progress", _("In progress")
+        WAITING = "waiting", _("Waiting on reporter")
+        RESOLVED = "resolved", _("Resolved")
+        CLOSED = "closed", _("Closed")
 
     class Category(models.TextChoices):
-        QR_CODE = "qr_code", "QR code not working"
-        FEEDBACK_FORM = "feedback_form", "Customer could not finish feedback"
-        REWARD = "reward", "Customer did not get reward"
-        OUTAGE = "outage", "System slow or down"
-        PILOT_HEALTH = "pilot_health", "Pilot health"
-        PAYMENTS = "payments", "Payments"
-        OTHER = "other", "Other"
+        QR_CODE = "qr_code", _("QR code not working")
+        FEEDBACK_FORM = "feedback_form", _("Customer could not finish feedback")
+        REWARD = "reward", _("Customer did not get reward")
+        OUTAGE = "outage", _("System slow or down")
+        PILOT_HEALTH = "pilot_health", _("Pilot health")
+        PAYMENTS = "payments", _("Payments")
+        OTHER = "other", _("Other")
 
     class Source(models.TextChoices):
         STAFF_LINK = "staff_link", "Staff link"
