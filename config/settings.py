@@ -320,6 +320,12 @@ PAYOUT_MAX_ATTEMPTS = 8
 CLAIM_LINK_MAX_AGE_DAYS = 30
 
 # ------------------------------------------------------------------------------
+# Incidents
+# ------------------------------------------------------------------------------
+# Alertmanager sends it as a bearer token; without one the receiver refuses everything.
+ALERTMANAGER_TOKEN = env.str("ALERTMANAGER_TOKEN", default="")
+
+# ------------------------------------------------------------------------------
 # Logging
 # ------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
 
     name = "core"
     verbose_name = "Operations"
+
+    def ready(self) -> None:
+        from core import metrics
+
+        metrics.register()

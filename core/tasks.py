@@ -2,10 +2,12 @@
 
 from celery import shared_task
 
+from core.metrics import task_timed
 from core.services import heartbeat_record
 
 
 @shared_task
 def beat_heartbeat() -> str:
-    heartbeat = heartbeat_record()
+    with task_timed("beat_heartbeat"):
+        heartbeat = heartbeat_record()
     return f"heartbeat {heartbeat.beats} recorded at {heartbeat.last_seen_at.isoformat()}"

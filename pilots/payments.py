@@ -25,6 +25,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from core.metrics import PAYOUT_ATTEMPTS, PAYOUT_FAILURES
 from core.services import event_record
 from pilots import stripe_gateway as gateway
 from pilots.models import (
@@ -465,6 +466,7 @@ def payout_recover(*, payout: Payout) -> str:
 
 
 def _attempt_finish(attempt: PayoutAttempt, outcome: str, *, error: str = "", transfer="") -> None:
+    PAYOUT_ATTEMPTS.labels(outcome=outcome).inc()
     attempt.outcome = outcome
     attempt.error = error
     attempt.stripe_transfer_id = transfer
@@ -521,6 +523,7 @@ def payout_failure_reported(*, payout: Payout, error: str, example: Payment | No
     with the error, waiting for a manager's retry).
     """
     logger.error("payout %s failed permanently: %s", payout.pk, error)
+    PAYOUT_FAILURES.inc()
     ticket_create(
         title=f"Reward payout {payout.pk} failed",
         description=f"Stripe refused the transfer for good: {error}\n"

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.metrics import FEEDBACK_SUBMISSIONS, SCANS
 from core.ratelimit import Rate, rate_limit_hit
 from core.services import event_record
 from core.tokens import printed_link_token
@@ -362,8 +363,20 @@ def _rate_limits_check(*, qr_code: QRCode, client_hash: str) -> None:
             )
 
 
+def feedback_submit(*, qr_code: QRCode, **submission) -> Feedback:
+    """Take one feedback (see `_feedback_take`), counted on /metrics by outcome."""
+    business = qr_code.business.slug
+    try:
+        feedback = _feedback_take(qr_code=qr_code, **submission)
+    except FeedbackRefused as refused:
+        FEEDBACK_SUBMISSIONS.labels(business=business, outcome=f"refused_{refused.reason}").inc()
+        raise
+    FEEDBACK_SUBMISSIONS.labels(business=business, outcome=feedback.status).inc()
+    return feedback
+
+
 @transaction.atomic
-def feedback_submit(
+def _feedback_take(
     *,
     qr_code: QRCode,
     client_hash: str,
@@ -473,6 +486,7 @@ def scan_record(*, state: IntakeState, client_hash: str, day: date | None = None
                 )
         except IntegrityError:  # another process made today's row first
             ScanCount.objects.filter(qr_code=qr_code, day=day).update(scans=F("scans") + 1)
+    SCANS.labels(business=qr_code.business.slug).inc()
     return True
 
 

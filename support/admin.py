@@ -6,6 +6,7 @@ Every change goes through `support.services`; the list stays flat at any size
 
 from datetime import timedelta
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, F, IntegerField, Q, Value, When
@@ -22,11 +23,13 @@ from core.admin import CappedCountPaginator, EventInline, ReadOnlyInlineMixin, r
 from pilots.printing import cards_sheet_html
 from pilots.qr import qr_png_data_uri
 from pilots.selectors import TableCard, local_day_bounds
-from support import selectors, services
+from support import incidents, selectors, services
 from support.business_time import between
 from support.forms import ReportPeriodForm, TicketTextForm
 from support.models import (
     ClosedDate,
+    Incident,
+    IncidentUpdate,
     OpeningWindow,
     Priority,
     SLAPolicy,
@@ -107,6 +110,7 @@ class TicketAdmin(admin.ModelAdmin):
     autocomplete_fields = ("business",)
     inlines = (TicketEventInline,)
     actions = (
+        "declare_incident",
         "assign_to_me",
         "priority_p0",
         "priority_p1",
@@ -253,6 +257,14 @@ class TicketAdmin(admin.ModelAdmin):
                 succeeded += 1
         if succeeded:
             messages.success(request, f"{succeeded} ticket(s) {done}.")
+
+    @admin.action(description="Declare an incident for selected tickets", permissions=["change"])
+    def declare_incident(self, request, queryset):
+        incident = incidents.incident_declare_from_tickets(
+            tickets=list(queryset), actor=request.user
+        )
+        messages.success(request, f"{incident.reference} declared and linked.")
+        return HttpResponseRedirect(reverse("admin:support_incident_change", args=[incident.pk]))
 
     @admin.action(description="Assign selected tickets to me", permissions=["change"])
     def assign_to_me(self, request, queryset):
@@ -464,3 +476,196 @@ class StaffLinkAdmin(admin.ModelAdmin):
         for link in queryset:
             services.staff_link_revoke(link=link, actor=request.user)
         messages.success(request, f"{queryset.count()} staff link(s) revoked.")
+
+
+# ------------------------------------------------------------------------------
+# Incidents
+# ------------------------------------------------------------------------------
+class IncidentUpdateInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = IncidentUpdate
+    fields = ("created_at", "status", "public", "author", "body")
+    readonly_fields = fields
+    verbose_name_plural = "timeline"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
+
+
+class ResolveForm(forms.Form):
+    root_cause = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), required=False
+    )
+    corrective_actions = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), required=False
+    )
+
+
+class IncidentUpdateForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
+    status = forms.ChoiceField(
+        choices=[("", "(no change)")]
+        + [c for c in Incident.Status.choices if c[0] != Incident.Status.RESOLVED],
+        required=False,
+    )
+    public = forms.BooleanField(required=False)
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = (
+        "reference",
+        "title",
+        "severity",
+        "status",
+        "commander",
+        "detected_at",
+        "duration",
+    )
+    list_filter = ("severity", "status", "businesses")
+    list_select_related = ("commander",)
+    search_fields = ("=reference", "title")
+    filter_horizontal = ("businesses",)
+    inlines = (IncidentUpdateInline,)
+    actions = ("acknowledge", "resolve")
+    change_form_template = "admin/support/incident/change_form.html"
+    fields = (
+        "reference",
+        "title",
+        "severity",
+        "status",
+        "commander",
+        "businesses",
+        "detected_at",
+        "acknowledged_at",
+        "mitigated_at",
+        "resolved_at",
+        "root_cause",
+        "corrective_actions",
+        "alert_fingerprint",
+    )
+    readonly_fields = (
+        "reference",
+        "severity",
+        "status",
+        "detected_at",
+        "acknowledged_at",
+        "mitigated_at",
+        "resolved_at",
+        "alert_fingerprint",
+    )
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                open_rank=Case(
+                    When(status=Incident.Status.RESOLVED, then=Value(1)),
+                    default=Value(0),
+                    output_field=IntegerField(),
+                )
+            )
+            .order_by("open_rank", "severity", "-detected_at")
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return (
+            self.readonly_fields
+            if obj
+            else (
+                "reference",
+                "status",
+                "acknowledged_at",
+                "mitigated_at",
+                "resolved_at",
+                "alert_fingerprint",
+            )
+        )
+
+    @admin.display(description="duration")
+    def duration(self, incident: Incident) -> str:
+        end = incident.resolved_at or timezone.now()
+        return business_duration(end - incident.detected_at)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            incidents.incident_edit(
+                incident=obj,
+                changes={
+                    name: form.cleaned_data[name]
+                    for name in form.changed_data
+                    if name != "businesses"  # many-to-many: saved with the form
+                },
+                actor=request.user,
+            )
+            return
+        created = incidents.incident_declare(
+            title=form.cleaned_data["title"],
+            severity=form.cleaned_data["severity"],
+            commander=form.cleaned_data.get("commander"),
+            detected_at=form.cleaned_data.get("detected_at"),
+            actor=request.user,
+        )
+        obj.pk = created.pk
+
+    @admin.action(description="Acknowledge selected incidents", permissions=["change"])
+    def acknowledge(self, request, queryset):
+        for incident in queryset:
+            incidents.incident_acknowledge(incident=incident, actor=request.user)
+        messages.success(request, f"{queryset.count()} incident(s) acknowledged.")
+
+    @admin.action(description="Resolve selected incidents…", permissions=["change"])
+    def resolve(self, request, queryset):
+        form = ResolveForm(request.POST if "root_cause" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            for incident in queryset:
+                try:
+                    incidents.incident_resolve(
+                        incident=incident, actor=request.user, **form.cleaned_data
+                    )
+                except ValidationError as error:
+                    report_errors(request, error)
+                else:
+                    messages.success(request, f"{incident.reference} resolved.")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Resolve incidents",
+            "form": form,
+            "incidents": queryset,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/support/incident/resolve.html", context)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/post-update/",
+                self.admin_site.admin_view(require_POST(self.post_update_view)),
+                name="support_incident_post_update",
+            ),
+            *super().get_urls(),
+        ]
+
+    def post_update_view(self, request, pk: int):
+        incident = get_object_or_404(Incident, pk=pk)
+        if not self.has_change_permission(request, incident):
+            raise PermissionDenied
+        form = IncidentUpdateForm(request.POST)
+        if form.is_valid():
+            try:
+                incidents.incident_post_update(
+                    incident=incident, actor=request.user, **form.cleaned_data
+                )
+            except ValidationError as error:
+                report_errors(request, error)
+            else:
+                messages.success(request, "Update posted.")
+        else:
+            messages.error(request, "Write the update first.")
+        return HttpResponseRedirect(reverse("admin:support_incident_change", args=[pk]))
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        context["update_form"] = IncidentUpdateForm()
+        return super().render_change_form(request, context, *args, **kwargs)

@@ -357,3 +357,74 @@ class StaffLink(TimeStampedModel):
     @property
     def public_url(self) -> str:
         return settings.PUBLIC_BASE_URL + reverse("support:staff-link", args=[self.token])
+
+
+class Severity(models.TextChoices):
+    SEV1 = "SEV1", "SEV1 critical"
+    SEV2 = "SEV2", "SEV2 major"
+    SEV3 = "SEV3", "SEV3 minor"
+    SEV4 = "SEV4", "SEV4 low"
+
+
+class Incident(TimeStampedModel):
+    """Something is broken for many: severity, a commander, a timeline and a postmortem."""
+
+    class Status(models.TextChoices):
+        INVESTIGATING = "investigating", "Investigating"
+        IDENTIFIED = "identified", "Identified"
+        MONITORING = "monitoring", "Monitoring"
+        RESOLVED = "resolved", "Resolved"
+
+    reference = models.CharField(max_length=20, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    severity = models.CharField(max_length=4, choices=Severity.choices, default=Severity.SEV3)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.INVESTIGATING, db_index=True
+    )
+    commander = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+    )
+    businesses = models.ManyToManyField(
+        "pilots.Business", blank=True, related_name="incidents", verbose_name="affected businesses"
+    )
+    tickets = models.ManyToManyField(Ticket, blank=True, related_name="incidents")
+    detected_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    mitigated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    root_cause = models.TextField(blank=True)
+    corrective_actions = models.TextField(blank=True)
+    alert_fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    alert_status = models.CharField(
+        max_length=10, blank=True, help_text="The last state Alertmanager reported."
+    )
+
+    class Meta:
+        ordering = ["-detected_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert_fingerprint"],
+                condition=~Q(alert_fingerprint="") & ~Q(status="resolved"),
+                name="support_incident_one_open_per_alert",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+
+class IncidentUpdate(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
+    status = models.CharField(max_length=20, choices=Incident.Status.choices)
+    public = models.BooleanField(default=False)
+    author = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {self.status}"

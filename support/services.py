@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core import roles
+from core.metrics import SLA_EVENTS
 from core.ratelimit import Rate, rate_limit_hit
 from core.services import event_record
 from core.tokens import printed_link_token
@@ -374,6 +375,7 @@ def _marks_due(ticket: Ticket, now: datetime, summary: SweepSummary) -> list[Tic
         else:
             summary.warnings += 1
         summary.marks.append((ticket.pk, metric, level))
+        SLA_EVENTS.labels(priority=ticket.priority, metric=metric, level=level).inc()
     ticket.next_sla_check_at = sla.next_check(ticket)
     return events
 

@@ -1,4 +1,4 @@
-from django.urls import re_path
+from django.urls import path, re_path
 
 from support import views
 
@@ -6,4 +6,5 @@ app_name = "support"
 
 urlpatterns = [
     re_path(r"^staff/(?P<token>[a-z2-7]{16,64})/$", views.staff_link, name="staff-link"),
+    path("webhooks/alertmanager/", views.alertmanager_webhook, name="alertmanager-webhook"),
 ]

@@ -1,17 +1,21 @@
-"""The café staff link: report a problem in seconds, see what was reported."""
+"""Public support endpoints: the café staff link, and the Alertmanager receiver."""
 
-from django.http import HttpRequest, HttpResponse
+import hmac
+import json
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core.client import client_hash
 from core.i18n import public_page_context, visitor_language
-from support import services
+from support import incidents, services
 from support.forms import StaffReportForm
 from support.models import StaffLink, Ticket, TicketEvent
 
@@ -82,3 +86,24 @@ def staff_link(request: HttpRequest, token: str) -> HttpResponse:
             },
             status=status,
         )
+
+
+# ------------------------------------------------------------------------------
+# Alertmanager
+# ------------------------------------------------------------------------------
+@csrf_exempt
+@require_POST
+def alertmanager_webhook(request: HttpRequest) -> HttpResponse:
+    """Bearer-token protected receiver for Alertmanager's webhook (version 4)."""
+    expected = settings.ALERTMANAGER_TOKEN
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        return JsonResponse({"error": "missing or wrong bearer token"}, status=401)
+    try:
+        alerts = incidents.alerts_parse(json.loads(request.body))
+    except (ValueError, incidents.AlertPayloadError) as error:
+        return JsonResponse({"error": f"not an Alertmanager payload: {error}"}, status=400)
+    touched = [incidents.alert_receive(alert) for alert in alerts]
+    return JsonResponse(
+        {"incidents": sorted({incident.reference for incident in touched if incident})}
+    )

@@ -1,0 +1,167 @@
+"""Pilot Ops business metrics on /metrics, beside django-prometheus's own.
+
+Counters are incremented by the services where things happen. Gauges come
+from a collector that runs a handful of small grouped queries when Prometheus
+scrapes, remembered for ``GAUGE_CACHE_SECONDS`` so a burst of scrapes costs
+one round. With several gunicorn workers each keeps its own counters:
+scrape every worker (django-prometheus's per-worker ports) or sum in PromQL.
+"""
+
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+
+GAUGE_CACHE_SECONDS = 15
+
+FEEDBACK_SUBMISSIONS = Counter(
+    "pilotops_feedback_submissions",
+    "Feedback submissions by business and outcome (accepted, spam, refused_<reason>).",
+    ["business", "outcome"],
+)
+SCANS = Counter("pilotops_scans", "Form landings counted as scans, by business.", ["business"])
+PAYOUT_ATTEMPTS = Counter(
+    "pilotops_payout_attempts", "Stripe transfer attempts by outcome.", ["outcome"]
+)
+PAYOUT_FAILURES = Counter("pilotops_payout_failures", "Payouts that failed for good.")
+SLA_EVENTS = Counter(
+    "pilotops_sla_events",
+    "SLA warnings and breaches marked, by priority, metric and level.",
+    ["priority", "metric", "level"],
+)
+# Every label set an alert rule looks at exists from the start, at zero: a rate
+# over a series that is absent is no rate at all.
+for _outcome in ("succeeded", "transient_error", "permanent_error", "recovered"):
+    PAYOUT_ATTEMPTS.labels(outcome=_outcome)
+for _priority in ("P0", "P1", "P2", "P3"):
+    for _metric in ("response", "resolution"):
+        for _level in ("warning", "breach"):
+            SLA_EVENTS.labels(priority=_priority, metric=_metric, level=_level)
+
+TASK_DURATION = Histogram(
+    "pilotops_task_duration_seconds",
+    "Duration of maintenance tasks by task and outcome.",
+    ["task", "outcome"],
+    buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900),
+)
+
+
+@contextmanager
+def task_timed(task: str):
+    """Time a maintenance task; the outcome is "ok" or "error"."""
+    started = time.perf_counter()
+    outcome = "error"
+    try:
+        yield
+        outcome = "ok"
+    finally:
+        TASK_DURATION.labels(task=task, outcome=outcome).observe(time.perf_counter() - started)
+
+
+class BusinessGauges:
+    """Gauges read from the database at scrape time (cached briefly)."""
+
+    def __init__(self):
+        self._cached_at = float("-inf")
+        self._families: list = []
+
+    def describe(self):
+        return []  # nothing to read at registration: the database may not be there yet
+
+    def forget(self) -> None:
+        self._cached_at = float("-inf")
+
+    def collect(self):
+        if time.monotonic() - self._cached_at > GAUGE_CACHE_SECONDS:
+            try:
+                self._families = self._read()
+            except Exception:  # noqa: BLE001 - the database being away must not break /metrics
+                self._families = []
+            self._cached_at = time.monotonic()
+        yield from self._families
+
+    def _read(self) -> list:
+        from django.db.models import Avg, Count
+        from django.utils import timezone
+
+        from core.models import Heartbeat
+        from pilots.models import Enrollment, Feedback, Payment
+        from support.models import Incident, Ticket
+
+        now = timezone.now()
+        payments = GaugeMetricFamily("pilotops_payments", "Payments by status.", labels=["status"])
+        for row in Payment.objects.values("status").annotate(n=Count("id")).order_by():
+            payments.add_metric([row["status"]], row["n"])
+
+        tickets = GaugeMetricFamily(
+            "pilotops_open_tickets", "Open tickets by priority.", labels=["priority"]
+        )
+        for row in (
+            Ticket.objects.exclude(status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED])
+            .values("priority")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            tickets.add_metric([row["priority"]], row["n"])
+
+        incidents = GaugeMetricFamily(
+            "pilotops_open_incidents", "Open incidents by severity.", labels=["severity"]
+        )
+        for row in (
+            Incident.objects.exclude(status=Incident.Status.RESOLVED)
+            .values("severity")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            incidents.add_metric([row["severity"]], row["n"])
+
+        heartbeat = Heartbeat.objects.filter(source=Heartbeat.Source.BEAT).first()
+        beat_age = GaugeMetricFamily(
+            "pilotops_beat_heartbeat_age_seconds", "Seconds since celery beat's last heartbeat."
+        )
+        if heartbeat is not None:
+            beat_age.add_metric([], (now - heartbeat.last_seen_at).total_seconds())
+
+        sites = list(
+            Enrollment.objects.filter(status=Enrollment.Status.ACTIVE).select_related("business")
+        )
+        in_peak = GaugeMetricFamily(
+            "pilotops_site_in_peak_hours",
+            "1 while an actively enrolled business is in its peak hours.",
+            labels=["business"],
+        )
+        for enrollment in sites:
+            business = enrollment.business
+            local = now.astimezone(ZoneInfo(business.timezone)).time()
+            busy = any(w.starts <= local < w.ends for w in business.peak_windows)
+            in_peak.add_metric([business.slug], 1 if busy else 0)
+
+        quality = GaugeMetricFamily(
+            "pilotops_site_quality_average_24h",
+            "Average quality score of the last 24 hours' feedback, by active business.",
+            labels=["business"],
+        )
+        for row in (
+            Feedback.objects.filter(
+                business__in=[e.business_id for e in sites],
+                submitted_at__gte=now - timedelta(hours=24),
+            )
+            .exclude(status=Feedback.Status.SPAM)
+            .values("business__slug")
+            .annotate(average=Avg("quality_score"))
+            .order_by()
+        ):
+            quality.add_metric([row["business__slug"]], row["average"])
+        return [payments, tickets, incidents, beat_age, in_peak, quality]
+
+
+business_gauges = BusinessGauges()
+
+
+def register() -> None:
+    """Add the gauges to the registry /metrics exports (once per process)."""
+    if business_gauges not in REGISTRY._collector_to_names:
+        REGISTRY.register(business_gauges)

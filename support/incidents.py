@@ -1,0 +1,324 @@
+"""Incidents: declare, acknowledge, update, mitigate, resolve; and Alertmanager's alerts.
+
+Every change writes an :class:`IncidentUpdate`, the incident's timeline.
+Resolving a SEV1 or SEV2 needs its root cause: the postmortem is not optional
+for the incidents that matter most.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Avg, DurationField, ExpressionWrapper, F
+from django.utils import timezone
+
+from pilots.models import Business
+from support.models import Incident, IncidentUpdate, Severity, Ticket
+
+POSTMORTEM_REQUIRED = (Severity.SEV1, Severity.SEV2)
+PRIORITY_SEVERITY = {
+    "P0": Severity.SEV1,
+    "P1": Severity.SEV2,
+    "P2": Severity.SEV3,
+    "P3": Severity.SEV4,
+}
+ALERT_SEVERITY = {
+    "critical": Severity.SEV1,
+    "sev1": Severity.SEV1,
+    "high": Severity.SEV2,
+    "major": Severity.SEV2,
+    "sev2": Severity.SEV2,
+    "warning": Severity.SEV3,
+    "minor": Severity.SEV3,
+    "sev3": Severity.SEV3,
+    "info": Severity.SEV4,
+    "low": Severity.SEV4,
+    "sev4": Severity.SEV4,
+}
+
+
+class IncidentError(ValidationError):
+    """An incident change that cannot be made."""
+
+
+def _update(incident: Incident, body: str, *, author=None, public=False, at=None) -> IncidentUpdate:
+    return IncidentUpdate.objects.create(
+        incident=incident,
+        status=incident.status,
+        body=body,
+        author=author if author is not None and author.is_authenticated else None,
+        public=public,
+        created_at=at or timezone.now(),
+    )
+
+
+def _locked(incident: Incident) -> Incident:
+    return Incident.objects.select_for_update().get(pk=incident.pk)
+
+
+@transaction.atomic
+def incident_declare(
+    *,
+    title: str,
+    severity: str,
+    commander=None,
+    businesses=(),
+    tickets=(),
+    detected_at: datetime | None = None,
+    alert_fingerprint: str = "",
+    body: str = "",
+    actor=None,
+) -> Incident:
+    now = timezone.now()
+    incident = Incident(
+        reference=f"new-{uuid.uuid4().hex[:16]}",  # the real one needs the row's id
+        title=title,
+        severity=severity,
+        commander=commander,
+        detected_at=detected_at or now,
+        alert_fingerprint=alert_fingerprint,
+    )
+    incident.full_clean(exclude=["reference"])
+    incident.save()
+    incident.reference = f"INC-{incident.pk:04d}"
+    incident.save(update_fields=["reference"])
+    incident.businesses.set(businesses)
+    incident.tickets.set(tickets)
+    _update(incident, body or f"Declared as {incident.get_severity_display()}.", author=actor)
+    return incident
+
+
+@transaction.atomic
+def incident_declare_from_tickets(*, tickets: list[Ticket], actor=None) -> Incident:
+    """An incident for what these tickets report, linked to them; severity from the top priority."""
+    top = min(tickets, key=lambda ticket: ticket.priority)
+    return incident_declare(
+        title=top.title,
+        severity=PRIORITY_SEVERITY[top.priority],
+        commander=actor if actor is not None and actor.is_authenticated else None,
+        businesses=[ticket.business for ticket in tickets if ticket.business_id],
+        tickets=tickets,
+        body="Declared from " + ", ".join(ticket.reference for ticket in tickets) + ".",
+        actor=actor,
+    )
+
+
+EDITABLE = ("title", "commander", "root_cause", "corrective_actions")
+
+
+@transaction.atomic
+def incident_edit(*, incident: Incident, changes: dict, actor=None) -> Incident:
+    """Edit the description, commander or postmortem text; each edit is on the timeline."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise IncidentError(f"Not editable here: {', '.join(sorted(unknown))}.")
+    if not changes:
+        return incident
+    locked = _locked(incident)
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    locked.save()
+    _update(locked, "Edited: " + ", ".join(sorted(changes)) + ".", author=actor)
+    return locked
+
+
+@transaction.atomic
+def incident_acknowledge(*, incident: Incident, actor=None) -> Incident:
+    incident = _locked(incident)
+    if incident.acknowledged_at is None:
+        incident.acknowledged_at = timezone.now()
+        if incident.commander is None and actor is not None and actor.is_authenticated:
+            incident.commander = actor
+        incident.save(update_fields=["acknowledged_at", "commander", "updated_at"])
+        _update(incident, "Acknowledged.", author=actor)
+    return incident
+
+
+@transaction.atomic
+def incident_post_update(
+    *, incident: Incident, body: str, status: str = "", public: bool = False, actor=None
+) -> IncidentUpdate:
+    if not body.strip():
+        raise IncidentError("An update needs some text.")
+    incident = _locked(incident)
+    if status == Incident.Status.RESOLVED:
+        raise IncidentError("Resolve the incident with its root cause instead.")
+    if status and status != incident.status:
+        incident.status = status
+        if status == Incident.Status.MONITORING and incident.mitigated_at is None:
+            incident.mitigated_at = timezone.now()
+        incident.save(update_fields=["status", "mitigated_at", "updated_at"])
+    return _update(incident, body.strip(), author=actor, public=public)
+
+
+@transaction.atomic
+def incident_set_severity(*, incident: Incident, severity: str, actor=None) -> Incident:
+    incident = _locked(incident)
+    if incident.severity != severity:
+        previous = incident.severity
+        incident.severity = severity
+        incident.save(update_fields=["severity", "updated_at"])
+        _update(incident, f"Severity {previous} → {severity}.", author=actor)
+    return incident
+
+
+@transaction.atomic
+def incident_mitigate(*, incident: Incident, actor=None, body: str = "") -> Incident:
+    incident = _locked(incident)
+    incident.status = Incident.Status.MONITORING
+    incident.mitigated_at = incident.mitigated_at or timezone.now()
+    incident.save(update_fields=["status", "mitigated_at", "updated_at"])
+    _update(incident, body or "Mitigated; monitoring.", author=actor)
+    return incident
+
+
+@transaction.atomic
+def incident_resolve(
+    *, incident: Incident, root_cause: str = "", corrective_actions: str = "", actor=None
+) -> Incident:
+    incident = _locked(incident)
+    if incident.status == Incident.Status.RESOLVED:
+        return incident
+    root_cause = (root_cause or incident.root_cause).strip()
+    if incident.severity in POSTMORTEM_REQUIRED and not root_cause:
+        raise IncidentError(
+            f"{incident.reference} is {incident.severity}: write down the root cause "
+            "before resolving it."
+        )
+    now = timezone.now()
+    incident.status = Incident.Status.RESOLVED
+    incident.root_cause = root_cause
+    incident.corrective_actions = (corrective_actions or incident.corrective_actions).strip()
+    incident.mitigated_at = incident.mitigated_at or now
+    incident.resolved_at = now
+    incident.save()
+    _update(
+        incident,
+        "Resolved." + (f" Root cause: {root_cause}" if root_cause else ""),
+        author=actor,
+        public=True,
+    )
+    return incident
+
+
+# ------------------------------------------------------------------------------
+# Alertmanager
+# ------------------------------------------------------------------------------
+class AlertPayloadError(ValueError):
+    """Not an Alertmanager webhook payload (version 4)."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    status: str  # firing or resolved
+    fingerprint: str
+    name: str
+    severity: str
+    business_slug: str
+    summary: str
+    starts_at: str
+
+
+def alerts_parse(payload: object) -> list[Alert]:
+    if not isinstance(payload, dict) or str(payload.get("version")) != "4":
+        raise AlertPayloadError("expected an Alertmanager webhook payload, version 4")
+    alerts = payload.get("alerts")
+    if not isinstance(alerts, list):
+        raise AlertPayloadError("'alerts' must be a list")
+    parsed = []
+    for alert in alerts:
+        if not isinstance(alert, dict) or alert.get("status") not in ("firing", "resolved"):
+            raise AlertPayloadError("each alert needs a status of firing or resolved")
+        labels = alert.get("labels") or {}
+        annotations = alert.get("annotations") or {}
+        if not isinstance(labels, dict) or not isinstance(annotations, dict):
+            raise AlertPayloadError("labels and annotations must be objects")
+        fingerprint = str(alert.get("fingerprint") or "")
+        if not fingerprint:
+            raise AlertPayloadError("each alert needs a fingerprint")
+        parsed.append(
+            Alert(
+                status=alert["status"],
+                fingerprint=fingerprint[:64],
+                name=str(labels.get("alertname", "alert"))[:100],
+                severity=ALERT_SEVERITY.get(str(labels.get("severity", "")).lower(), Severity.SEV3),
+                business_slug=str(labels.get("business", "")),
+                summary=str(annotations.get("summary") or annotations.get("description") or ""),
+                starts_at=str(alert.get("startsAt", "")),
+            )
+        )
+    return parsed
+
+
+@transaction.atomic
+def alert_receive(alert: Alert) -> Incident | None:
+    """Open, update or calm the incident of one alert; a repeated state changes nothing."""
+    incident = (
+        Incident.objects.select_for_update()
+        .filter(alert_fingerprint=alert.fingerprint)
+        .exclude(status=Incident.Status.RESOLVED)
+        .first()
+    )
+    summary = f"{alert.name}: {alert.summary}" if alert.summary else alert.name
+    if incident is None:
+        if alert.status == "resolved":
+            return None  # nothing open to calm
+        businesses = (
+            list(Business.objects.filter(slug=alert.business_slug)) if alert.business_slug else []
+        )
+        incident = incident_declare(
+            title=summary[:200],
+            severity=alert.severity,
+            businesses=businesses,
+            alert_fingerprint=alert.fingerprint,
+            body=f"Alert firing: {summary}",
+        )
+        incident.alert_status = "firing"
+        incident.save(update_fields=["alert_status"])
+        return incident
+    if incident.alert_status == alert.status:
+        return incident  # the same news again
+    incident.alert_status = alert.status
+    if alert.status == "resolved":
+        incident.status = Incident.Status.MONITORING
+        incident.mitigated_at = incident.mitigated_at or timezone.now()
+        body = f"Alert resolved: {summary}. Monitoring."
+    else:
+        incident.status = Incident.Status.INVESTIGATING
+        body = f"Alert firing again: {summary}"
+    incident.save(update_fields=["alert_status", "status", "mitigated_at", "updated_at"])
+    _update(incident, body)
+    return incident
+
+
+# ------------------------------------------------------------------------------
+# Reports
+# ------------------------------------------------------------------------------
+def incident_response_times() -> list[tuple[str, timedelta | None, timedelta | None]]:
+    """Mean time to acknowledge and to resolve, per severity."""
+    rows = {
+        row["severity"]: row
+        for row in Incident.objects.values("severity")
+        .annotate(
+            to_acknowledge=Avg(
+                ExpressionWrapper(
+                    F("acknowledged_at") - F("detected_at"), output_field=DurationField()
+                )
+            ),
+            to_resolve=Avg(
+                ExpressionWrapper(F("resolved_at") - F("detected_at"), output_field=DurationField())
+            ),
+        )
+        .order_by()
+    }
+    return [
+        (
+            severity,
+            rows.get(severity, {}).get("to_acknowledge"),
+            rows.get(severity, {}).get("to_resolve"),
+        )
+        for severity in Severity.values
+    ]
