@@ -17,6 +17,7 @@ them all.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -250,6 +251,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Celery
 # ------------------------------------------------------------------------------
 CELERY_BROKER_URL = required_in_production("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("redis"):
+    # Longer than any task runs or waits, so Redis does not hand a task to a
+    # second worker while the first still holds it (acks_late).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_FOLDER = VAR_DIR / "celery" / "queue"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -271,15 +276,42 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
+
 # The one schedule of periodic work, synced into django-celery-beat by its
 # DatabaseScheduler when beat starts.
+# Daily and weekly jobs are triggered hourly and run once per local date or
+# week from 02:00 Stockholm (see core/maintenance.py for why not a 02:00 crontab).
+def _maintenance(job: str, schedule, expires: int) -> dict:
+    return {
+        "task": "core.tasks.maintenance",
+        "schedule": schedule,
+        "args": [job],
+        "options": {"expires": expires},
+    }
+
+
 CELERY_BEAT_SCHEDULE = {
     "core-beat-heartbeat": {
         "task": "core.tasks.beat_heartbeat",
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "support-sla-sweep": _maintenance("sla_sweep", 60.0, 55),
+    "pilots-payout-run": _maintenance("payout_run", 300.0, 290),
+    "pilots-health": _maintenance("pilot_health", crontab(minute=15), 3000),
+    "pilots-kpi-snapshot": _maintenance("kpi_snapshot", crontab(minute=5), 3000),
+    "pilots-lifecycle": _maintenance("pilot_lifecycle", crontab(minute=6), 3000),
+    "ops-retention-sweep": _maintenance("retention_sweep", crontab(minute=7), 3000),
+    "pilots-daily-report": _maintenance("daily_report", crontab(minute=10), 3000),
+    "pilots-weekly-report": _maintenance("weekly_report", crontab(minute=20), 3000),
+    "pilots-stripe-reconciliation": _maintenance("stripe_reconciliation", crontab(minute=21), 3000),
+    "support-auto-close": _maintenance("tickets_auto_close", crontab(minute=22), 3000),
+    "pilots-qr-audit": _maintenance("qr_audit", crontab(minute=23), 3000),
 }
+
+# Contact data (reward contacts, staff-ticket contacts), scan counters and Stripe
+# event payloads older than this are purged by the daily retention sweep.
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
 # Readiness reports the scheduler as stale when the last heartbeat is older.
 BEAT_HEARTBEAT_MAX_AGE_SECONDS = env.int("BEAT_HEARTBEAT_MAX_AGE_SECONDS", default=180)
 

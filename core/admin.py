@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.functional import cached_property
 
-from core.models import Event, Heartbeat
+from core.models import Event, Heartbeat, MaintenanceRun
 
 
 @admin.register(Heartbeat)
@@ -18,6 +18,35 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
     list_display = ("source", "last_seen_at", "beats")
     readonly_fields = ("source", "last_seen_at", "beats")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(MaintenanceRun)
+class MaintenanceRunAdmin(admin.ModelAdmin):
+    """What each periodic job did, and when; written by the jobs only."""
+
+    list_display = ("job", "run_key", "started_at", "finished_at", "outcome", "summary")
+    list_filter = ("outcome", "job")
+    search_fields = ("job", "run_key")
+    readonly_fields = (
+        "job",
+        "run_key",
+        "started_at",
+        "finished_at",
+        "outcome",
+        "summary",
+        "counts",
+        "error",
+    )
+    show_full_result_count = False
 
     def has_add_permission(self, request) -> bool:
         return False

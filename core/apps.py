@@ -8,6 +8,10 @@ class CoreConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from core import metrics
+        from core.schedule import beat_schedule_sync_after_migrate
 
         metrics.register()
+        post_migrate.connect(beat_schedule_sync_after_migrate, sender=self)

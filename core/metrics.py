@@ -155,7 +155,16 @@ class BusinessGauges:
             .order_by()
         ):
             quality.add_metric([row["business__slug"]], row["average"])
-        return [payments, tickets, incidents, beat_age, in_peak, quality]
+        from core.maintenance import last_success_by_job
+
+        last_runs = GaugeMetricFamily(
+            "pilotops_maintenance_last_success_timestamp_seconds",
+            "When each periodic job last finished successfully (Unix time).",
+            labels=["job"],
+        )
+        for job, finished in last_success_by_job().items():
+            last_runs.add_metric([job], finished.timestamp())
+        return [payments, tickets, incidents, beat_age, in_peak, quality, last_runs]
 
 
 business_gauges = BusinessGauges()

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -67,3 +68,39 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action}: {self.message}"
+
+
+class MaintenanceRun(models.Model):
+    """One run of a periodic job: when, how it ended, what it did.
+
+    Daily and weekly jobs carry a ``run_key`` (the local date, the ISO week):
+    one successful run per key, however often beat or an operator asks.
+    """
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        OK = "ok", "OK"
+        ERROR = "error", "Error"
+
+    job = models.CharField(max_length=50, db_index=True)
+    run_key = models.CharField(max_length=40, blank=True)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
+    summary = models.CharField(max_length=500, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["job", "-started_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "run_key"],
+                condition=~Q(run_key=""),
+                name="core_maintenancerun_once_per_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.run_key or self.started_at.isoformat()} {self.outcome}"

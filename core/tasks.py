@@ -11,3 +11,15 @@ def beat_heartbeat() -> str:
     with task_timed("beat_heartbeat"):
         heartbeat = heartbeat_record()
     return f"heartbeat {heartbeat.beats} recorded at {heartbeat.last_seen_at.isoformat()}"
+
+
+@shared_task(acks_late=True)
+def maintenance(job_name: str) -> str:
+    """Run one periodic job (see core.jobs) if it is due; its run is recorded."""
+    from core import jobs  # noqa: F401 - registers the jobs
+    from core.maintenance import run_job
+
+    record = run_job(job_name)
+    if record is None:
+        return f"{job_name}: not due, or already done for this period"
+    return f"{job_name}: {record.summary}"

@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from core.i18n import public_page_context, visitor_language
+from core.maintenance import last_success_by_job
 from core.selectors import readiness_checks
 
 
@@ -28,6 +29,9 @@ def ready(request):
             "timestamp": timezone.now().isoformat(),
             "failing": failing,
             "checks": {check.name: {"ok": check.ok, "detail": check.detail} for check in checks},
+            "last_successful_runs": {
+                job: finished.isoformat() for job, finished in last_success_by_job().items()
+            },
         },
         status=503 if failing else 200,
     )

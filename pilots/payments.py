@@ -648,3 +648,67 @@ EVENT_HANDLERS = {
     "transfer.reversed": _transfer_reversed,
     "transfer.updated": _transfer_updated,
 }
+
+
+# ------------------------------------------------------------------------------
+# Reconciliation
+# ------------------------------------------------------------------------------
+def stripe_reconcile(*, start: datetime, end: datetime) -> dict[str, int]:
+    """Compare our paid payouts with Stripe's transfers in [start, end); a ticket per mismatch."""
+    theirs = {
+        transfer.id: transfer
+        for transfer in gateway.transfers_between(start=start, end=end)
+        if transfer.transfer_group.startswith("pilotops-payout-")
+    }
+    ours = {
+        payout.stripe_transfer_id: payout
+        for payout in Payout.objects.filter(
+            status__in=[Payout.Status.PAID, Payout.Status.REVERSED],
+            sent_at__gte=start - timedelta(hours=1),
+            sent_at__lt=end,
+        ).exclude(stripe_transfer_id="")
+    }
+    problems = []
+    for transfer_id, payout in ours.items():
+        transfer = theirs.get(transfer_id)
+        if transfer is None and payout.paid_at and start <= payout.paid_at < end:
+            problems.append(
+                (
+                    transfer_id,
+                    f"payout {payout.pk} is paid here but Stripe has no transfer {transfer_id}",
+                )
+            )
+        elif transfer is not None and transfer.amount != payout.amount:
+            problems.append(
+                (
+                    transfer_id,
+                    f"payout {payout.pk} is {payout.amount} öre; "
+                    f"Stripe's transfer {transfer_id} is {transfer.amount}",
+                )
+            )
+    for transfer_id, transfer in theirs.items():
+        if (
+            transfer_id not in ours
+            and not Payout.objects.filter(stripe_transfer_id=transfer_id).exists()
+        ):
+            problems.append(
+                (
+                    transfer_id,
+                    f"Stripe made transfer {transfer_id} ({transfer.amount} öre) "
+                    "that no paid payout here records",
+                )
+            )
+    for transfer_id, text in problems:
+        ticket_create(
+            title="Stripe reconciliation: a transfer does not match",
+            description=text,
+            priority=Priority.P1,
+            category=Ticket.Category.PAYMENTS,
+            source=Ticket.Source.SYSTEM,
+            dedupe_key=f"reconcile:{transfer_id}",
+        )
+    return {
+        "transfers at Stripe": len(theirs),
+        "paid payouts here": len(ours),
+        "mismatches": len(problems),
+    }

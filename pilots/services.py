@@ -188,6 +188,20 @@ def _enrollment_end(
 
 
 @transaction.atomic
+def enrollment_close_full(*, enrollment: Enrollment, actor: Actor = None) -> Enrollment:
+    """Close an enrollment that reached its trial limit (the daily lifecycle does this)."""
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    if enrollment.status != Enrollment.Status.ACTIVE or not enrollment.is_full:
+        return enrollment
+    return _enrollment_end(
+        enrollment=enrollment,
+        status=Enrollment.Status.CLOSED,
+        actor=actor,
+        message=f"Closed: the trial limit of {enrollment.trial_limit} was reached.",
+    )
+
+
+@transaction.atomic
 def enrollment_withdraw(
     *, enrollment: Enrollment, actor: Actor = None, reason: str = ""
 ) -> Enrollment:

@@ -187,3 +187,17 @@ def webhook_event_verified(*, payload: bytes, signature: str) -> WebhookEvent:
         object=data["data"]["object"],
         payload=data,
     )
+
+
+def transfers_between(*, start: datetime, end: datetime) -> list[Transfer]:
+    """Every transfer Stripe made in [start, end), page by page."""
+    try:
+        pages = _client().v1.transfers.list(
+            params={
+                "created": {"gte": int(start.timestamp()), "lt": int(end.timestamp())},
+                "limit": 100,
+            }
+        )
+        return [_transfer(item) for item in pages.auto_paging_iter()]
+    except stripe.StripeError as error:
+        raise _translated(error) from error

@@ -133,3 +133,32 @@ def backlog_by_age(*, now: datetime | None = None) -> list[tuple[str, int]]:
         status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED]
     ).aggregate(**counts)
     return [(label, row[f"age_{index}"]) for index, (label, _, _) in enumerate(BACKLOG_AGES)]
+
+
+@dataclass(frozen=True)
+class SupportFigures:
+    open_by_priority: dict[str, int]
+    breaches: int
+    open_incidents: int
+
+
+def report_support_figures(*, start, end) -> SupportFigures:
+    """Open tickets by priority, SLA breaches marked in the period, open incidents."""
+    from pilots.selectors import local_day_bounds
+    from support.models import Incident
+
+    opens, closes = local_day_bounds(start, end)
+    open_by_priority = dict.fromkeys(Priority.values, 0)
+    for row in (
+        Ticket.objects.exclude(status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED])
+        .values("priority")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        open_by_priority[row["priority"]] = row["n"]
+    breaches = Ticket.objects.filter(
+        Q(response_breached_at__gte=opens, response_breached_at__lt=closes)
+        | Q(resolution_breached_at__gte=opens, resolution_breached_at__lt=closes)
+    ).count()
+    incidents = Incident.objects.exclude(status=Incident.Status.RESOLVED).count()
+    return SupportFigures(open_by_priority, breaches, incidents)

@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -479,3 +479,25 @@ class StaffReportRefused(Exception):
     def __init__(self, retry_after_seconds: int):
         super().__init__("too many reports")
         self.retry_after_seconds = retry_after_seconds
+
+
+def tickets_auto_close(*, now: datetime, after_days: int = 7) -> int:
+    """Close tickets resolved more than ``after_days`` ago; returns how many."""
+    closed = 0
+    stale = Ticket.objects.filter(
+        status=Ticket.Status.RESOLVED, resolved_at__lt=now - timedelta(days=after_days)
+    )
+    for ticket in stale:
+        ticket_set_status(ticket=ticket, status=Ticket.Status.CLOSED, now=now)
+        closed += 1
+    return closed
+
+
+def ticket_contacts_anonymise(*, now: datetime) -> int:
+    """Clear reporters' names and contacts of tickets older than the retention period."""
+    cutoff = now - timedelta(days=settings.RETENTION_DAYS)
+    return (
+        Ticket.objects.filter(created_at__lt=cutoff)
+        .exclude(reporter_name="", reporter_contact="")
+        .update(reporter_name="", reporter_contact="", contact_anonymised_at=now)
+    )

@@ -309,6 +309,27 @@ class StripeFake:
             404, "invalid_request_error", f"Unrecognized request URL ({method}: {path})."
         )
 
+    def _transfer_list(self, params: dict) -> dict:
+        """Newest first; filters transfer_group and created[gte|lt]; pages with starting_after."""
+        created = params.get("created", {})
+        found = [
+            dict(t)
+            for t in reversed(list(self.state.transfers.values()))
+            if (not params.get("transfer_group") or t["transfer_group"] == params["transfer_group"])
+            and t["created"] >= int(created.get("gte", 0))
+            and t["created"] < int(created.get("lt", 2**62))
+        ]
+        if params.get("starting_after"):
+            ids = [t["id"] for t in found]
+            found = found[ids.index(params["starting_after"]) + 1 :]
+        limit = int(params.get("limit", 10))
+        return {
+            "object": "list",
+            "data": found[:limit],
+            "has_more": len(found) > limit,
+            "url": "/v1/transfers",
+        }
+
     def _account_new(self, params: dict) -> dict:
         account = {
             "id": f"acct_fake{next(self.ids):08d}",
@@ -391,6 +412,20 @@ class StripeFake:
         }
         self.state.transfers[transfer["id"]] = transfer
         return transfer
+
+    def transfer_add(self, *, amount: int, destination: str, transfer_group: str) -> dict:
+        """A transfer made at Stripe by someone else than Pilot Ops' payout run."""
+        with self.lock:
+            return dict(
+                self._transfer_new(
+                    {
+                        "amount": str(amount),
+                        "destination": destination,
+                        "transfer_group": transfer_group,
+                        "currency": "sek",
+                    }
+                )
+            )
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from pilots.models.feedback import (
     Category,
+    DailyMetric,
     Feedback,
     IntakeSwitch,
     ScanCount,
@@ -32,6 +33,7 @@ __all__ = [
     "STOCKHOLM",
     "Business",
     "Category",
+    "DailyMetric",
     "Enrollment",
     "Feedback",
     "IntakeSwitch",

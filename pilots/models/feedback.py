@@ -180,3 +180,33 @@ class IntakeSwitch(models.Model):
 
     def __str__(self) -> str:
         return "Feedback intake is open" if self.is_open else "Feedback intake is closed"
+
+
+class DailyMetric(models.Model):
+    """One enrollment's figures for one local day, kept after the raw rows are purged."""
+
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.CASCADE, related_name="daily_metrics"
+    )
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="daily_metrics")
+    pilot = models.ForeignKey(Pilot, on_delete=models.CASCADE, related_name="daily_metrics")
+    day = models.DateField()
+    scans = models.PositiveIntegerField(default=0)
+    submissions = models.PositiveIntegerField(default=0)
+    eligible = models.PositiveIntegerField(default=0)
+    quality_average = models.FloatField(null=True, blank=True)
+    payments_paid = models.PositiveIntegerField(default=0)
+    payments_failed = models.PositiveIntegerField(default=0)
+    taken_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-day", "business__name"]
+        indexes = [models.Index(fields=["pilot", "day"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "day"], name="pilots_dailymetric_once_a_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.business_id} on {self.day}"

@@ -1,0 +1,97 @@
+"""Every periodic job of Pilot Ops, by name: what it runs and how often it is due.
+
+Beat's schedule (CELERY_BEAT_SCHEDULE) triggers these by name through
+``core.tasks.maintenance``; ``python manage.py run_maintenance <name>`` runs
+one now. Each wraps services that are safe to run twice.
+"""
+
+from datetime import datetime, timedelta
+
+from django.core.management import call_command
+
+from core.maintenance import (
+    DAILY,
+    EVERY_5_MINUTES,
+    EVERY_MINUTE,
+    HOURLY,
+    WEEKLY,
+    job,
+    local_day,
+)
+from core.models import MaintenanceRun
+from pilots import maintenance as pilot_jobs
+from pilots import payments
+from support import services as support
+
+RUN_RECORDS_KEPT_DAYS = 30
+
+
+@job("sla_sweep", EVERY_MINUTE)
+def sla_sweep(now: datetime):
+    return support.sla_sweep(now=now)
+
+
+@job("payout_run", EVERY_5_MINUTES)
+def payout_run(now: datetime):
+    return payments.payouts_run(now=now)
+
+
+@job("pilot_health", HOURLY)
+def pilot_health(now: datetime):
+    return pilot_jobs.pilot_health_check(now=now)
+
+
+@job("kpi_snapshot", DAILY)
+def kpi_snapshot(now: datetime):
+    """Yesterday's figures, complete: the day is over."""
+    return pilot_jobs.kpi_snapshot_take(day=local_day(now, days_back=1))
+
+
+@job("pilot_lifecycle", DAILY)
+def pilot_lifecycle(now: datetime):
+    return pilot_jobs.pilots_lifecycle_run(today=local_day(now))
+
+
+@job("retention_sweep", DAILY)
+def retention_sweep(now: datetime):
+    summary = pilot_jobs.retention_sweep(now=now)
+    summary.add("staff contacts anonymised", support.ticket_contacts_anonymise(now=now))
+    summary.add(
+        "run records purged",
+        MaintenanceRun.objects.filter(
+            started_at__lt=now - timedelta(days=RUN_RECORDS_KEPT_DAYS)
+        ).delete()[0],
+    )
+    call_command("clearsessions")
+    return summary
+
+
+@job("daily_report", DAILY)
+def daily_report(now: datetime):
+    day = local_day(now, days_back=1)
+    return pilot_jobs.report_send(start=day, end=day, title="daily report")
+
+
+@job("weekly_report", WEEKLY)
+def weekly_report(now: datetime):
+    end = local_day(now, days_back=1)
+    return pilot_jobs.report_send(start=end - timedelta(days=6), end=end, title="weekly report")
+
+
+@job("stripe_reconciliation", WEEKLY)
+def stripe_reconciliation(now: datetime):
+    if not payments.gateway.is_configured():
+        return "Stripe is not configured"
+    counts = payments.stripe_reconcile(start=now - timedelta(days=7), end=now)
+    summary = pilot_jobs.Counts(counts)
+    return summary
+
+
+@job("tickets_auto_close", WEEKLY)
+def tickets_auto_close(now: datetime):
+    return f"{support.tickets_auto_close(now=now)} ticket(s) closed"
+
+
+@job("qr_audit", WEEKLY)
+def qr_audit(now: datetime):
+    return pilot_jobs.qr_audit(today=local_day(now))

@@ -1,0 +1,298 @@
+"""The pilots part's periodic work: snapshots, lifecycle, health, retention, audits, reports.
+
+Each function is idempotent: run twice for the same day it leaves the same
+rows (upserts, state guards, dedupe keys), so a redelivered task or a second
+beat changes nothing more.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.template.loader import render_to_string
+
+from core.roles import PILOT_MANAGERS
+from pilots import services
+from pilots.models import (
+    DailyMetric,
+    Enrollment,
+    Feedback,
+    Payment,
+    Pilot,
+    QRCode,
+    RewardRecipient,
+    ScanCount,
+    StripeEvent,
+)
+from pilots.selectors import enrollment_kpis, local_day_bounds, pilot_kpis
+
+HEALTH_QUALITY_MIN = 65
+HEALTH_PARTICIPATION_MIN = 8
+HEALTH_PAYOUT_FAILURES_MAX = 2
+QR_UNSCANNED_DAYS = 14
+
+
+@dataclass
+class Counts:
+    """A job's summary: named counts, kept on its run record."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, name: str, amount: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + amount
+
+    def __str__(self) -> str:
+        return (
+            ", ".join(f"{value} {name}" for name, value in self.counts.items()) or "nothing to do"
+        )
+
+
+def kpi_snapshot_take(*, day: date) -> Counts:
+    """A DailyMetric per enrollment that ran on ``day``: an upsert, never a duplicate."""
+    summary = Counts()
+    enrollments = (
+        Enrollment.objects.filter(pilot__starts_on__lte=day, pilot__ends_on__gte=day)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__date__gte=day))
+        .select_related("business", "pilot")
+    )
+    kpis = enrollment_kpis(enrollments, start=day, end=day, today=day)
+    opens, closes = local_day_bounds(day, day)
+    paid = dict(
+        Payment.objects.filter(paid_at__gte=opens, paid_at__lt=closes, status=Payment.Status.PAID)
+        .values("feedback__enrollment")
+        .annotate(n=Count("id"))
+        .values_list("feedback__enrollment", "n")
+    )
+    failed = dict(
+        Payment.objects.filter(
+            updated_at__gte=opens, updated_at__lt=closes, status=Payment.Status.FAILED
+        )
+        .values("feedback__enrollment")
+        .annotate(n=Count("id"))
+        .values_list("feedback__enrollment", "n")
+    )
+    for enrollment in enrollments:
+        figures = kpis[enrollment.pk]
+        _, created = DailyMetric.objects.update_or_create(
+            enrollment=enrollment,
+            day=day,
+            defaults={
+                "business": enrollment.business,
+                "pilot": enrollment.pilot,
+                "scans": figures.scans,
+                "submissions": figures.feedback_count,
+                "eligible": figures.eligible_count,
+                "quality_average": figures.average_quality,
+                "payments_paid": paid.get(enrollment.pk, 0),
+                "payments_failed": failed.get(enrollment.pk, 0),
+            },
+        )
+        summary.add("snapshots made" if created else "snapshots replaced")
+    return summary
+
+
+def pilots_lifecycle_run(*, today: date) -> Counts:
+    """Complete pilots past their end date; close enrollments that reached their trial limit."""
+    summary = Counts()
+    for pilot in Pilot.objects.filter(
+        status__in=[Pilot.Status.ACTIVE, Pilot.Status.PAUSED], ends_on__lt=today
+    ):
+        services.pilot_complete(pilot=pilot, note="its end date has passed")
+        summary.add("pilots completed")
+    full = Enrollment.objects.filter(
+        status=Enrollment.Status.ACTIVE, feedback_count__gte=F("trial_limit")
+    )
+    for enrollment in full:
+        services.enrollment_close_full(enrollment=enrollment)
+        summary.add("enrollments closed at their trial limit")
+    return summary
+
+
+def pilot_health_check(*, now: datetime) -> Counts:
+    """A ticket (one while open) for each active site below quality, participation or payouts."""
+    from support.models import Priority, Ticket
+    from support.services import ticket_create
+
+    summary = Counts()
+    today = now.date()
+    yesterday = today - timedelta(days=1)
+    enrollments = list(
+        Enrollment.objects.filter(
+            status=Enrollment.Status.ACTIVE, pilot__status=Pilot.Status.ACTIVE
+        ).select_related("business", "pilot")
+    )
+    kpis = enrollment_kpis(enrollments, start=yesterday, end=yesterday, today=today)
+    since = now - timedelta(days=1)
+    payments = {
+        row["business"]: row
+        for row in Payment.objects.filter(updated_at__gte=since)
+        .values("business")
+        .annotate(
+            failed=Count("id", filter=Q(status=Payment.Status.FAILED)),
+            settled=Count("id", filter=Q(status__in=[Payment.Status.PAID, Payment.Status.FAILED])),
+        )
+        .order_by()
+    }
+    for enrollment in enrollments:
+        business, figures = enrollment.business, kpis[enrollment.pk]
+        problems = []
+        if figures.feedback_count and figures.average_quality < HEALTH_QUALITY_MIN:
+            problems.append(("quality", f"average quality {figures.average_quality:.0f} < 65"))
+        if (
+            figures.days
+            and figures.participation is not None
+            and (figures.participation < HEALTH_PARTICIPATION_MIN)
+        ):
+            problems.append(("participation", f"participation {figures.participation:.1f} % < 8 %"))
+        money = payments.get(business.pk)
+        if (
+            money
+            and money["settled"]
+            and 100 * money["failed"] / money["settled"] > (HEALTH_PAYOUT_FAILURES_MAX)
+        ):
+            rate = 100 * money["failed"] / money["settled"]
+            problems.append(("payouts", f"payout failures {rate:.1f} % > 2 %"))
+        for kind, text in problems:
+            ticket_create(
+                title=f"{business.name}: {text}",
+                description=f"Pilot health check for {enrollment.pilot.name} on {yesterday}.",
+                priority=Priority.P2,
+                category=Ticket.Category.PILOT_HEALTH,
+                source=Ticket.Source.SYSTEM,
+                business=business,
+                pilot=enrollment.pilot,
+                dedupe_key=f"health:{business.slug}:{kind}",
+            )
+            summary.add("health problems")
+    return summary
+
+
+@transaction.atomic
+def retention_sweep(*, now: datetime) -> Counts:
+    """Anonymise contacts and purge raw counters older than RETENTION_DAYS; keep aggregates."""
+    summary = Counts()
+    cutoff = now - timedelta(days=settings.RETENTION_DAYS)
+    with_contact = Q(contact_email__gt="") | Q(contact_phone__gt="")
+    summary.add(
+        "feedback contacts anonymised",
+        Feedback.objects.filter(with_contact, submitted_at__lt=cutoff).update(
+            contact_email="", contact_phone="", contact_anonymised_at=now
+        ),
+    )
+    recent_recipients = Payment.objects.filter(created_at__gte=cutoff).values("recipient")
+    summary.add(
+        "recipient contacts anonymised",
+        RewardRecipient.objects.filter(with_contact, created_at__lt=cutoff)
+        .exclude(pk__in=recent_recipients)
+        .update(contact_email="", contact_phone="", contact_anonymised_at=now),
+    )
+    summary.add(
+        "scan counters purged",
+        ScanCount.objects.filter(day__lt=cutoff.date()).delete()[0],
+    )
+    summary.add(
+        "Stripe payloads purged",
+        StripeEvent.objects.filter(received_at__lt=cutoff).exclude(payload={}).update(payload={}),
+    )
+    return summary
+
+
+def qr_audit(*, today: date) -> Counts:
+    """Codes that should not be out there, or that nobody scans: one ticket per business."""
+    from support.models import Priority, Ticket
+    from support.services import ticket_create
+
+    summary = Counts()
+    active_codes = QRCode.objects.filter(status=QRCode.Status.ACTIVE).select_related("business")
+    enrolled = set(
+        Enrollment.objects.filter(status=Enrollment.Status.ACTIVE).values_list(
+            "business", flat=True
+        )
+    )
+    since = today - timedelta(days=QR_UNSCANNED_DAYS)
+    scanned = set(
+        ScanCount.objects.filter(day__gte=since, scans__gt=0).values_list("qr_code", flat=True)
+    )
+    findings: dict = {}
+    for code in active_codes:
+        if code.business_id not in enrolled:
+            findings.setdefault(code.business, []).append(f"{code.placement}: no active pilot")
+        elif code.pk not in scanned:
+            findings.setdefault(code.business, []).append(
+                f"{code.placement}: not scanned in {QR_UNSCANNED_DAYS} days"
+            )
+    year, week, _ = today.isocalendar()
+    for business, lines in findings.items():
+        ticket_create(
+            title=f"{business.name}: QR audit found {len(lines)} code(s) to check",
+            description="\n".join(lines),
+            priority=Priority.P3,
+            category=Ticket.Category.QR_CODE,
+            source=Ticket.Source.SYSTEM,
+            business=business,
+            dedupe_key=f"qr-audit:{business.slug}:{year}-W{week:02d}",
+        )
+        summary.add("businesses with findings")
+    summary.add("codes checked", len(active_codes))
+    return summary
+
+
+# ------------------------------------------------------------------------------
+# Reports
+# ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PilotFigures:
+    pilot: Pilot
+    kpis: object
+    payments_paid: int
+    payments_failed: int
+
+
+def pilot_figures(*, start: date, end: date) -> list[PilotFigures]:
+    opens, closes = local_day_bounds(start, end)
+    figures = []
+    for pilot in Pilot.objects.filter(status__in=[Pilot.Status.ACTIVE, Pilot.Status.PAUSED]):
+        paid = Payment.objects.filter(
+            pilot=pilot, status=Payment.Status.PAID, paid_at__gte=opens, paid_at__lt=closes
+        ).count()
+        failed = Payment.objects.filter(
+            pilot=pilot, status=Payment.Status.FAILED, updated_at__gte=opens, updated_at__lt=closes
+        ).count()
+        figures.append(
+            PilotFigures(pilot, pilot_kpis(pilot, start=start, end=end, today=end), paid, failed)
+        )
+    return figures
+
+
+def report_send(*, start: date, end: date, title: str) -> Counts:
+    """E-mail the key figures for ``start``..``end`` to every Pilot manager."""
+    from support.selectors import report_support_figures
+
+    summary = Counts()
+    recipients = list(
+        get_user_model()
+        .objects.filter(groups__name=PILOT_MANAGERS, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if not recipients:
+        return summary
+    context = {
+        "title": title,
+        "start": start,
+        "end": end,
+        "pilots": pilot_figures(start=start, end=end),
+        "support": report_support_figures(start=start, end=end),
+    }
+    send_mail(
+        subject=f"Pilot Ops {title}: {start}" + (f" – {end}" if end != start else ""),
+        message=render_to_string("pilots/email/report.txt", context),
+        from_email=None,
+        recipient_list=recipients,
+    )
+    summary.add("reports sent", len(recipients))
+    return summary
