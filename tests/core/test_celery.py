@@ -49,3 +49,51 @@ def test_beat_syncs_the_schedule_into_the_database_scheduler(settings):
     assert task.task == settings.CELERY_BEAT_SCHEDULE["core-beat-heartbeat"]["task"]
     assert task.enabled
     assert task.interval.every == 60
+
+
+def test_beat_and_worker_run_a_short_schedule_and_record_the_runs():
+    from django_celery_beat.models import IntervalSchedule
+
+    from core.models import MaintenanceRun
+
+    queue = private_queue()
+    every_second, _ = IntervalSchedule.objects.get_or_create(
+        every=1, period=IntervalSchedule.SECONDS
+    )
+    PeriodicTask.objects.create(
+        name="test-fast-sla-sweep",
+        task="core.tasks.maintenance",
+        interval=every_second,
+        args='["sla_sweep"]',
+        queue=queue,
+    )
+
+    with (
+        celery_process(
+            "worker",
+            "--pool",
+            "solo",
+            "--queues",
+            queue,
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ) as worker,
+        celery_process("beat", "--loglevel", "INFO", "--max-interval", "1") as beat,
+    ):
+        wait_for(
+            lambda: MaintenanceRun.objects.filter(job="sla_sweep", outcome="ok").count() >= 2,
+            timeout=60,
+            what="beat to send and the worker to run the sweep twice",
+            process=worker if worker.poll() is not None else beat,
+        )
+
+    runs = MaintenanceRun.objects.filter(job="sla_sweep")
+    assert runs.filter(outcome="ok").count() >= 2
+    assert all(
+        run.finished_at and run.summary.startswith("SLA sweep")
+        for run in runs
+        if run.outcome == "ok"
+    )
