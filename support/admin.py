@@ -19,13 +19,20 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from core.admin import CappedCountPaginator, EventInline, ReadOnlyInlineMixin, report_errors
+from core.admin import (
+    CappedCountPaginator,
+    CsvExportMixin,
+    EventInline,
+    ReadOnlyInlineMixin,
+    report_errors,
+)
+from core.forms import ReportPeriodForm
 from pilots.printing import cards_sheet_html
 from pilots.qr import qr_png_data_uri
 from pilots.selectors import TableCard, local_day_bounds
 from support import incidents, selectors, services
 from support.business_time import between
-from support.forms import ReportPeriodForm, TicketTextForm
+from support.forms import TicketTextForm
 from support.models import (
     ClosedDate,
     Incident,
@@ -91,7 +98,7 @@ class TicketEventInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(CsvExportMixin, admin.ModelAdmin):
     list_display = (
         "reference",
         "title",
@@ -107,6 +114,25 @@ class TicketAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
+    # Reporters' names and contacts stay out of exports.
+    csv_columns = (
+        ("reference", "reference"),
+        ("created_at", "created"),
+        ("title", "title"),
+        ("business__name", "business"),
+        ("category", "category"),
+        ("priority", "priority"),
+        ("status", "status"),
+        ("assignee__username", "assignee"),
+        ("source", "source"),
+        ("response_due_at", "response due"),
+        ("first_response_at", "first response"),
+        ("resolution_due_at", "resolution due"),
+        ("resolved_at", "resolved"),
+        ("response_breached_at", "response breached"),
+        ("resolution_breached_at", "resolution breached"),
+        ("escalation_level", "escalation level"),
+    )
     autocomplete_fields = ("business",)
     inlines = (TicketEventInline,)
     actions = (

@@ -34,14 +34,3 @@ class StaffReportForm(forms.Form):
 
 class TicketTextForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 80}))
-
-
-class ReportPeriodForm(forms.Form):
-    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
-            raise forms.ValidationError("The period must start before it ends.")
-        return cleaned

@@ -30,18 +30,24 @@ class Attainment:
 
 
 def sla_attainment(
-    *, start: datetime, end: datetime, now: datetime | None = None
+    *, start: datetime, end: datetime, now: datetime | None = None, pilot=None
 ) -> list[Attainment]:
-    """Share of targets met per priority and metric, for tickets opened in [start, end)."""
+    """Share of targets met per priority and metric, for tickets opened in [start, end).
+
+    With ``pilot``, only tickets about that pilot or one of its businesses.
+    """
     now = now or timezone.now()
+    tickets = Ticket.objects.filter(created_at__gte=start, created_at__lt=end)
+    if pilot is not None:
+        businesses = pilot.enrollments.values("business")
+        tickets = tickets.filter(Q(pilot=pilot) | Q(business__in=businesses))
     responded_in_time = Q(
         first_response_at__isnull=False, first_response_at__lte=F("response_due_at")
     )
     resolved_in_time = Q(resolved_at__isnull=False, resolved_at__lte=F("resolution_due_at"))
     rows = {
         row["priority"]: row
-        for row in Ticket.objects.filter(created_at__gte=start, created_at__lt=end)
-        .values("priority")
+        for row in tickets.values("priority")
         .annotate(
             response_decided=Count(
                 "id", filter=Q(first_response_at__isnull=False) | Q(response_due_at__lte=now)

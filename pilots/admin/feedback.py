@@ -1,16 +1,13 @@
 """Admin for feedback and the intake switch."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.urls import path
-from django.utils import timezone
 
 from core.admin import (
     CappedCountPaginator,
+    CsvExportMixin,
     EventInline,
     SingletonAdmin,
 )
-from core.csv_export import csv_response
 from core.privacy import mask_contact
 from pilots import services
 from pilots.models import Feedback, IntakeSwitch
@@ -63,7 +60,7 @@ FEEDBACK_CSV_COLUMNS = (
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
+class FeedbackAdmin(CsvExportMixin, admin.ModelAdmin):
     """Read-only except the status; contact data masked; fast at a million rows."""
 
     list_display = (
@@ -91,6 +88,7 @@ class FeedbackAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
+    csv_columns = FEEDBACK_CSV_COLUMNS
     actions = ("mark_spam", "mark_flagged", "mark_accepted")
     fields = (
         "submitted_at",
@@ -145,40 +143,6 @@ class FeedbackAdmin(admin.ModelAdmin):
     @admin.action(description="Accept selected feedback", permissions=["change"])
     def mark_accepted(self, request, queryset):
         self._set_status(request, queryset, Feedback.Status.ACCEPTED, "accepted")
-
-    def get_urls(self):
-        return [
-            path(
-                "export.csv",
-                self.admin_site.admin_view(self.export_view),
-                name="pilots_feedback_export",
-            ),
-            *super().get_urls(),
-        ]
-
-    def export_view(self, request):
-        """The changelist's current filter and search, as a streamed CSV."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
-        rows = (
-            changelist.get_queryset(request)
-            .values_list(*(column for column, _ in FEEDBACK_CSV_COLUMNS))
-            .iterator(chunk_size=2000)
-        )
-        return csv_response(
-            header=[title for _, title in FEEDBACK_CSV_COLUMNS],
-            rows=(_csv_row(row) for row in rows),
-            filename=f"feedback-{timezone.localdate():%Y-%m-%d}.csv",
-        )
-
-
-def _csv_row(row: tuple) -> list:
-    submitted, *rest = row
-    cells = [timezone.localtime(submitted).isoformat(timespec="seconds"), *rest]
-    categories_at = 5
-    cells[categories_at] = " ".join(cells[categories_at] or [])
-    return cells
 
 
 @admin.register(IntakeSwitch)

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -21,12 +22,16 @@ from core.admin import (
     report_errors,
     run_for_each,
 )
+from core.csv_export import csv_response
+from core.forms import ReportPeriodForm
 from core.money import format_money
+from core.pdf import html_to_pdf
 from pilots import services
 from pilots.forms import EnrollmentForm, QRCodeGenerateForm, SheetSelectionForm
 from pilots.models import Business, Enrollment, Pilot, QRCode, Tag
 from pilots.printing import sheet_html, sheet_pdf_response
 from pilots.qr import qr_png, qr_svg
+from pilots.reporting import pilot_report, report_period
 
 
 # ------------------------------------------------------------------------------
@@ -118,7 +123,15 @@ class EnrollmentInline(admin.TabularInline):
 
 @admin.register(Pilot)
 class PilotAdmin(admin.ModelAdmin):
-    list_display = ("name", "status", "starts_on", "ends_on", "reward", "default_trial_limit")
+    list_display = (
+        "name",
+        "status",
+        "starts_on",
+        "ends_on",
+        "reward",
+        "default_trial_limit",
+        "report_link",
+    )
     list_filter = ("status",)
     search_fields = ("name",)
     prepopulated_fields = {"slug": ("name",)}
@@ -149,6 +162,77 @@ class PilotAdmin(admin.ModelAdmin):
             },
         ),
     )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/report/", view(self.report_view), name="pilots_pilot_report"),
+            path("<int:pk>/report.pdf", view(self.report_pdf_view), name="pilots_pilot_report_pdf"),
+            path("<int:pk>/report.csv", view(self.report_csv_view), name="pilots_pilot_report_csv"),
+            *super().get_urls(),
+        ]
+
+    def _report(self, request, pk: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        pilot = get_object_or_404(Pilot, pk=pk)
+        period = ReportPeriodForm(request.GET or None)
+        start = end = None
+        if period.is_valid():
+            start, end = period.cleaned_data["start"], period.cleaned_data["end"]
+        start, end = report_period(pilot, start=start, end=end)
+        return pilot_report(pilot, start=start, end=end), period
+
+    def _report_html(self, request, report, period, *, for_pdf: bool) -> str:
+        query = urlencode({"start": report.start, "end": report.end})
+        return render_to_string(
+            "pilots/report.html",
+            {
+                "report": report,
+                "period": period,
+                "for_pdf": for_pdf,
+                "pdf_url": reverse("admin:pilots_pilot_report_pdf", args=[report.pilot.pk])
+                + "?"
+                + query,
+                "csv_url": reverse("admin:pilots_pilot_report_csv", args=[report.pilot.pk])
+                + "?"
+                + query,
+            },
+            request=None if for_pdf else request,
+        )
+
+    def report_view(self, request, pk: int):
+        report, period = self._report(request, pk)
+        return HttpResponse(self._report_html(request, report, period, for_pdf=False))
+
+    def report_pdf_view(self, request, pk: int):
+        report, period = self._report(request, pk)
+        response = HttpResponse(
+            html_to_pdf(self._report_html(request, report, period, for_pdf=True)),
+            content_type="application/pdf",
+        )
+        name = f"{report.pilot.slug}-report-{report.start}-{report.end}.pdf"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    def report_csv_view(self, request, pk: int):
+        report, _ = self._report(request, pk)
+        rows = [
+            [section.title, figure.name, figure.value, figure.target, figure.passed]
+            for section in (report.overall, *report.sites)
+            for figure in section.figures
+        ]
+        return csv_response(
+            header=["business", "target", "achieved", "target value", "passed"],
+            rows=rows,
+            filename=f"{report.pilot.slug}-report-{report.start}-{report.end}.csv",
+        )
+
+    @admin.display(description="report")
+    def report_link(self, pilot: Pilot) -> str:
+        return format_html(
+            '<a href="{}">success report</a>', reverse("admin:pilots_pilot_report", args=[pilot.pk])
+        )
 
     @admin.display(description="reward")
     def reward(self, pilot: Pilot) -> str:

@@ -155,3 +155,28 @@ def test_seed_demo_adds_staff_links_and_demo_tickets(settings):
     assert Ticket.objects.filter(dedupe_key__startswith="demo:").count() == 4
     assert Ticket.objects.filter(status="waiting").exists()
     assert Ticket.objects.filter(response_breached_at__isnull=False).exists()
+
+
+def test_seed_demo_dashboard_and_report_show_every_colour(settings):
+    from pilots import reporting
+    from pilots.models import Pilot
+
+    settings.DEMO_ADMIN_PASSWORD = "demo-password-for-tests"
+    seed()
+
+    colours = {
+        figure.colour
+        for board in reporting.dashboard()
+        for site in board.sites
+        for figures in site.periods.values()
+        for figure in figures
+    }
+    pilot = Pilot.objects.get(slug="swedish-cafe-pilot")
+    start, end = reporting.report_period(pilot, start=None, end=None)
+    report = reporting.pilot_report(pilot, start=start, end=end)
+    report_colours = {
+        figure.colour for section in (report.overall, *report.sites) for figure in section.figures
+    }
+
+    assert {"green", "amber", "red"} <= colours
+    assert {"green", "amber", "red"} <= report_colours
