@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
@@ -91,3 +92,14 @@ def event_record(
     event.full_clean()
     event.save()
     return event
+
+
+def editable_fields_apply(
+    instance: models.Model, changes: dict, *, allowed: tuple[str, ...], error: type[ValidationError]
+) -> None:
+    """Set ``changes`` on ``instance`` when each field is in ``allowed``; else raise ``error``."""
+    unknown = set(changes) - set(allowed)
+    if unknown:
+        raise error(f"Not editable here: {', '.join(sorted(unknown))}.")
+    for name, value in changes.items():
+        setattr(instance, name, value)

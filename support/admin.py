@@ -5,6 +5,7 @@ Every change goes through `support.services`; the list stays flat at any size
 """
 
 from datetime import timedelta
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
@@ -25,6 +26,7 @@ from core.admin import (
     EventInline,
     ReadOnlyInlineMixin,
     report_errors,
+    run_for_each,
 )
 from core.forms import ReportPeriodForm
 from pilots.printing import cards_sheet_html
@@ -272,18 +274,6 @@ class TicketAdmin(CsvExportMixin, admin.ModelAdmin):
         return format_html('<span style="color:{}">{} left</span>', colour, left)
 
     # --- actions -------------------------------------------------------------
-    def _each(self, request, queryset, change, done: str) -> None:
-        succeeded = 0
-        for ticket in queryset:
-            try:
-                change(ticket)
-            except ValidationError as error:
-                report_errors(request, error)
-            else:
-                succeeded += 1
-        if succeeded:
-            messages.success(request, f"{succeeded} ticket(s) {done}.")
-
     @admin.action(description="Declare an incident for selected tickets", permissions=["change"])
     def declare_incident(self, request, queryset):
         incident = incidents.incident_declare_from_tickets(
@@ -294,19 +284,13 @@ class TicketAdmin(CsvExportMixin, admin.ModelAdmin):
 
     @admin.action(description="Assign selected tickets to me", permissions=["change"])
     def assign_to_me(self, request, queryset):
-        self._each(
-            request,
-            queryset,
-            lambda t: services.ticket_assign(ticket=t, assignee=request.user, actor=request.user),
-            "assigned to you",
-        )
+        assign = partial(services.ticket_assign, assignee=request.user)
+        run_for_each(request, queryset, assign, keyword="ticket", done="ticket(s) assigned to you")
 
     def _priority(self, request, queryset, priority: str):
-        self._each(
-            request,
-            queryset,
-            lambda t: services.ticket_set_priority(ticket=t, priority=priority, actor=request.user),
-            f"set to {priority}",
+        change = partial(services.ticket_set_priority, priority=priority)
+        run_for_each(
+            request, queryset, change, keyword="ticket", done=f"ticket(s) set to {priority}"
         )
 
     @admin.action(description="Set priority P0 critical", permissions=["change"])
@@ -326,12 +310,9 @@ class TicketAdmin(CsvExportMixin, admin.ModelAdmin):
         self._priority(request, queryset, Priority.P3)
 
     def _status(self, request, queryset, status: str):
-        self._each(
-            request,
-            queryset,
-            lambda t: services.ticket_set_status(ticket=t, status=status, actor=request.user),
-            f"set to {Ticket.Status(status).label.lower()}",
-        )
+        change = partial(services.ticket_set_status, status=status)
+        label = Ticket.Status(status).label.lower()
+        run_for_each(request, queryset, change, keyword="ticket", done=f"ticket(s) set to {label}")
 
     @admin.action(description="Set status: in progress", permissions=["change"])
     def status_in_progress(self, request, queryset):

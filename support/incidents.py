@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Avg, DurationField, ExpressionWrapper, F
 from django.utils import timezone
 
+from core.services import editable_fields_apply
 from pilots.models import Business
 from support.models import Incident, IncidentUpdate, Severity, Ticket
 
@@ -111,14 +112,10 @@ EDITABLE = ("title", "commander", "root_cause", "corrective_actions")
 @transaction.atomic
 def incident_edit(*, incident: Incident, changes: dict, actor=None) -> Incident:
     """Edit the description, commander or postmortem text; each edit is on the timeline."""
-    unknown = set(changes) - set(EDITABLE)
-    if unknown:
-        raise IncidentError(f"Not editable here: {', '.join(sorted(unknown))}.")
     if not changes:
         return incident
     locked = _locked(incident)
-    for name, value in changes.items():
-        setattr(locked, name, value)
+    editable_fields_apply(locked, changes, allowed=EDITABLE, error=IncidentError)
     locked.full_clean()
     locked.save()
     _update(locked, "Edited: " + ", ".join(sorted(changes)) + ".", author=actor)

@@ -23,7 +23,7 @@ from django.utils import timezone
 from core import roles
 from core.metrics import SLA_EVENTS
 from core.ratelimit import Rate, rate_limit_hit
-from core.services import event_record
+from core.services import editable_fields_apply, event_record
 from core.tokens import printed_link_token
 from support import sla
 from support.models import Priority, SLAPolicy, StaffLink, Ticket, TicketEvent
@@ -147,14 +147,10 @@ DETAIL_FIELDS = (
 @transaction.atomic
 def ticket_update_details(*, ticket: Ticket, changes: dict, actor=None) -> Ticket:
     """Edit what a ticket is about (not its clock, priority or status)."""
-    unknown = set(changes) - set(DETAIL_FIELDS)
-    if unknown:
-        raise TicketError(f"Not editable here: {', '.join(sorted(unknown))}.")
     if not changes:
         return ticket
     locked = _locked(ticket)
-    for name, value in changes.items():
-        setattr(locked, name, value)
+    editable_fields_apply(locked, changes, allowed=DETAIL_FIELDS, error=TicketError)
     _save(locked)
     _event(
         locked,
