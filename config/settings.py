@@ -307,6 +307,7 @@ CELERY_BEAT_SCHEDULE = {
     "pilots-stripe-reconciliation": _maintenance("stripe_reconciliation", crontab(minute=21), 3000),
     "support-auto-close": _maintenance("tickets_auto_close", crontab(minute=22), 3000),
     "pilots-qr-audit": _maintenance("qr_audit", crontab(minute=23), 3000),
+    "pilots-success-reports": _maintenance("success_reports", crontab(minute=24), 3000),
 }
 
 # Contact data (reward contacts, staff-ticket contacts), scan counters and Stripe

@@ -95,3 +95,8 @@ def tickets_auto_close(now: datetime):
 @job("qr_audit", WEEKLY)
 def qr_audit(now: datetime):
     return pilot_jobs.qr_audit(today=local_day(now))
+
+
+@job("success_reports", WEEKLY)
+def success_reports(now: datetime):
+    return pilot_jobs.success_reports_send(today=local_day(now))

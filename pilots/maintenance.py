@@ -296,3 +296,40 @@ def report_send(*, start: date, end: date, title: str) -> Counts:
     )
     summary.add("reports sent", len(recipients))
     return summary
+
+
+SUCCESS_REPORT_AFTER_DAYS = 30
+
+
+def success_reports_send(*, today: date) -> Counts:
+    """E-mail Pilot managers the success report (PDF) of pilots that ended 30 to 36 days ago.
+
+    Weekly, so each pilot's end date falls in exactly one run's window.
+    """
+    from django.core.mail import EmailMessage
+
+    from core.pdf import html_to_pdf
+    from pilots.reporting import pilot_report
+
+    summary = Counts()
+    recipients = list(
+        get_user_model()
+        .objects.filter(groups__name=PILOT_MANAGERS, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    latest = today - timedelta(days=SUCCESS_REPORT_AFTER_DAYS)
+    for pilot in Pilot.objects.filter(ends_on__lte=latest, ends_on__gt=latest - timedelta(days=7)):
+        report = pilot_report(pilot, start=pilot.starts_on, end=pilot.ends_on)
+        html = render_to_string("pilots/report.html", {"report": report, "for_pdf": True})
+        if recipients:
+            message = EmailMessage(
+                subject=f"Pilot Ops: success report of {pilot.name}",
+                body=f"The success report of {pilot.name} "
+                f"({pilot.starts_on} – {pilot.ends_on}) is attached.",
+                to=recipients,
+            )
+            message.attach(f"{pilot.slug}-success-report.pdf", html_to_pdf(html), "application/pdf")
+            message.send()
+        summary.add("success reports sent")
+    return summary

@@ -380,6 +380,7 @@ class TicketAdmin(CsvExportMixin, admin.ModelAdmin):
             "attainment": selectors.sla_attainment(start=opens, end=closes),
             "mean_times": selectors.mean_business_times(start=opens, end=closes),
             "backlog": selectors.backlog_by_age(),
+            "incident_times": incidents.incident_response_times(),
         }
         return TemplateResponse(request, "admin/support/ticket/reports.html", context)
 

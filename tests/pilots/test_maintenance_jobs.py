@@ -228,3 +228,27 @@ def test_pilot_health_opens_one_ticket_per_problem_while_open(open_code, enrolle
     keys = set(Ticket.objects.values_list("dedupe_key", flat=True))
     slug = open_code.business.slug
     assert keys == {f"health:{slug}:quality", f"health:{slug}:participation"}
+
+
+def test_success_report_mailed_30_days_after_a_pilot_ended(make_pilot, staff_member, make_business):
+    manager = staff_member(roles.PILOT_MANAGERS)
+    manager.email = "manager@pilotops.example"
+    manager.save()
+    today = timezone.localdate()
+    ended = make_pilot(
+        "Spring pilot",
+        starts_on=today - timedelta(days=90),
+        ends_on=today - timedelta(days=31),
+    )
+    make_pilot(
+        "Too recent", starts_on=today - timedelta(days=60), ends_on=today - timedelta(days=5)
+    )
+
+    summary = maintenance.success_reports_send(today=today)
+
+    (message,) = mail.outbox
+    assert summary.counts == {"success reports sent": 1}
+    assert ended.name in message.subject
+    (attachment,) = message.attachments
+    assert attachment[0] == "spring-pilot-success-report.pdf"
+    assert attachment[1][:4] == b"%PDF"
