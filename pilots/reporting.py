@@ -222,6 +222,18 @@ class PilotReport:
     support: dict
 
 
+def _distinct_comments(feedback, count: int = 3, looked_at: int = 50) -> list[Feedback]:
+    """The first ``count`` feedback whose comments differ (repeats say nothing new)."""
+    chosen, seen = [], set()
+    for item in feedback[:looked_at]:
+        if item.comment not in seen:
+            seen.add(item.comment)
+            chosen.append(item)
+        if len(chosen) == count:
+            break
+    return chosen
+
+
 def report_period(pilot: Pilot, *, start: date | None, end: date | None) -> tuple[date, date]:
     today = timezone.localdate()
     start = start or pilot.starts_on
@@ -258,8 +270,12 @@ def pilot_report(pilot: Pilot, *, start: date, end: date) -> PilotReport:
             trial=trial,
             chart=svg_chart(points, end, days=min(days, 60)),
             categories=[(Category(c).label, categories[c]) for c in Category.values],
-            best=list(commented.order_by("-rating", "-quality_score", "-submitted_at")[:3]),
-            worst=list(commented.order_by("rating", "-quality_score", "-submitted_at")[:3]),
+            best=_distinct_comments(
+                commented.order_by("-rating", "-quality_score", "-submitted_at")
+            ),
+            worst=_distinct_comments(
+                commented.order_by("rating", "-quality_score", "-submitted_at")
+            ),
             paid=paid_failed[0],
             failed=paid_failed[1],
         )

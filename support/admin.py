@@ -48,6 +48,37 @@ from support.models import (
     TicketEvent,
 )
 
+URGENCY_ORDER = (
+    Case(
+        When(status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED], then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    ).asc(),
+    Case(
+        When(
+            Q(response_breached_at__isnull=False) | Q(resolution_breached_at__isnull=False),
+            then=Value(0),
+        ),
+        default=Value(1),
+        output_field=IntegerField(),
+    ).asc(),
+    Case(
+        When(
+            first_response_at__isnull=True,
+            then=Least(F("response_due_at"), F("resolution_due_at")),
+        ),
+        default=F("resolution_due_at"),
+    ).asc(),
+    F("pk").asc(),
+)
+OPEN_INCIDENTS_FIRST = (
+    Case(
+        When(status="resolved", then=Value(1)), default=Value(0), output_field=IntegerField()
+    ).asc(),
+    F("severity").asc(),
+    F("detected_at").desc(),
+)
+
 PRIORITY_COLOURS = {"P0": "#ba2121", "P1": "#d35400", "P2": "#2c7bb6", "P3": "#777"}
 
 
@@ -186,36 +217,9 @@ class TicketAdmin(CsvExportMixin, admin.ModelAdmin):
         "escalation_level",
     )
 
-    def get_queryset(self, request):
+    def get_ordering(self, request):
         """Urgent first: open before done, breached before not, then the nearest due time."""
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                done_rank=Case(
-                    When(status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED], then=Value(1)),
-                    default=Value(0),
-                    output_field=IntegerField(),
-                ),
-                breach_rank=Case(
-                    When(
-                        Q(response_breached_at__isnull=False)
-                        | Q(resolution_breached_at__isnull=False),
-                        then=Value(0),
-                    ),
-                    default=Value(1),
-                    output_field=IntegerField(),
-                ),
-                next_due=Case(
-                    When(
-                        first_response_at__isnull=True,
-                        then=Least(F("response_due_at"), F("resolution_due_at")),
-                    ),
-                    default=F("resolution_due_at"),
-                ),
-            )
-            .order_by("done_rank", "breach_rank", "next_due", "pk")
-        )
+        return URGENCY_ORDER
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -562,19 +566,8 @@ class IncidentAdmin(admin.ModelAdmin):
         "alert_fingerprint",
     )
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                open_rank=Case(
-                    When(status=Incident.Status.RESOLVED, then=Value(1)),
-                    default=Value(0),
-                    output_field=IntegerField(),
-                )
-            )
-            .order_by("open_rank", "severity", "-detected_at")
-        )
+    def get_ordering(self, request):
+        return OPEN_INCIDENTS_FIRST
 
     def get_readonly_fields(self, request, obj=None):
         return (

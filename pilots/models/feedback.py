@@ -174,6 +174,7 @@ class IntakeSwitch(models.Model):
 
     class Meta:
         verbose_name = "feedback intake switch"
+        verbose_name_plural = "feedback intake switch"
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="pilots_intakeswitch_singleton")
         ]

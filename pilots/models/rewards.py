@@ -215,6 +215,7 @@ class PayoutSwitch(models.Model):
 
     class Meta:
         verbose_name = "payout switch"
+        verbose_name_plural = "payout switch"
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="pilots_payoutswitch_singleton")
         ]

@@ -65,9 +65,10 @@ def test_triage_viewers_cannot_change_tickets(viewer_client):
 def test_triage_queue_orders_breached_first_then_by_due_time(agent_client):
     from django.utils import timezone
 
-    calm = services.ticket_create(title="calm", priority="P3")
-    services.ticket_create(title="urgent", priority="P0")
+    # Made in the opposite order of urgency, so creation order cannot pass for it.
     late = services.ticket_create(title="late", priority="P2")
+    services.ticket_create(title="urgent", priority="P0")
+    calm = services.ticket_create(title="calm", priority="P3")
     Ticket.objects.filter(pk=late.pk).update(resolution_breached_at=timezone.now())
     services.ticket_set_status(ticket=calm, status="resolved")
 
