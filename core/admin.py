@@ -15,25 +15,40 @@ from core.csv_export import csv_response
 from core.models import Event, Heartbeat, MaintenanceRun
 
 
-@admin.register(Heartbeat)
-class HeartbeatAdmin(admin.ModelAdmin):
-    """Read-only: heartbeats are written by the beat task, never by hand."""
+class ServiceWrittenAdmin(admin.ModelAdmin):
+    """Rows only services write: viewable, never added, edited or deleted by hand.
 
-    list_display = ("source", "last_seen_at", "beats")
-    readonly_fields = ("source", "last_seen_at", "beats")
+    Admin actions (which call services) still need the change permission, so
+    it is granted for the list and refused for every object form.
+    """
 
     def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request)
+
+
+class ReadOnlyAdmin(ServiceWrittenAdmin):
+    """Rows nobody changes from the admin, not even through actions."""
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Heartbeat)
+class HeartbeatAdmin(ReadOnlyAdmin):
+    """Heartbeats are written by the beat task."""
+
+    list_display = ("source", "last_seen_at", "beats")
+    readonly_fields = ("source", "last_seen_at", "beats")
+
 
 @admin.register(MaintenanceRun)
-class MaintenanceRunAdmin(admin.ModelAdmin):
+class MaintenanceRunAdmin(ReadOnlyAdmin):
     """What each periodic job did, and when; written by the jobs only."""
 
     list_display = ("job", "run_key", "started_at", "finished_at", "outcome", "summary")
@@ -50,15 +65,6 @@ class MaintenanceRunAdmin(admin.ModelAdmin):
         "error",
     )
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ReadOnlyInlineMixin:

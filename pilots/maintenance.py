@@ -10,11 +10,12 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, send_mail
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.template.loader import render_to_string
 
+from core.pdf import html_to_pdf
 from core.roles import PILOT_MANAGERS
 from pilots import services
 from pilots.models import (
@@ -28,7 +29,11 @@ from pilots.models import (
     ScanCount,
     StripeEvent,
 )
-from pilots.selectors import enrollment_kpis, local_day_bounds, pilot_kpis
+from pilots.reporting import pilot_report
+from pilots.selectors import enrollment_kpis, payment_outcomes, pilot_kpis
+from support.models import Priority, Ticket
+from support.selectors import report_support_figures
+from support.services import ticket_create
 
 HEALTH_QUALITY_MIN = 65
 HEALTH_PARTICIPATION_MIN = 8
@@ -60,21 +65,7 @@ def kpi_snapshot_take(*, day: date) -> Counts:
         .select_related("business", "pilot")
     )
     kpis = enrollment_kpis(enrollments, start=day, end=day, today=day)
-    opens, closes = local_day_bounds(day, day)
-    paid = dict(
-        Payment.objects.filter(paid_at__gte=opens, paid_at__lt=closes, status=Payment.Status.PAID)
-        .values("feedback__enrollment")
-        .annotate(n=Count("id"))
-        .values_list("feedback__enrollment", "n")
-    )
-    failed = dict(
-        Payment.objects.filter(
-            updated_at__gte=opens, updated_at__lt=closes, status=Payment.Status.FAILED
-        )
-        .values("feedback__enrollment")
-        .annotate(n=Count("id"))
-        .values_list("feedback__enrollment", "n")
-    )
+    money = payment_outcomes([e.pk for e in enrollments], start=day, end=day)
     for enrollment in enrollments:
         figures = kpis[enrollment.pk]
         _, created = DailyMetric.objects.update_or_create(
@@ -87,8 +78,8 @@ def kpi_snapshot_take(*, day: date) -> Counts:
                 "submissions": figures.feedback_count,
                 "eligible": figures.eligible_count,
                 "quality_average": figures.average_quality,
-                "payments_paid": paid.get(enrollment.pk, 0),
-                "payments_failed": failed.get(enrollment.pk, 0),
+                "payments_paid": money.get(enrollment.pk, (0, 0))[0],
+                "payments_failed": money.get(enrollment.pk, (0, 0))[1],
             },
         )
         summary.add("snapshots made" if created else "snapshots replaced")
@@ -114,9 +105,6 @@ def pilots_lifecycle_run(*, today: date) -> Counts:
 
 def pilot_health_check(*, now: datetime) -> Counts:
     """A ticket (one while open) for each active site below quality, participation or payouts."""
-    from support.models import Priority, Ticket
-    from support.services import ticket_create
-
     summary = Counts()
     today = now.date()
     yesterday = today - timedelta(days=1)
@@ -203,9 +191,6 @@ def retention_sweep(*, now: datetime) -> Counts:
 
 def qr_audit(*, today: date) -> Counts:
     """Codes that should not be out there, or that nobody scans: one ticket per business."""
-    from support.models import Priority, Ticket
-    from support.services import ticket_create
-
     summary = Counts()
     active_codes = QRCode.objects.filter(status=QRCode.Status.ACTIVE).select_related("business")
     enrolled = set(
@@ -253,25 +238,24 @@ class PilotFigures:
 
 
 def pilot_figures(*, start: date, end: date) -> list[PilotFigures]:
-    opens, closes = local_day_bounds(start, end)
     figures = []
     for pilot in Pilot.objects.filter(status__in=[Pilot.Status.ACTIVE, Pilot.Status.PAUSED]):
-        paid = Payment.objects.filter(
-            pilot=pilot, status=Payment.Status.PAID, paid_at__gte=opens, paid_at__lt=closes
-        ).count()
-        failed = Payment.objects.filter(
-            pilot=pilot, status=Payment.Status.FAILED, updated_at__gte=opens, updated_at__lt=closes
-        ).count()
+        money = payment_outcomes(
+            list(pilot.enrollments.values_list("pk", flat=True)), start=start, end=end
+        ).values()
         figures.append(
-            PilotFigures(pilot, pilot_kpis(pilot, start=start, end=end, today=end), paid, failed)
+            PilotFigures(
+                pilot,
+                pilot_kpis(pilot, start=start, end=end, today=end),
+                payments_paid=sum(paid for paid, _ in money),
+                payments_failed=sum(failed for _, failed in money),
+            )
         )
     return figures
 
 
 def report_send(*, start: date, end: date, title: str) -> Counts:
     """E-mail the key figures for ``start``..``end`` to every Pilot manager."""
-    from support.selectors import report_support_figures
-
     summary = Counts()
     recipients = list(
         get_user_model()
@@ -306,11 +290,6 @@ def success_reports_send(*, today: date) -> Counts:
 
     Weekly, so each pilot's end date falls in exactly one run's window.
     """
-    from django.core.mail import EmailMessage
-
-    from core.pdf import html_to_pdf
-    from pilots.reporting import pilot_report
-
     summary = Counts()
     recipients = list(
         get_user_model()

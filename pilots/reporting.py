@@ -11,12 +11,18 @@ from datetime import date, timedelta
 from decimal import Decimal
 from html import escape
 
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from pilots.models import Category, Enrollment, Feedback, Payment, Pilot
-from pilots.selectors import FeedbackKpis, enrollment_kpis, local_day_bounds
+from pilots.models import Category, Enrollment, Feedback, Pilot
+from pilots.selectors import (
+    FeedbackKpis,
+    enrollment_kpis,
+    local_day_bounds,
+    payment_outcomes,
+)
+from support.selectors import sla_attainment
 
 GREEN, AMBER, RED, GREY = "green", "amber", "red", "grey"
 AMBER_SHARE = Decimal("0.85")  # within 85 % of a target is amber, below is red
@@ -46,25 +52,6 @@ class Figure:
     @property
     def passed(self) -> bool:
         return self.colour == GREEN
-
-
-def payment_success(
-    enrollment_ids: list[int], start: date, end: date
-) -> dict[int, tuple[int, int]]:
-    """(paid, failed) per enrollment for rewards settled in the period: one query."""
-    opens, closes = local_day_bounds(start, end)
-    rows = (
-        Payment.objects.filter(
-            feedback__enrollment__in=enrollment_ids, updated_at__gte=opens, updated_at__lt=closes
-        )
-        .values("feedback__enrollment")
-        .annotate(
-            paid=Count("id", filter=Q(status=Payment.Status.PAID)),
-            failed=Count("id", filter=Q(status=Payment.Status.FAILED)),
-        )
-        .order_by()
-    )
-    return {row["feedback__enrollment"]: (row["paid"], row["failed"]) for row in rows}
 
 
 def figures_for(pilot: Pilot, kpis: FeedbackKpis, money: tuple[int, int]) -> list[Figure]:
@@ -137,7 +124,7 @@ def dashboard(*, today: date | None = None) -> list[PilotBoard]:
     for label, back in PERIODS:
         start = today - timedelta(days=back)
         kpis = enrollment_kpis(enrollments, start=start, end=today, today=today)
-        money = payment_success(ids, start, today)
+        money = payment_outcomes(ids, start=start, end=today)
         for enrollment in enrollments:
             rows[enrollment.pk].periods[label] = figures_for(
                 enrollment.pilot, kpis[enrollment.pk], money.get(enrollment.pk, (0, 0))
@@ -242,12 +229,10 @@ def report_period(pilot: Pilot, *, start: date | None, end: date | None) -> tupl
 
 
 def pilot_report(pilot: Pilot, *, start: date, end: date) -> PilotReport:
-    from support.selectors import sla_attainment
-
     enrollments = list(pilot.enrollments.select_related("business", "pilot"))
     ids = [e.pk for e in enrollments]
     kpis = enrollment_kpis(enrollments, start=start, end=end, today=end)
-    money = payment_success(ids, start, end)
+    money = payment_outcomes(ids, start=start, end=end)
     series = daily_series(ids, start, end)
     days = (end - start).days + 1
     opens, closes = local_day_bounds(start, end)

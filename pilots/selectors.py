@@ -8,7 +8,16 @@ from enum import StrEnum
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from pilots.models import Business, Enrollment, Feedback, IntakeSwitch, Pilot, QRCode, ScanCount
+from pilots.models import (
+    Business,
+    Enrollment,
+    Feedback,
+    IntakeSwitch,
+    Payment,
+    Pilot,
+    QRCode,
+    ScanCount,
+)
 from pilots.qr import qr_png_data_uri
 
 
@@ -281,3 +290,24 @@ def pilot_kpis(pilot: Pilot, *, start: date, end: date, today: date | None = Non
     enrollments = pilot.enrollments.select_related("business", "pilot")
     per_enrollment = enrollment_kpis(enrollments, start=start, end=end, today=today)
     return sum(per_enrollment.values(), NO_KPIS)
+
+
+def payment_outcomes(
+    enrollment_ids: list[int], *, start: date, end: date
+) -> dict[int, tuple[int, int]]:
+    """(paid, failed) rewards per enrollment in ``start``..``end``: one query.
+
+    Paid counts by when it was paid; failed by when it last changed (a failure
+    has no time of its own).
+    """
+    opens, closes = local_day_bounds(start, end)
+    paid = Q(status=Payment.Status.PAID, paid_at__gte=opens, paid_at__lt=closes)
+    failed = Q(status=Payment.Status.FAILED, updated_at__gte=opens, updated_at__lt=closes)
+    rows = (
+        Payment.objects.filter(feedback__enrollment__in=enrollment_ids)
+        .filter(paid | failed)
+        .values("feedback__enrollment")
+        .annotate(paid=Count("id", filter=paid), failed=Count("id", filter=failed))
+        .order_by()
+    )
+    return {row["feedback__enrollment"]: (row["paid"], row["failed"]) for row in rows}

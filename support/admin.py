@@ -120,14 +120,20 @@ class QueueFilter(admin.SimpleListFilter):
         return queryset
 
 
-class TicketEventInline(ReadOnlyInlineMixin, admin.TabularInline):
-    model = TicketEvent
-    fields = ("created_at", "kind", "public", "author", "body")
+class TimelineInline(ReadOnlyInlineMixin, admin.TabularInline):
+    """A ticket's or incident's timeline, oldest first, read-only."""
+
+    fields = ("created_at", "public", "author", "body")
     readonly_fields = fields
     verbose_name_plural = "timeline"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("author")
+
+
+class TicketEventInline(TimelineInline):
+    model = TicketEvent
+    fields = readonly_fields = ("created_at", "kind", "public", "author", "body")
 
 
 @admin.register(Ticket)
@@ -485,22 +491,21 @@ class StaffLinkAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected staff links", permissions=["change"])
     def revoke(self, request, queryset):
-        for link in queryset:
-            services.staff_link_revoke(link=link, actor=request.user)
-        messages.success(request, f"{queryset.count()} staff link(s) revoked.")
+        run_for_each(
+            request,
+            queryset,
+            services.staff_link_revoke,
+            keyword="link",
+            done="staff link(s) revoked",
+        )
 
 
 # ------------------------------------------------------------------------------
 # Incidents
 # ------------------------------------------------------------------------------
-class IncidentUpdateInline(ReadOnlyInlineMixin, admin.TabularInline):
+class IncidentUpdateInline(TimelineInline):
     model = IncidentUpdate
-    fields = ("created_at", "status", "public", "author", "body")
-    readonly_fields = fields
-    verbose_name_plural = "timeline"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author")
+    fields = readonly_fields = ("created_at", "status", "public", "author", "body")
 
 
 class ResolveForm(forms.Form):
@@ -611,9 +616,13 @@ class IncidentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Acknowledge selected incidents", permissions=["change"])
     def acknowledge(self, request, queryset):
-        for incident in queryset:
-            incidents.incident_acknowledge(incident=incident, actor=request.user)
-        messages.success(request, f"{queryset.count()} incident(s) acknowledged.")
+        run_for_each(
+            request,
+            queryset,
+            incidents.incident_acknowledge,
+            keyword="incident",
+            done="incident(s) acknowledged",
+        )
 
     @admin.action(description="Resolve selected incidents…", permissions=["change"])
     def resolve(self, request, queryset):

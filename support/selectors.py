@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from pilots.selectors import local_day_bounds
 from support.business_time import between
-from support.models import Priority, Ticket
+from support.models import Incident, Priority, Ticket
 
 BACKLOG_AGES = (
     ("under 1 day", timedelta(0), timedelta(days=1)),
@@ -150,9 +151,6 @@ class SupportFigures:
 
 def report_support_figures(*, start, end) -> SupportFigures:
     """Open tickets by priority, SLA breaches marked in the period, open incidents."""
-    from pilots.selectors import local_day_bounds
-    from support.models import Incident
-
     opens, closes = local_day_bounds(start, end)
     open_by_priority = dict.fromkeys(Priority.values, 0)
     for row in (

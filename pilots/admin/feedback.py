@@ -1,12 +1,16 @@
 """Admin for feedback and the intake switch."""
 
-from django.contrib import admin, messages
+from functools import partial
+
+from django.contrib import admin
 
 from core.admin import (
     CappedCountPaginator,
     CsvExportMixin,
     EventInline,
+    ServiceWrittenAdmin,
     SingletonAdmin,
+    run_for_each,
 )
 from core.privacy import mask_contact
 from pilots import services
@@ -60,7 +64,7 @@ FEEDBACK_CSV_COLUMNS = (
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(CsvExportMixin, admin.ModelAdmin):
+class FeedbackAdmin(CsvExportMixin, ServiceWrittenAdmin):
     """Read-only except the status; contact data masked; fast at a million rows."""
 
     list_display = (
@@ -108,15 +112,6 @@ class FeedbackAdmin(CsvExportMixin, admin.ModelAdmin):
     readonly_fields = fields
     inlines = (EventInline,)
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None and super().has_change_permission(request)
-
     @admin.display(description="comment")
     def excerpt(self, feedback: Feedback) -> str:
         return feedback.comment[:80] + ("…" if len(feedback.comment) > 80 else "")
@@ -126,11 +121,8 @@ class FeedbackAdmin(CsvExportMixin, admin.ModelAdmin):
         return mask_contact(email=feedback.contact_email, phone=feedback.contact_phone)
 
     def _set_status(self, request, queryset, status: str, done: str) -> None:
-        succeeded = 0
-        for feedback in queryset:
-            services.feedback_status_set(feedback=feedback, status=status, actor=request.user)
-            succeeded += 1
-        messages.success(request, f"{succeeded} feedback {done}.")
+        change = partial(services.feedback_status_set, status=status)
+        run_for_each(request, queryset, change, keyword="feedback", done=f"feedback {done}")
 
     @admin.action(description="Mark selected feedback as spam", permissions=["change"])
     def mark_spam(self, request, queryset):

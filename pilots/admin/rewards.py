@@ -17,6 +17,7 @@ from core.admin import (
     CsvExportMixin,
     EventInline,
     ReadOnlyInlineMixin,
+    ServiceWrittenAdmin,
     SingletonAdmin,
     run_for_each,
 )
@@ -24,20 +25,6 @@ from core.money import format_money
 from core.privacy import mask_contact
 from pilots import payments
 from pilots.models import Payment, Payout, PayoutAttempt, PayoutSwitch, RewardRecipient, StripeEvent
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by services only: viewable, never edited or deleted by hand."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        # Actions need the change permission; the forms never offer edits.
-        return obj is None and super().has_change_permission(request)
 
 
 def _amount(obj) -> str:
@@ -53,7 +40,7 @@ class ManualPaymentForm(forms.Form):
 
 
 @admin.register(Payment)
-class PaymentAdmin(CsvExportMixin, ReadOnlyAdmin):
+class PaymentAdmin(CsvExportMixin, ServiceWrittenAdmin):
     list_display = (
         "id",
         "created_at",
@@ -178,7 +165,7 @@ class PaymentAdmin(CsvExportMixin, ReadOnlyAdmin):
 
 
 @admin.register(RewardRecipient)
-class RewardRecipientAdmin(ReadOnlyAdmin):
+class RewardRecipientAdmin(ServiceWrittenAdmin):
     list_display = ("id", "contact", "onboarding", "stripe_account_id", "created_at")
     list_filter = ("onboarding",)
     search_fields = ("=id", "=stripe_account_id")
@@ -205,7 +192,7 @@ class PaymentInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(Payout)
-class PayoutAdmin(ReadOnlyAdmin):
+class PayoutAdmin(ServiceWrittenAdmin):
     list_display = (
         "id",
         "created_at",
@@ -240,7 +227,7 @@ class PayoutAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(ReadOnlyAdmin):
+class StripeEventAdmin(ServiceWrittenAdmin):
     list_display = ("stripe_id", "type", "received_at", "deliveries", "processed_at", "failed")
     list_filter = ("type",)
     search_fields = ("=stripe_id",)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from pilots import services
 from pilots.models import Enrollment, Feedback
 from tests.admin_forms import change_form_data
-from tests.conftest import SPECIFIC_COMMENT
+from tests.conftest import good_feedback_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -127,15 +127,8 @@ def test_feedback_csv_export_follows_the_filter_and_keeps_contacts_out(manager_c
 
 
 def test_feedback_mark_spam_takes_it_out_of_the_trial_count(manager_client, open_code, enrolled):
-    services.feedback_submit(
-        qr_code=open_code,
-        client_hash="a" * 64,
-        rating=5,
-        categories=[],
-        comment=SPECIFIC_COMMENT,
-        language="en",
-        contact_email="x@example.se",
-        consent=True,
+    good_feedback_submit(
+        open_code, client_hash="a" * 64, contact_email="x@example.se", consent=True
     )
     feedback = Feedback.objects.get()
     assert feedback.reward_eligible
@@ -178,15 +171,8 @@ def test_intake_switch_in_the_admin_closes_every_form(manager_client, client, op
 
 
 def test_feedback_flagged_then_accepted_earns_its_reward_again(open_code):
-    feedback = services.feedback_submit(
-        qr_code=open_code,
-        client_hash="b" * 64,
-        rating=5,
-        categories=[],
-        comment=SPECIFIC_COMMENT,
-        language="en",
-        contact_phone="+46701234567",
-        consent=True,
+    feedback = good_feedback_submit(
+        open_code, client_hash="b" * 64, contact_phone="+46701234567", consent=True
     )
 
     flagged = services.feedback_status_set(feedback=feedback, status=Feedback.Status.FLAGGED)

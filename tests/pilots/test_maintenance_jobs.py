@@ -23,7 +23,7 @@ from pilots.models import (
 from pilots.selectors import pilot_kpis
 from support.models import Ticket
 from support.services import ticket_create
-from tests.conftest import SPECIFIC_COMMENT
+from tests.conftest import good_feedback_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -42,16 +42,7 @@ def state() -> dict:
     }
 
 
-def submit(code, client_hash="a" * 64, **fields):
-    return services.feedback_submit(
-        qr_code=code,
-        client_hash=client_hash,
-        rating=5,
-        categories=["service"],
-        comment=SPECIFIC_COMMENT,
-        language="sv",
-        **fields,
-    )
+submit = good_feedback_submit
 
 
 def test_every_daily_and_weekly_job_twice_equals_once(open_code, enrolled):

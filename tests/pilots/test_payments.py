@@ -9,22 +9,14 @@ from django.utils import timezone
 
 from pilots import payments, services
 from pilots.models import Payment, Payout, PayoutAttempt, RewardRecipient
-from tests.conftest import SPECIFIC_COMMENT
+from tests.conftest import good_feedback_submit
 
 pytestmark = pytest.mark.django_db
 
 
 def submit(code, *, email="anna@example.se", phone="", client="c" * 64):
-    return services.feedback_submit(
-        qr_code=code,
-        client_hash=client,
-        rating=5,
-        categories=["service"],
-        comment=f"{SPECIFIC_COMMENT} We sat at {code.placement}.",
-        language="sv",
-        contact_email=email,
-        contact_phone=phone,
-        consent=True,
+    return good_feedback_submit(
+        code, client_hash=client, contact_email=email, contact_phone=phone, consent=True
     )
 
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from pilots import payments, services
+from pilots import payments
 from pilots.models import Payment, RewardRecipient
-from tests.conftest import SPECIFIC_COMMENT, STRIPE_TEST_KEY
+from tests.conftest import STRIPE_TEST_KEY, good_feedback_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -18,15 +18,8 @@ PAGES = [
 
 @pytest.fixture
 def payment(open_code):
-    feedback = services.feedback_submit(
-        qr_code=open_code,
-        client_hash="a" * 64,
-        rating=5,
-        categories=[],
-        comment=SPECIFIC_COMMENT,
-        language="sv",
-        contact_email="karin.larsson@example.se",
-        consent=True,
+    feedback = good_feedback_submit(
+        open_code, client_hash="a" * 64, contact_email="karin.larsson@example.se", consent=True
     )
     return feedback.payment
 

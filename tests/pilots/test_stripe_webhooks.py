@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from pilots import payments, services
+from pilots import payments
 from pilots.models import Payment, Payout, RewardRecipient, StripeEvent
-from tests.conftest import SPECIFIC_COMMENT
+from tests.conftest import good_feedback_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -23,15 +23,8 @@ def deliver(client, fake, event_type, obj, **options):
 
 @pytest.fixture
 def onboarding_recipient(open_code, stripe_fake):
-    services.feedback_submit(
-        qr_code=open_code,
-        client_hash="a" * 64,
-        rating=5,
-        categories=[],
-        comment=SPECIFIC_COMMENT,
-        language="sv",
-        contact_email="eva@example.se",
-        consent=True,
+    good_feedback_submit(
+        open_code, client_hash="a" * 64, contact_email="eva@example.se", consent=True
     )
     recipient = RewardRecipient.objects.get()
     payments.recipient_claim_start(
