@@ -10,11 +10,13 @@ STAMP := $(VENV)/.installed
 
 export PORT
 
-.PHONY: run test lint format migrate seed clean help check-system
+.PHONY: run test test-chaos test-fuzz test-browser test-production lint format migrate seed clean help check-system
 
 help:
 	@echo "make run    set up, migrate, seed the demo and start web + worker + beat on port $(PORT)"
-	@echo "make test   run ruff and the whole test suite"
+	@echo "make test   run ruff and the whole test suite (unit, chaos, fuzz, browser)"
+	@echo "make test-chaos | test-fuzz | test-browser   one slow suite on its own"
+	@echo "make test-production   the production suite (needs PostgreSQL and Redis)"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pilot Ops needs Python 3.11 or newer; found " + sys.version.split()[0] + ". Set PYTHON=/path/to/python3.11.")'
@@ -55,6 +57,18 @@ format: $(STAMP)
 
 test: lint check-system
 	$(BIN)/pytest
+
+test-chaos: check-system
+	$(BIN)/pytest -m chaos
+
+test-fuzz: check-system
+	$(BIN)/pytest -m fuzz
+
+test-browser: check-system
+	$(BIN)/pytest -m browser
+
+test-production: check-system
+	$(BIN)/pytest -m production
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

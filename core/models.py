@@ -104,3 +104,24 @@ class MaintenanceRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.run_key or self.started_at.isoformat()} {self.outcome}"
+
+
+class Lease(models.Model):
+    """A named claim that one process holds for a while and renews while it works.
+
+    A lease, not a lock held by a connection: a process killed mid-work simply
+    stops renewing, and the next one takes the lease over once it has expired.
+    Used where only one process at a time may do a piece of work across the
+    whole installation (the payout run, a periodic job's period).
+    """
+
+    name = models.CharField(max_length=150, primary_key=True)
+    holder = models.CharField(max_length=150)
+    acquired_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "lease"
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder} until {self.expires_at.isoformat()}"
