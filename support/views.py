@@ -1,6 +1,5 @@
 """Public support endpoints: the café staff link, and the Alertmanager receiver."""
 
-import hmac
 import json
 
 from django.conf import settings
@@ -13,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.access import bearer_token_matches
 from core.client import client_hash
 from core.i18n import public_page_context, visitor_language
 from support import incidents, services
@@ -95,9 +95,7 @@ def staff_link(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def alertmanager_webhook(request: HttpRequest) -> HttpResponse:
     """Bearer-token protected receiver for Alertmanager's webhook (version 4)."""
-    expected = settings.ALERTMANAGER_TOKEN
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+    if not bearer_token_matches(request, settings.ALERTMANAGER_TOKEN):
         return JsonResponse({"error": "missing or wrong bearer token"}, status=401)
     try:
         alerts = incidents.alerts_parse(json.loads(request.body))
