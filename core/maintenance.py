@@ -81,6 +81,43 @@ def run_job(
     record = _claim(name, key, now)
     if record is None:
         return None
+    return _run_recorded(maintenance, record, now)
+
+
+def job_enqueue(name: str, *, requested_by=None) -> MaintenanceRun:
+    """Queue one run of ``name`` now, for a worker: the admin's "run it now" buttons.
+
+    The run record exists at once (outcome *queued*), so the page that asked
+    can link to it; the worker that takes the task runs exactly that record.
+    """
+    from core.tasks import maintenance_queued
+
+    if name not in JOBS:
+        raise KeyError(f"no maintenance job {name!r}")
+    record = MaintenanceRun.objects.create(
+        job=name,
+        started_at=timezone.now(),
+        outcome=MaintenanceRun.Outcome.QUEUED,
+        requested_by=requested_by,
+    )
+    transaction.on_commit(lambda: maintenance_queued.delay(record.pk))
+    return record
+
+
+def run_queued(run_id: int) -> MaintenanceRun | None:
+    """Run a queued record (once: a redelivered task finds it taken and does nothing)."""
+    now = timezone.now()
+    taken = MaintenanceRun.objects.filter(pk=run_id, outcome=MaintenanceRun.Outcome.QUEUED).update(
+        outcome=MaintenanceRun.Outcome.RUNNING, started_at=now
+    )
+    if not taken:
+        return None
+    record = MaintenanceRun.objects.get(pk=run_id)
+    return _run_recorded(JOBS[record.job], record, now)
+
+
+def _run_recorded(maintenance: Job, record: MaintenanceRun, now: datetime) -> MaintenanceRun:
+    name = maintenance.name
     try:
         with task_timed(name):
             summary = maintenance.run(now)

@@ -78,6 +78,7 @@ class MaintenanceRun(models.Model):
     """
 
     class Outcome(models.TextChoices):
+        QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         OK = "ok", "OK"
         ERROR = "error", "Error"
@@ -90,6 +91,14 @@ class MaintenanceRun(models.Model):
     summary = models.CharField(max_length=500, blank=True)
     counts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who asked for this run from the admin; empty for scheduled runs.",
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]

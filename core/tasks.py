@@ -23,3 +23,15 @@ def maintenance(job_name: str) -> str:
     if record is None:
         return f"{job_name}: not due, or already done for this period"
     return f"{job_name}: {record.summary}"
+
+
+@shared_task(acks_late=True)
+def maintenance_queued(run_id: int) -> str:
+    """Run a job someone queued from the admin (see core.maintenance.job_enqueue)."""
+    from core import jobs  # noqa: F401 - registers the jobs
+    from core.maintenance import run_queued
+
+    record = run_queued(run_id)
+    if record is None:
+        return f"run {run_id}: already taken"
+    return f"{record.job}: {record.summary}"

@@ -121,3 +121,29 @@ def test_readiness_and_metrics_report_the_last_successful_runs(client):
     assert (
         'pilotops_maintenance_last_success_timestamp_seconds{job="tickets_auto_close"}' in metrics
     )
+
+
+def test_job_enqueue_records_a_queued_run_that_the_worker_task_runs_once(
+    django_user_model, django_capture_on_commit_callbacks
+):
+    from core.maintenance import job_enqueue
+    from core.tasks import maintenance_queued
+
+    ran: list[datetime.datetime] = []
+    job("test_enqueued", WEEKLY)(lambda now: ran.append(now) or "did it")
+    manager = django_user_model.objects.create_user("manager")
+    queued = []
+    with django_capture_on_commit_callbacks() as callbacks:
+        record = job_enqueue("test_enqueued", requested_by=manager)
+    assert record.outcome == MaintenanceRun.Outcome.QUEUED
+    assert record.requested_by == manager
+    assert len(callbacks) == 1, "the task is sent once the run record is committed"
+
+    queued.append(maintenance_queued(record.pk))
+    queued.append(maintenance_queued(record.pk))  # a redelivered task
+
+    record.refresh_from_db()
+    assert record.outcome == MaintenanceRun.Outcome.OK
+    assert record.summary == "did it"
+    assert len(ran) == 1, "a weekly job asked for on a weekday still runs, once"
+    assert queued == ["test_enqueued: did it", f"run {record.pk}: already taken"]
