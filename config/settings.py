@@ -353,10 +353,13 @@ PAYOUT_MAX_ATTEMPTS = 8
 CLAIM_LINK_MAX_AGE_DAYS = 30
 
 # ------------------------------------------------------------------------------
-# Incidents
+# Incidents and operator endpoints
 # ------------------------------------------------------------------------------
 # Alertmanager sends it as a bearer token; without one the receiver refuses everything.
 ALERTMANAGER_TOKEN = env.str("ALERTMANAGER_TOKEN", default="")
+# The bearer token Prometheus and operators send to /metrics and the detailed
+# health pages in production.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # ------------------------------------------------------------------------------
 # Logging
