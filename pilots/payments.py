@@ -582,6 +582,8 @@ def stripe_event_process(*, stripe_event: StripeEvent) -> StripeEvent:
 
 
 def _account_updated(account: dict, at: datetime | None) -> None:
+    if not account.get("id"):
+        return
     recipient = (
         RewardRecipient.objects.select_for_update().filter(stripe_account_id=account["id"]).first()
     )
@@ -604,11 +606,19 @@ def _account_updated(account: dict, at: datetime | None) -> None:
     )
 
 
+def _text(obj: dict, key: str) -> str:
+    """A string field of a Stripe object, or "" when absent or of another type."""
+    value = obj.get(key)
+    return value if isinstance(value, str) else ""
+
+
 def _payout_of_transfer(transfer: dict) -> Payout | None:
+    if not _text(transfer, "id"):
+        return None
     return (
         Payout.objects.select_for_update().filter(stripe_transfer_id=transfer["id"]).first()
         or Payout.objects.select_for_update()
-        .filter(idempotency_key=transfer.get("transfer_group") or "-")
+        .filter(idempotency_key=_text(transfer, "transfer_group") or "-")
         .first()
     )
 

@@ -5,11 +5,14 @@ run decides when to try again and always reuses the payout's idempotency key,
 so a retried transfer can never become a second transfer.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import stripe
 from django.conf import settings
+
+from core.json_input import JsonInputError, json_loads_bounded
 
 
 class StripeNotConfigured(Exception):
@@ -26,6 +29,10 @@ class PermanentStripeError(Exception):
 
 class SignatureError(Exception):
     """A webhook whose Stripe-Signature does not verify, or is too old."""
+
+
+class MalformedEvent(Exception):
+    """A correctly signed body that is not a well-formed Stripe event; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -166,12 +173,29 @@ class WebhookEvent:
     payload: dict
 
 
+WEBHOOK_MAX_BYTES = 1024 * 1024
+EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+EVENT_TYPE = re.compile(r"^[a-z0-9_.]{1,100}$")
+LATEST_UNIX_TIME = 253402300799  # 9999-12-31T23:59:59Z
+
+
 def webhook_event_verified(*, payload: bytes, signature: str) -> WebhookEvent:
-    """Check the Stripe-Signature header against the endpoint secret and tolerance."""
+    """Check the Stripe-Signature header, then that the body is a well-formed event.
+
+    Raises SignatureError for a body Stripe did not sign (or signed too long
+    ago) and MalformedEvent for a signed body that is not an event Pilot Ops
+    can store: neither stores anything.
+    """
     if not settings.STRIPE_WEBHOOK_SECRET:
         raise SignatureError("STRIPE_WEBHOOK_SECRET is not set")
+    if len(payload) > WEBHOOK_MAX_BYTES:
+        raise MalformedEvent(f"the body is larger than {WEBHOOK_MAX_BYTES} bytes")
     try:
-        event = stripe.Webhook.construct_event(
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedEvent("the body is not UTF-8") from None
+    try:
+        stripe.WebhookSignature.verify_header(
             payload,
             signature,
             settings.STRIPE_WEBHOOK_SECRET,
@@ -179,12 +203,36 @@ def webhook_event_verified(*, payload: bytes, signature: str) -> WebhookEvent:
         )
     except (stripe.SignatureVerificationError, ValueError) as error:
         raise SignatureError(str(error)) from error
-    data = event.to_dict()
+    try:
+        data = json_loads_bounded(payload, max_bytes=WEBHOOK_MAX_BYTES)
+    except JsonInputError as error:
+        raise MalformedEvent(str(error)) from None
+    return _event_envelope(data)
+
+
+def _event_envelope(data) -> WebhookEvent:
+    """The event's envelope, with every field Pilot Ops stores checked for type and length."""
+    if not isinstance(data, dict):
+        raise MalformedEvent("the event is not a JSON object")
+    event_id, event_type, created = data.get("id"), data.get("type"), data.get("created")
+    if not isinstance(event_id, str) or not EVENT_ID.match(event_id):
+        raise MalformedEvent("id must be 1 to 255 letters, digits, '_' or '-'")
+    if not isinstance(event_type, str) or not EVENT_TYPE.match(event_type):
+        raise MalformedEvent("type must be 1 to 100 characters like 'transfer.created'")
+    if type(created) is not int or not 0 <= created <= LATEST_UNIX_TIME:
+        raise MalformedEvent("created must be a Unix time in whole seconds")
+    body = data.get("data")
+    if not isinstance(body, dict) or not isinstance(body.get("object"), dict):
+        raise MalformedEvent("data.object must be a JSON object")
+    obj = body["object"]
+    object_id = obj.get("id", "")
+    if not isinstance(object_id, str) or len(object_id) > 255:
+        raise MalformedEvent("data.object.id must be a string of at most 255 characters")
     return WebhookEvent(
-        id=data["id"],
-        type=data["type"],
-        created=datetime.fromtimestamp(data["created"], tz=UTC),
-        object=data["data"]["object"],
+        id=event_id,
+        type=event_type,
+        created=datetime.fromtimestamp(created, tz=UTC),
+        object=obj,
         payload=data,
     )
 

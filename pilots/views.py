@@ -312,6 +312,8 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         )
     except stripe_gateway.SignatureError:
         return JsonResponse({"error": "invalid signature"}, status=400)
+    except stripe_gateway.MalformedEvent as error:
+        return JsonResponse({"error": f"not a well-formed Stripe event: {error}"}, status=400)
     try:
         payments.stripe_event_receive(event=event)
     except payments.StripeEventFailed:

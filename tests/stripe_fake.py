@@ -170,13 +170,19 @@ class StripeFake:
             "data": {"object": obj},
         }
         payload = json.dumps(event).encode()
+        return payload, self.signature(payload, signed_at=signed_at, secret=secret)
+
+    def signature(
+        self, payload: bytes, *, signed_at: int | None = None, secret: str | None = None
+    ) -> str:
+        """The Stripe-Signature header Stripe would send with ``payload``."""
         timestamp = int(time.time()) if signed_at is None else signed_at
-        signature = hmac.new(
+        digest = hmac.new(
             (secret or self.webhook_secret).encode(),
             f"{timestamp}.".encode() + payload,
             hashlib.sha256,
         ).hexdigest()
-        return payload, f"t={timestamp},v1={signature}"
+        return f"t={timestamp},v1={digest}"
 
     # --- serving -----------------------------------------------------------------
     def _serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:

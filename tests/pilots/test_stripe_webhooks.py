@@ -4,6 +4,8 @@ import json
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pilots import payments
 from pilots.models import Payment, Payout, RewardRecipient, StripeEvent
@@ -207,3 +209,125 @@ def test_webhook_payload_is_kept_for_the_admin(client, stripe_fake, onboarding_r
     stored = StripeEvent.objects.get(stripe_id="evt_kept")
     assert stored.type == "account.updated"
     assert json.dumps(stored.payload).count(onboarding_recipient.stripe_account_id) == 1
+
+
+def _signed_raw(client, fake, body: bytes):
+    return client.post(
+        URL, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=fake.signature(body)
+    )
+
+
+GOOD_ENVELOPE = {
+    "id": "evt_1",
+    "object": "event",
+    "type": "transfer.created",
+    "created": 1_760_000_000,
+    "data": {"object": {"id": "tr_1", "object": "transfer"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"[1, 2, 3]", "not a JSON object"),
+        (b'"evt_1"', "not a JSON object"),
+        (b"null", "not a JSON object"),
+        (json.dumps({**GOOD_ENVELOPE, "id": None}).encode(), "id must be"),
+        (json.dumps({k: v for k, v in GOOD_ENVELOPE.items() if k != "id"}).encode(), "id must"),
+        (json.dumps({**GOOD_ENVELOPE, "id": "evt_" + "x" * 300}).encode(), "id must be"),
+        (json.dumps({**GOOD_ENVELOPE, "type": ""}).encode(), "type must be"),
+        (json.dumps({**GOOD_ENVELOPE, "type": 7}).encode(), "type must be"),
+        (json.dumps({**GOOD_ENVELOPE, "created": "1760000000"}).encode(), "created must be"),
+        (json.dumps({**GOOD_ENVELOPE, "created": True}).encode(), "created must be"),
+        (json.dumps({**GOOD_ENVELOPE, "created": 10**15}).encode(), "created must be"),
+        (json.dumps({**GOOD_ENVELOPE, "created": -1}).encode(), "created must be"),
+        (json.dumps({k: v for k, v in GOOD_ENVELOPE.items() if k != "data"}).encode(), "data"),
+        (json.dumps({**GOOD_ENVELOPE, "data": {"object": []}}).encode(), "data.object"),
+        (json.dumps({**GOOD_ENVELOPE, "data": {"object": {"id": 5}}}).encode(), "data.object.id"),
+        (json.dumps({**GOOD_ENVELOPE, "type": "a\u0000b"}).encode(), "NUL"),
+        (json.dumps({**GOOD_ENVELOPE, "data": {"object": {"x": "\u0000"}}}).encode(), "NUL"),
+        (b'{"id": "evt_1", "created": NaN}', "not a JSON number"),
+        (b"[" * 5000 + b"]" * 5000, "nested deeper"),
+        (b"\xff\xfe{}", "not UTF-8"),
+        (b"{not json", "not JSON"),
+    ],
+)
+def test_webhook_signed_but_malformed_envelope_is_400_and_stores_nothing(
+    client, stripe_fake, body, problem
+):
+    response = _signed_raw(client, stripe_fake, body)
+
+    assert response.status_code == 400, response.content
+    assert problem in response.json()["error"]
+    assert not StripeEvent.objects.exists()
+
+
+def test_webhook_over_long_event_id_is_400_not_a_database_error(client, stripe_fake):
+    payload, signature = stripe_fake.signed_event(
+        "account.updated", {"id": "acct_1"}, event_id="evt_" + "9" * 260
+    )
+
+    response = client.post(
+        URL, payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+    )
+
+    assert response.status_code == 400
+    assert "id must be" in response.json()["error"]
+    assert not StripeEvent.objects.exists()
+
+
+def test_webhook_event_without_object_id_changes_no_row_with_an_empty_id(
+    client, stripe_fake, onboarding_recipient
+):
+    """An object with no id must not match every row whose Stripe id is still empty."""
+    before = RewardRecipient.objects.values_list("pk", "onboarding")
+    RewardRecipient.objects.create(contact_hash="b" * 64)  # no Stripe account yet
+
+    response = deliver(client, stripe_fake, "account.updated", {"payouts_enabled": True})
+
+    assert response.status_code == 200
+    assert set(
+        RewardRecipient.objects.filter(pk__in=[p for p, _ in before]).values_list(
+            "pk", "onboarding"
+        )
+    ) == set(before)
+    assert not RewardRecipient.objects.filter(onboarding=RewardRecipient.Onboarding.PAYABLE)
+
+
+def test_webhook_body_over_a_megabyte_is_refused_before_parsing(client, stripe_fake):
+    body = json.dumps({**GOOD_ENVELOPE, "padding": "x" * (1024 * 1024)}).encode()
+
+    response = _signed_raw(client, stripe_fake, body)
+
+    assert response.status_code == 400
+    assert "larger than" in response.json()["error"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+envelopes = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.one_of(st.text(max_size=300), json_values),
+        "type": st.one_of(st.sampled_from(["transfer.created", "account.updated"]), json_values),
+        "created": st.one_of(st.integers(), json_values),
+        "data": st.one_of(st.fixed_dictionaries({"object": json_values}), json_values),
+    },
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(body=st.one_of(envelopes, json_values))
+def test_webhook_any_signed_json_answers_200_or_400_never_500(client, stripe_fake, body):
+    response = _signed_raw(client, stripe_fake, json.dumps(body).encode())
+
+    assert response.status_code in (200, 400), response.content
