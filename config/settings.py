@@ -236,8 +236,13 @@ STORAGES = {
 # ------------------------------------------------------------------------------
 # E-mail
 # ------------------------------------------------------------------------------
+# Every e-mail goes through the outbox (core/outbox.py), delivered by a Celery
+# task: no request waits on the mail server. The embedded mode's console
+# backend prints masked recipients and no links.
 _email = environ.Env.email_url_config(required_in_production("EMAIL_URL", "consolemail://"))
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":
+    EMAIL_BACKEND = "core.email_gateway.MaskedConsoleEmailBackend"
 EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = _email.get("EMAIL_PORT", 25)
 EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
@@ -246,6 +251,26 @@ EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pilot Ops <pilotops@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds to wait for the mail server to connect or answer.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# ------------------------------------------------------------------------------
+# SMS and the outbox
+# ------------------------------------------------------------------------------
+# An HTTP SMS gateway in 46elks' shape (https://api.46elks.com/a1). Empty: texts
+# stay on the admin's outbox page (the embedded mode).
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_USERNAME = env.str("SMS_GATEWAY_USERNAME", default="")
+SMS_GATEWAY_PASSWORD = env.str("SMS_GATEWAY_PASSWORD", default="")
+# The sender name shown on the phone (at most 11 letters or digits).
+SMS_SENDER = env.str("SMS_SENDER", default="PilotOps")
+SMS_CONNECT_TIMEOUT_SECONDS = env.float("SMS_CONNECT_TIMEOUT_SECONDS", default=5.0)
+SMS_READ_TIMEOUT_SECONDS = env.float("SMS_READ_TIMEOUT_SECONDS", default=15.0)
+# Retries of an undelivered message: BASE, 2·BASE, 4·BASE … seconds, at most an hour apart.
+MESSAGE_RETRY_BASE_SECONDS = env.int("MESSAGE_RETRY_BASE_SECONDS", default=60)
+MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=8)
+# A message still "sending" after this long lost its worker: its outcome is unknown.
+MESSAGE_SENDING_STUCK_SECONDS = env.int("MESSAGE_SENDING_STUCK_SECONDS", default=300)
 
 # ------------------------------------------------------------------------------
 # Celery
@@ -297,6 +322,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 55},
     },
     "support-sla-sweep": _maintenance("sla_sweep", 60.0, 55),
+    "core-outbox-delivery": _maintenance("outbox_delivery", 60.0, 55),
     "pilots-payout-run": _maintenance("payout_run", 300.0, 290),
     "pilots-health": _maintenance("pilot_health", crontab(minute=15), 3000),
     "pilots-kpi-snapshot": _maintenance("kpi_snapshot", crontab(minute=5), 3000),

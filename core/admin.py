@@ -1,6 +1,7 @@
 from collections.abc import Callable
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,8 +12,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from core import outbox
 from core.csv_export import csv_response
-from core.models import Event, Heartbeat, MaintenanceRun
+from core.models import Event, Heartbeat, MaintenanceRun, Message
+from core.privacy import mask_recipient
 
 
 class ServiceWrittenAdmin(admin.ModelAdmin):
@@ -192,3 +195,77 @@ def csv_cell(value):
     if isinstance(value, list):
         return " ".join(str(item) for item in value)
     return value
+
+
+@admin.register(Message)
+class MessageAdmin(ServiceWrittenAdmin):
+    """The outbox: every e-mail and SMS, its delivery state, recipients masked.
+
+    The text itself can carry a claim link (a way to someone's rewards), so it
+    is shown only in the embedded mode, to superusers, where a developer reads
+    the messages the console leaves out.
+    """
+
+    list_display = (
+        "id",
+        "created_at",
+        "channel",
+        "purpose",
+        "masked_recipient",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+    )
+    list_filter = ("status", "channel", "purpose")
+    search_fields = ("=id",)
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    actions = ("resend",)
+
+    @admin.display(description="recipient")
+    def masked_recipient(self, message: Message) -> str:
+        return mask_recipient(message.recipient) if message.recipient else "— (purged)"
+
+    @admin.display(description="text")
+    def text(self, message: Message) -> str:
+        return message.body
+
+    def get_fields(self, request, obj=None):
+        fields = [
+            "channel",
+            "purpose",
+            "masked_recipient",
+            "subject",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_attempt_at",
+            "sent_at",
+            "last_error",
+            "reference",
+            "created_at",
+            "anonymised_at",
+        ]
+        if request.user.is_superuser and not settings.IS_PRODUCTION:
+            fields.insert(4, "text")
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and request.user.is_superuser
+
+    @admin.action(description="Send selected messages again", permissions=["change"])
+    def resend(self, request, queryset):
+        done = 0
+        for message in queryset:
+            try:
+                outbox.message_resend(message=message)
+            except ValueError as error:
+                messages.error(request, str(error))
+            else:
+                done += 1
+        if done:
+            messages.success(request, f"{done} message(s) queued to be sent again.")

@@ -7,8 +7,10 @@ one now. Each wraps services that are safe to run twice.
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.management import call_command
 
+from core import outbox
 from core.maintenance import (
     DAILY,
     EVERY_5_MINUTES,
@@ -29,6 +31,11 @@ RUN_RECORDS_KEPT_DAYS = 30
 @job("sla_sweep", EVERY_MINUTE)
 def sla_sweep(now: datetime):
     return support.sla_sweep(now=now)
+
+
+@job("outbox_delivery", EVERY_MINUTE)
+def outbox_delivery(now: datetime):
+    return pilot_jobs.Counts(outbox.messages_deliver_due(now=now))
 
 
 @job("payout_run", EVERY_5_MINUTES)
@@ -56,6 +63,10 @@ def pilot_lifecycle(now: datetime):
 def retention_sweep(now: datetime):
     summary = pilot_jobs.retention_sweep(now=now)
     summary.add("staff contacts anonymised", support.ticket_contacts_anonymise(now=now))
+    summary.add(
+        "outbox messages purged",
+        outbox.messages_anonymise(older_than=now - timedelta(days=settings.RETENTION_DAYS)),
+    )
     summary.add(
         "run records purged",
         MaintenanceRun.objects.filter(

@@ -134,3 +134,72 @@ class Lease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} held by {self.holder} until {self.expires_at.isoformat()}"
+
+
+class Message(TimeStampedModel):
+    """One e-mail or SMS in the outbox: written in the transaction that caused it.
+
+    A delivery task sends it with timeouts and retries. Like a payout, an
+    attempt has three outcomes: sent, refused (a definitive answer: *failed*)
+    or not known (the answer was lost: *unknown*, settled by asking the SMS
+    gateway, or for e-mail by sending again under the same Message-ID).
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        SMS = "sms", "SMS"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to send"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        UNKNOWN = "unknown", "Answer lost: being settled"
+        FAILED = "failed", "Failed"
+
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    purpose = models.CharField(
+        max_length=50, help_text="What the message is for, e.g. reward_claim, sla_alert."
+    )
+    recipient = models.CharField(max_length=254, help_text="E-mail address or E.164 number.")
+    recipient_hash = models.CharField(
+        max_length=64, db_index=True, help_text="Keyed hash of the recipient: kept after purging."
+    )
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    reference = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The e-mail's Message-ID (kept for every resend), or the SMS gateway's id.",
+    )
+    anonymised_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                name="core_message_sent_has_sent_at",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.pk} ({self.get_status_display().lower()})"
+
+
+class MessageAttachment(models.Model):
+    """A file sent with an e-mail (a report PDF)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=200)
+    mimetype = models.CharField(max_length=100)
+    content = models.BinaryField()
+
+    def __str__(self) -> str:
+        return self.filename

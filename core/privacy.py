@@ -1,4 +1,15 @@
-"""Contact data shown to staff only in masked form."""
+"""Contact data: known by a keyed hash, shown to staff only in masked form."""
+
+from django.utils.crypto import salted_hmac
+
+
+def contact_hash(contact: str) -> str:
+    """A keyed hash of a normalised contact (e-mail address or E.164 number).
+
+    The same person's contact always gives the same hash, so a recipient, a
+    message or a data request can be matched after the contact itself is purged.
+    """
+    return salted_hmac("pilotops.recipient", contact, algorithm="sha256").hexdigest()
 
 
 def mask_email(email: str) -> str:
@@ -18,3 +29,8 @@ def mask_phone(phone: str) -> str:
 
 def mask_contact(*, email: str, phone: str) -> str:
     return mask_email(email) if email else mask_phone(phone) if phone else ""
+
+
+def mask_recipient(recipient: str) -> str:
+    """An e-mail address or a phone number, masked."""
+    return mask_email(recipient) if "@" in recipient else mask_phone(recipient)

@@ -35,3 +35,24 @@ def maintenance_queued(run_id: int) -> str:
     if record is None:
         return f"run {run_id}: already taken"
     return f"{record.job}: {record.summary}"
+
+
+@shared_task(acks_late=True)
+def message_deliver(message_id: int) -> str:
+    """Deliver one outbox message; when it must wait, try again after its backoff.
+
+    The every-minute sweep (core.jobs outbox_delivery) delivers anything this
+    task never got to, so a lost task loses no message.
+    """
+    from core.models import Message
+    from core.outbox import RETRY, UNKNOWN
+    from core.outbox import message_deliver as deliver
+
+    outcome = deliver(message_id=message_id)
+    if outcome in (RETRY, UNKNOWN):
+        due = (
+            Message.objects.filter(pk=message_id).values_list("next_attempt_at", flat=True).first()
+        )
+        if due is not None:
+            message_deliver.apply_async((message_id,), eta=due, retry=False)
+    return f"message {message_id}: {outcome or 'not due, or taken by another worker'}"

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from core.privacy import contact_hash
 from pilots import services
 from pilots.models import (
     Business,
@@ -24,7 +25,6 @@ from pilots.models import (
     RewardRecipient,
     ScanCount,
 )
-from pilots.payments import contact_hash
 from pilots.scoring import assess_quality
 
 PILOT_SLUG = "swedish-cafe-pilot"
@@ -281,7 +281,7 @@ def demo_payments_seed(*, pilot: Pilot, seed: int = 20261124) -> int:
     )
     recipients = {}
     for feedback in eligible:
-        key = contact_hash(email=feedback.contact_email, phone=feedback.contact_phone)
+        key = contact_hash(feedback.contact_email or feedback.contact_phone)
         recipients.setdefault(
             key,
             RewardRecipient(
@@ -303,7 +303,7 @@ def demo_payments_seed(*, pilot: Pilot, seed: int = 20261124) -> int:
         rows.append(
             Payment(
                 feedback=feedback,
-                recipient=by_hash[contact_hash(email=feedback.contact_email, phone="")],
+                recipient=by_hash[contact_hash(feedback.contact_email or feedback.contact_phone)],
                 business_id=feedback.business_id,
                 pilot=pilot,
                 client_hash=feedback.client_hash,

@@ -1,13 +1,11 @@
 """Forms of the pilots part: the public feedback form and admin pages beyond model forms."""
 
-import re
-
 from django import forms
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.core.validators import validate_email
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from core.contacts import Contact, contact_normalise
 from pilots.models import Business, Category, Enrollment, Feedback, QRCode
 from pilots.selectors import business_active_enrollment, qr_codes_active
 
@@ -105,9 +103,6 @@ class EnrollmentForm(forms.ModelForm):
         return cleaned
 
 
-PHONE_CHARACTERS = re.compile(r"^\+?[\d\s()-]+$")
-
-
 class FeedbackForm(forms.Form):
     """The public form behind a printed code. Labels are translated (Swedish/English)."""
 
@@ -144,25 +139,12 @@ class FeedbackForm(forms.Form):
     # A field people never see; bots fill in every field they find.
     website = forms.CharField(required=False, label=_("Leave this empty"))
 
-    def clean_contact(self) -> dict[str, str]:
-        contact = self.cleaned_data["contact"].strip()
-        if not contact:
-            return {"email": "", "phone": ""}
-        if "@" in contact:
-            try:
-                validate_email(contact)
-            except forms.ValidationError:
-                raise forms.ValidationError(_("Enter a valid e-mail address.")) from None
-            return {"email": contact.lower(), "phone": ""}
-        digits = re.sub(r"\D", "", contact)
-        if not PHONE_CHARACTERS.match(contact) or not 8 <= len(digits) <= 15:
-            raise forms.ValidationError(_("Enter an e-mail address or a mobile number."))
-        return {"email": "", "phone": ("+" if contact.startswith("+") else "") + digits}
+    def clean_contact(self) -> Contact:
+        return contact_normalise(self.cleaned_data["contact"])
 
     def clean(self):
         cleaned = super().clean()
-        contact = cleaned.get("contact") or {}
-        has_contact = bool(contact.get("email") or contact.get("phone"))
+        has_contact = bool(cleaned.get("contact"))
         if has_contact and not cleaned.get("consent"):
             self.add_error(
                 "consent", _("Tick the box so that we may contact you about the reward.")

@@ -10,11 +10,11 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMessage, send_mail
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.template.loader import render_to_string
 
+from core.outbox import email_queue
 from core.pdf import html_to_pdf
 from core.roles import PILOT_MANAGERS
 from pilots import services
@@ -272,11 +272,11 @@ def report_send(*, start: date, end: date, title: str) -> Counts:
         "pilots": pilot_figures(start=start, end=end),
         "support": report_support_figures(start=start, end=end),
     }
-    send_mail(
+    email_queue(
+        to=recipients,
         subject=f"Pilot Ops {title}: {start}" + (f" – {end}" if end != start else ""),
-        message=render_to_string("pilots/email/report.txt", context),
-        from_email=None,
-        recipient_list=recipients,
+        body=render_to_string("pilots/email/report.txt", context),
+        purpose="report",
     )
     summary.add("reports sent", len(recipients))
     return summary
@@ -302,13 +302,15 @@ def success_reports_send(*, today: date) -> Counts:
         report = pilot_report(pilot, start=pilot.starts_on, end=pilot.ends_on)
         html = render_to_string("pilots/report.html", {"report": report, "for_pdf": True})
         if recipients:
-            message = EmailMessage(
+            email_queue(
+                to=recipients,
                 subject=f"Pilot Ops: success report of {pilot.name}",
                 body=f"The success report of {pilot.name} "
                 f"({pilot.starts_on} – {pilot.ends_on}) is attached.",
-                to=recipients,
+                purpose="success_report",
+                attachments=[
+                    (f"{pilot.slug}-success-report.pdf", html_to_pdf(html), "application/pdf")
+                ],
             )
-            message.attach(f"{pilot.slug}-success-report.pdf", html_to_pdf(html), "application/pdf")
-            message.send()
         summary.add("success reports sent")
     return summary

@@ -23,11 +23,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from core.metrics import PAYOUT_ATTEMPTS, PAYOUT_FAILURES
+from core.privacy import contact_hash
 from core.services import event_record
 from pilots import stripe_gateway as gateway
+from pilots.claims import reward_message_queue
 from pilots.models import (
     Feedback,
     Payment,
@@ -53,16 +54,15 @@ class PaymentError(ValidationError):
 # ------------------------------------------------------------------------------
 # Recipients and payments
 # ------------------------------------------------------------------------------
-def contact_hash(*, email: str, phone: str) -> str:
-    """A keyed hash of a normalised contact: the recipient's stable identity."""
-    contact = email.strip().lower() if email else phone.strip()
-    return salted_hmac("pilotops.recipient", contact, algorithm="sha256").hexdigest()
-
-
 def recipient_for_contact(*, email: str, phone: str) -> RewardRecipient:
-    """The recipient with this contact, made on first use; the contact is refreshed."""
+    """The recipient with this (normalised) contact, made on first use; the contact is refreshed.
+
+    Finding a recipient by a contact proves nothing about who typed it: the
+    recipient's Stripe account is reached only through a claim link sent to
+    the contact (pilots.claims).
+    """
     recipient, created = RewardRecipient.objects.get_or_create(
-        contact_hash=contact_hash(email=email, phone=phone),
+        contact_hash=contact_hash(email or phone),
         defaults={"contact_email": email, "contact_phone": phone},
     )
     if not created and (recipient.contact_email, recipient.contact_phone) != (email, phone):
@@ -166,9 +166,9 @@ def payment_hold(*, payment: Payment, actor: Actor = None, reason: str = "") -> 
 
 @transaction.atomic
 def payment_release(*, payment: Payment, actor: Actor = None) -> Payment:
-    """Let a held payment go to the next payout run."""
+    """Let a held payment go to the next payout run, and tell its recipient how to claim it."""
     payment = _payment_locked(payment, {Payment.Status.HELD}, "release")
-    return _payment_change(
+    payment = _payment_change(
         payment,
         actor=actor,
         action="payment_released",
@@ -176,6 +176,8 @@ def payment_release(*, payment: Payment, actor: Actor = None) -> Payment:
         status=Payment.Status.PENDING,
         hold_reason="",
     )
+    reward_message_queue(payment=payment)
+    return payment
 
 
 @transaction.atomic
@@ -229,10 +231,19 @@ def payment_mark_paid(*, payment: Payment, reason: str, actor: Actor = None) -> 
 # ------------------------------------------------------------------------------
 # Claiming
 # ------------------------------------------------------------------------------
+class ContactNotVerified(PaymentError):
+    """Only someone who opened a link sent to the contact may attach a Stripe account."""
+
+
 @transaction.atomic
 def recipient_claim_start(*, recipient: RewardRecipient, refresh_url: str, return_url: str) -> str:
-    """Make (or reuse) the recipient's Express account; return Stripe's onboarding address."""
+    """Make (or reuse) the recipient's Express account; return Stripe's onboarding address.
+
+    Refused until the contact is proven (``recipient_contact_verify``).
+    """
     recipient = RewardRecipient.objects.select_for_update().get(pk=recipient.pk)
+    if recipient.contact_verified_at is None:
+        raise ContactNotVerified("The claim link sent to the contact has not been opened.")
     if not recipient.stripe_account_id:
         account = gateway.account_create(email=recipient.contact_email)
         recipient.stripe_account_id = account.id

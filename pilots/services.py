@@ -15,11 +15,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.contacts import email_normalise, phone_normalise
 from core.metrics import FEEDBACK_SUBMISSIONS, SCANS
 from core.ratelimit import Rate, rate_limit_hit
 from core.services import event_record
 from core.tokens import printed_link_token
-from pilots.claims import claim_link_send
+from pilots.claims import reward_message_queue
 from pilots.models import Business, Enrollment, Feedback, IntakeSwitch, Pilot, QRCode, ScanCount
 from pilots.payments import payment_create_for_feedback
 from pilots.scoring import assess_quality
@@ -435,6 +436,9 @@ def _feedback_take(
         raise FeedbackRefused("Feedback already sent from here a moment ago.", reason=DUPLICATE)
     if (contact_email or contact_phone) and not consent:
         raise ValidationError("Contact details are kept only with consent.")
+    # Normalised here too, whoever calls: one contact, one spelling, one recipient.
+    contact_email = email_normalise(contact_email) if contact_email else ""
+    contact_phone = phone_normalise(contact_phone) if contact_phone else ""
 
     comment = comment.strip()
     repeated = (
@@ -472,8 +476,7 @@ def _feedback_take(
         Enrollment.objects.filter(pk=enrollment.pk).update(feedback_count=F("feedback_count") + 1)
     if feedback.reward_eligible:
         payment = payment_create_for_feedback(feedback=feedback)
-        if feedback.contact_email:
-            transaction.on_commit(lambda: claim_link_send(payment_id=payment.pk))
+        reward_message_queue(payment=payment)
     return feedback
 
 

@@ -18,10 +18,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.client import client_hash
 from core.i18n import public_page_context, remember_language, visitor_language
 from core.money import format_money
+from core.privacy import mask_contact
 from pilots import payments, selectors, services, stripe_gateway
-from pilots.claims import claim_recipient, claim_token
+from pilots.claims import claim_find, recipient_contact_verify
 from pilots.forms import FeedbackForm
-from pilots.models import Feedback, QRCode
+from pilots.models import Feedback, QRCode, RewardRecipient
 from pilots.selectors import Intake, IntakeState
 
 THANKS_SALT = "pilots.feedback.thanks"
@@ -155,8 +156,8 @@ def feedback_form(request: HttpRequest, token: str) -> HttpResponse:
                 categories=form.cleaned_data["categories"],
                 comment=form.cleaned_data["comment"],
                 language=language,
-                contact_email=contact["email"],
-                contact_phone=contact["phone"],
+                contact_email=contact.email,
+                contact_phone=contact.phone,
                 consent=form.cleaned_data["consent"],
             )
         except services.FeedbackRefused as refused:
@@ -222,7 +223,10 @@ def feedback_thanks(request: HttpRequest, token: str) -> HttpResponse:
                 "feedback": feedback,
                 "in_pilot": pilot is not None and pilot.reward_amount > 0,
                 "payment": payment,
-                "claim_token": claim_token(payment.recipient) if payment else "",
+                # Only what the visitor typed, masked: nothing about the recipient behind it.
+                "sent_to": mask_contact(email=feedback.contact_email, phone=feedback.contact_phone)
+                if payment
+                else "",
                 "reward": format_money(pilot.reward_amount, pilot.reward_currency) if pilot else "",
             },
             language=language,
@@ -239,32 +243,25 @@ def privacy(request: HttpRequest) -> HttpResponse:
 # ------------------------------------------------------------------------------
 # Claiming a reward
 # ------------------------------------------------------------------------------
+def _claim_page(request, language: str, status: int = 200, **context) -> HttpResponse:
+    return _page(request, "pilots/reward_claim.html", context, language=language, status=status)
+
+
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def reward_claim(request: HttpRequest, token: str) -> HttpResponse:
-    """Explain the claim, then send the customer to Stripe-hosted onboarding."""
+    """The link sent to the contact: proves it, then sends the customer to Stripe onboarding."""
     language = visitor_language(request)
-    recipient = claim_recipient(token)
+    claim = claim_find(token)
     with translation.override(language):
-        if recipient is None:
-            return _page(
-                request,
-                "pilots/reward_claim.html",
-                {"expired": True},
-                language=language,
-                status=410,
-            )
+        if claim is None:
+            return _claim_page(request, language, status=410, expired=True)
+        recipient = recipient_contact_verify(claim=claim)
         if request.method == "GET":
-            return _page(request, "pilots/reward_claim.html", {}, language=language)
+            return _claim_page(request, language)
         if not stripe_gateway.is_configured():
-            return _page(
-                request,
-                "pilots/reward_claim.html",
-                {"unavailable": True},
-                language=language,
-                status=503,
-            )
+            return _claim_page(request, language, status=503, unavailable=True)
         here = request.build_absolute_uri(reverse("pilots:reward-claim", args=[token]))
         back = request.build_absolute_uri(reverse("pilots:reward-claimed", args=[token]))
         try:
@@ -272,13 +269,7 @@ def reward_claim(request: HttpRequest, token: str) -> HttpResponse:
                 recipient=recipient, refresh_url=here, return_url=back
             )
         except (stripe_gateway.TransientStripeError, stripe_gateway.PermanentStripeError):
-            return _page(
-                request,
-                "pilots/reward_claim.html",
-                {"unavailable": True},
-                language=language,
-                status=503,
-            )
+            return _claim_page(request, language, status=503, unavailable=True)
         return redirect(onboarding_url)
 
 
@@ -287,14 +278,14 @@ def reward_claim(request: HttpRequest, token: str) -> HttpResponse:
 def reward_claimed(request: HttpRequest, token: str) -> HttpResponse:
     """Where Stripe sends the customer back after onboarding."""
     language = visitor_language(request)
-    recipient = claim_recipient(token)
-    if recipient is None:
+    claim = claim_find(token)
+    if claim is None:
         raise Http404
     with translation.override(language):
         return _page(
             request,
             "pilots/reward_claimed.html",
-            {"payable": recipient.onboarding == recipient.Onboarding.PAYABLE},
+            {"payable": claim.recipient.onboarding == RewardRecipient.Onboarding.PAYABLE},
             language=language,
         )
 

@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core import roles
 from core.metrics import SLA_EVENTS
+from core.outbox import email_queue
 from core.ratelimit import Rate, rate_limit_hit
 from core.services import editable_fields_apply, event_record
 from core.tokens import printed_link_token
@@ -305,13 +305,15 @@ def sla_sweep(*, now: datetime | None = None, batch: int = 500) -> SweepSummary:
                 .filter(next_sla_check_at__lte=now)
                 .order_by("next_sla_check_at")[:batch]
             )
+            marked_before = len(summary.marks)
             events = [event for ticket in tickets for event in _marks_due(ticket, now, summary)]
             TicketEvent.objects.bulk_create(events, ignore_conflicts=True)
             _swept_tickets_save(tickets)
+            # The e-mails are outbox rows of the same transaction as the marks.
+            summary.notified += _notify(summary.marks[marked_before:])
         summary.checked += len(tickets)
         if len(tickets) < batch:
             break
-    summary.notified = _notify(summary.marks)
     return summary
 
 
@@ -399,11 +401,11 @@ def _notify(marks: list[tuple[int, str, str]]) -> int:
         for address in {*leads, assignee_emails.get(ticket_id)} - {None}:
             lines[address].append(line)
     for address, entries in lines.items():
-        send_mail(
+        email_queue(
+            to=[address],
             subject=f"Pilot Ops SLA: {len(entries)} ticket(s) need attention",
-            message="\n".join(entries),
-            from_email=None,
-            recipient_list=[address],
+            body="\n".join(entries),
+            purpose="sla_alert",
         )
     return len(lines)
 

@@ -299,3 +299,67 @@ def stripe_env(fake) -> dict[str, str]:
         "STRIPE_API_BASE": fake.url,
         "STRIPE_WEBHOOK_SECRET": fake.webhook_secret,
     }
+
+
+# ------------------------------------------------------------------------------
+# Outbox
+# ------------------------------------------------------------------------------
+def outbox_delivered() -> list:
+    """Deliver every due outbox message now, as the every-minute job does; Django's test outbox."""
+    from django.core import mail
+
+    from core.outbox import messages_deliver_due
+
+    messages_deliver_due()
+    return mail.outbox
+
+
+def claim_path_of(recipient) -> str:
+    """The claim link of the newest claim message sent to ``recipient``, as a path.
+
+    Delivers the outbox first; the link is read from the message's text, the
+    only place it exists.
+    """
+    import re
+
+    from core.models import Message
+    from pilots.claims import CLAIM_PURPOSE
+
+    outbox_delivered()
+    message = (
+        Message.objects.filter(recipient_hash=recipient.contact_hash, purpose=CLAIM_PURPOSE)
+        .order_by("-id")
+        .first()
+    )
+    assert message is not None, "a claim link was sent to the recipient"
+    return re.search(r"/rewards/claim/[^/\s]+/", message.body).group(0)
+
+
+def recipient_verified(client, recipient):
+    """Open the recipient's claim link, as its owner does: the contact is proven."""
+    response = client.get(claim_path_of(recipient))
+    assert response.status_code == 200
+    recipient.refresh_from_db()
+    assert recipient.contact_verified_at is not None
+    return recipient
+
+
+@pytest.fixture(scope="session")
+def sms_fake_server():
+    from tests.sms_fake import running_sms_fake
+
+    with running_sms_fake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def sms_fake(sms_fake_server, settings):
+    """The local SMS gateway fake, emptied, with Pilot Ops pointed at it."""
+    from tests.sms_fake import PASSWORD, USERNAME
+
+    sms_fake_server.reset()
+    settings.SMS_GATEWAY_URL = sms_fake_server.url
+    settings.SMS_GATEWAY_USERNAME = USERNAME
+    settings.SMS_GATEWAY_PASSWORD = PASSWORD
+    settings.SMS_READ_TIMEOUT_SECONDS = 2.0
+    return sms_fake_server

@@ -27,6 +27,12 @@ class RewardRecipient(TimeStampedModel):
     contact_email = models.EmailField(blank=True)
     contact_phone = models.CharField(max_length=20, blank=True)
     contact_anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    contact_verified_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When a claim link sent to the contact was first opened: the contact is theirs.",
+    )
     stripe_account_id = models.CharField(max_length=255, blank=True)
     onboarding = models.CharField(
         max_length=20, choices=Onboarding.choices, default=Onboarding.NOT_STARTED, db_index=True

@@ -53,7 +53,7 @@ def test_settings_embedded_defaults_need_no_variables(tmp_path):
     assert shown["engine"] == "django_prometheus.db.backends.sqlite3"
     assert shown["db_options"]["transaction_mode"] == "IMMEDIATE"
     assert shown["cache"] == "core.cache.LocMemCache"
-    assert shown["email"] == "django.core.mail.backends.console.EmailBackend"
+    assert shown["email"] == "core.email_gateway.MaskedConsoleEmailBackend"
     assert shown["broker"] == "filesystem://"
     assert shown["scheduler"] == "django_celery_beat.schedulers:DatabaseScheduler"
     assert shown["time_zone"] == "Europe/Stockholm"

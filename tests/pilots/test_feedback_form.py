@@ -198,7 +198,7 @@ def test_submit_phone_contact_is_normalised(client, open_code):
         ({"comment": "x" * 2001}, "som mest 2000 tecken"),
         ({"consent": None}, "Kryssa i rutan"),
         ({"contact": "", "consent": "on"}, "vart vi ska skicka"),
-        ({"contact": "not an address"}, "Ange en e-postadress eller ett mobilnummer."),
+        ({"contact": "not an address"}, "Ange ett giltigt mobilnummer."),
         ({"categories": ["bogus"]}, "bogus finns inte bland tillgängliga alternativ"),
     ],
 )

@@ -4,7 +4,6 @@ import datetime
 from datetime import timedelta
 
 import pytest
-from django.core import mail
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -23,7 +22,7 @@ from pilots.models import (
 from pilots.selectors import pilot_kpis
 from support.models import Ticket
 from support.services import ticket_create
-from tests.conftest import good_feedback_submit
+from tests.conftest import good_feedback_submit, outbox_delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -189,7 +188,7 @@ def test_daily_report_has_the_kpi_selectors_figures(open_code, enrolled, staff_m
 
     maintenance.report_send(start=today, end=today, title="daily report")
 
-    (message,) = mail.outbox
+    (message,) = outbox_delivered()
     kpis = pilot_kpis(enrolled.pilot, start=today, end=today, today=today)
     assert message.to == ["manager@pilotops.example"]
     assert f"New feedback:     {kpis.feedback_count}" in message.body
@@ -237,7 +236,7 @@ def test_success_report_mailed_30_days_after_a_pilot_ended(make_pilot, staff_mem
 
     summary = maintenance.success_reports_send(today=today)
 
-    (message,) = mail.outbox
+    (message,) = outbox_delivered()
     assert summary.counts == {"success reports sent": 1}
     assert ended.name in message.subject
     (attachment,) = message.attachments

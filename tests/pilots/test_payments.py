@@ -4,12 +4,12 @@ import datetime
 import logging
 
 import pytest
-from django.core import mail
 from django.utils import timezone
 
+from core.models import Message
 from pilots import payments, services
 from pilots.models import Payment, Payout, PayoutAttempt, RewardRecipient
-from tests.conftest import good_feedback_submit
+from tests.conftest import good_feedback_submit, outbox_delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -40,20 +40,20 @@ def codes(enrolled, make_business, active_pilot):
 
 
 # --- creation and fraud holds -------------------------------------------------
-def test_eligible_feedback_creates_its_pending_payment_and_mails_a_claim_link(
-    open_code, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        feedback = submit(open_code)
+def test_eligible_feedback_creates_its_pending_payment_and_queues_a_claim_link(open_code):
+    feedback = submit(open_code)
 
     payment = Payment.objects.get()
     assert payment.feedback == feedback
     assert payment.status == Payment.Status.PENDING
     assert (payment.amount, payment.currency) == (1000, "SEK")
     assert payment.recipient.contact_email == "anna@example.se"
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == ["anna@example.se"]
-    assert "/rewards/claim/" in mail.outbox[0].body
+    (message,) = Message.objects.all()
+    assert (message.recipient, message.purpose) == ("anna@example.se", "reward_claim")
+    assert "/rewards/claim/" in message.body
+    (delivered,) = outbox_delivered()
+    assert delivered.to == ["anna@example.se"]
+    assert delivered.body == message.body
 
 
 def test_feedback_that_does_not_qualify_has_no_payment(open_code):

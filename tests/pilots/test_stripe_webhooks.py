@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from pilots import payments
 from pilots.models import Payment, Payout, RewardRecipient, StripeEvent
-from tests.conftest import good_feedback_submit
+from tests.conftest import good_feedback_submit, recipient_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -24,11 +24,11 @@ def deliver(client, fake, event_type, obj, **options):
 
 
 @pytest.fixture
-def onboarding_recipient(open_code, stripe_fake):
+def onboarding_recipient(client, open_code, stripe_fake):
     good_feedback_submit(
         open_code, client_hash="a" * 64, contact_email="eva@example.se", consent=True
     )
-    recipient = RewardRecipient.objects.get()
+    recipient = recipient_verified(client, RewardRecipient.objects.get())
     payments.recipient_claim_start(
         recipient=recipient, refresh_url="http://x/refresh", return_url="http://x/return"
     )

@@ -4,13 +4,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
 from core import roles
 from support import services
 from support.models import Ticket, TicketEvent
+from tests.conftest import outbox_delivered
 
 pytestmark = pytest.mark.django_db
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -149,7 +149,7 @@ def test_sla_sweep_marks_warns_breaches_and_notifies_once(lead, django_user_mode
     assert ticket.escalation_level == 1
     marks = set(ticket.events.exclude(sla_mark="").values_list("sla_mark", flat=True))
     assert {"response:warning", "response:breach"} <= marks
-    recipients = sorted(address for message in mail.outbox for address in message.to)
+    recipients = sorted(address for message in outbox_delivered() for address in message.to)
     assert recipients.count("lena@pilotops.example") == 2  # one per sweep that found news
     assert recipients.count("ali@pilotops.example") == 2
 
@@ -161,7 +161,7 @@ def test_sla_sweep_twice_at_the_same_instant_notifies_once(lead):
     second = services.sla_sweep(now=at("2026-11-21 05:00"))
 
     assert first.breaches == 1 and second.breaches == 0
-    assert len(mail.outbox) == 1
+    assert len(outbox_delivered()) == 1
 
 
 def test_sla_sweep_reads_only_the_tickets_that_are_due():
