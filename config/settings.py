@@ -373,9 +373,16 @@ REWARD_LIMIT_PER_RECIPIENT_BUSINESS_DAY = env.int(
 )
 REWARD_LIMIT_PER_RECIPIENT_DAY = env.int("REWARD_LIMIT_PER_RECIPIENT_DAY", default=3)
 REWARD_LIMIT_PER_CLIENT_DAY = env.int("REWARD_LIMIT_PER_CLIENT_DAY", default=5)
-# A payout still "processing" after this long is checked with Stripe.
-PAYOUT_STUCK_MINUTES = 30
-PAYOUT_MAX_ATTEMPTS = 8
+# A payout still "processing" after this many seconds lost the run sending it:
+# its outcome is unknown, and the next run asks Stripe.
+PAYOUT_STUCK_SECONDS = env.int("PAYOUT_STUCK_SECONDS", default=30 * 60)
+# Transfer requests per payout before it needs attention (then Stripe is only asked).
+PAYOUT_MAX_ATTEMPTS = env.int("PAYOUT_MAX_ATTEMPTS", default=8)
+# A payout whose answer was lost is sent again after BASE, 2·BASE, 4·BASE … seconds.
+PAYOUT_BACKOFF_BASE_SECONDS = env.int("PAYOUT_BACKOFF_BASE_SECONDS", default=60)
+# How long a payout run holds its lease between renewals; a killed run's lease
+# expires after this long and the next run takes over.
+PAYOUT_RUN_LEASE_SECONDS = env.int("PAYOUT_RUN_LEASE_SECONDS", default=120)
 CLAIM_LINK_MAX_AGE_DAYS = 30
 
 # ------------------------------------------------------------------------------

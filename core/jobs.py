@@ -22,7 +22,7 @@ from core.maintenance import (
 )
 from core.models import MaintenanceRun
 from pilots import maintenance as pilot_jobs
-from pilots import payments
+from pilots import payouts, stripe_events, stripe_gateway
 from support import services as support
 
 RUN_RECORDS_KEPT_DAYS = 30
@@ -40,7 +40,7 @@ def outbox_delivery(now: datetime):
 
 @job("payout_run", EVERY_5_MINUTES)
 def payout_run(now: datetime):
-    return payments.payouts_run(now=now)
+    return payouts.payouts_run(now=now)
 
 
 @job("pilot_health", HOURLY)
@@ -91,9 +91,9 @@ def weekly_report(now: datetime):
 
 @job("stripe_reconciliation", WEEKLY)
 def stripe_reconciliation(now: datetime):
-    if not payments.gateway.is_configured():
+    if not stripe_gateway.is_configured():
         return "Stripe is not configured"
-    counts = payments.stripe_reconcile(start=now - timedelta(days=7), end=now)
+    counts = stripe_events.stripe_reconcile(start=now - timedelta(days=7), end=now)
     summary = pilot_jobs.Counts(counts)
     return summary
 

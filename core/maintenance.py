@@ -90,6 +90,7 @@ def job_enqueue(name: str, *, requested_by=None) -> MaintenanceRun:
     The run record exists at once (outcome *queued*), so the page that asked
     can link to it; the worker that takes the task runs exactly that record.
     """
+    from core import jobs  # noqa: F401 - registers the jobs
     from core.tasks import maintenance_queued
 
     if name not in JOBS:

@@ -26,7 +26,9 @@ SCANS = Counter("pilotops_scans", "Form landings counted as scans, by business."
 PAYOUT_ATTEMPTS = Counter(
     "pilotops_payout_attempts", "Stripe transfer attempts by outcome.", ["outcome"]
 )
-PAYOUT_FAILURES = Counter("pilotops_payout_failures", "Payouts that failed for good.")
+PAYOUT_FAILURES = Counter(
+    "pilotops_payout_failures", "Payouts settled as failed: Stripe made no transfer."
+)
 SLA_EVENTS = Counter(
     "pilotops_sla_events",
     "SLA warnings and breaches marked, by priority, metric and level.",
@@ -34,7 +36,7 @@ SLA_EVENTS = Counter(
 )
 # Every label set an alert rule looks at exists from the start, at zero: a rate
 # over a series that is absent is no rate at all.
-for _outcome in ("succeeded", "transient_error", "permanent_error", "recovered"):
+for _outcome in ("succeeded", "refused", "unknown"):
     PAYOUT_ATTEMPTS.labels(outcome=_outcome)
 for _priority in ("P0", "P1", "P2", "P3"):
     for _metric in ("response", "resolution"):
@@ -87,14 +89,54 @@ class BusinessGauges:
         from django.db.models import Avg, Count
         from django.utils import timezone
 
-        from core.models import Heartbeat
-        from pilots.models import Enrollment, Feedback, Payment
+        from core.models import Heartbeat, Message
+        from pilots.models import Enrollment, Feedback, Payment, Payout
         from support.models import Incident, Ticket
 
         now = timezone.now()
         payments = GaugeMetricFamily("pilotops_payments", "Payments by status.", labels=["status"])
         for row in Payment.objects.values("status").annotate(n=Count("id")).order_by():
             payments.add_metric([row["status"]], row["n"])
+
+        payouts = GaugeMetricFamily(
+            "pilotops_payouts_unsettled",
+            "Payouts whose outcome at Stripe is not settled yet, by status.",
+            labels=["status"],
+        )
+        unsettled = dict.fromkeys(Payout.UNSETTLED, 0)
+        for row in (
+            Payout.objects.filter(status__in=Payout.UNSETTLED)
+            .values("status")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            unsettled[row["status"]] = row["n"]
+        for status, count in unsettled.items():
+            payouts.add_metric([status], count)
+
+        outbox = GaugeMetricFamily(
+            "pilotops_outbox_messages",
+            "Outbox messages not sent yet, by status (failed ones included).",
+            labels=["status"],
+        )
+        waiting = dict.fromkeys(
+            [
+                Message.Status.PENDING,
+                Message.Status.SENDING,
+                Message.Status.UNKNOWN,
+                Message.Status.FAILED,
+            ],
+            0,
+        )
+        for row in (
+            Message.objects.filter(status__in=list(waiting))
+            .values("status")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            waiting[row["status"]] = row["n"]
+        for status, count in waiting.items():
+            outbox.add_metric([status], count)
 
         tickets = GaugeMetricFamily(
             "pilotops_open_tickets", "Open tickets by priority.", labels=["priority"]
@@ -164,7 +206,17 @@ class BusinessGauges:
         )
         for job, finished in last_success_by_job().items():
             last_runs.add_metric([job], finished.timestamp())
-        return [payments, tickets, incidents, beat_age, in_peak, quality, last_runs]
+        return [
+            payments,
+            payouts,
+            outbox,
+            tickets,
+            incidents,
+            beat_age,
+            in_peak,
+            quality,
+            last_runs,
+        ]
 
 
 business_gauges = BusinessGauges()

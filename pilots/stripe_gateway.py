@@ -20,11 +20,15 @@ class StripeNotConfigured(Exception):
 
 
 class TransientStripeError(Exception):
-    """Worth trying again later: network trouble, timeouts, rate limits, Stripe's own 5xx."""
+    """No definitive answer: network trouble, timeouts, rate limits, Stripe's 5xx, key conflicts.
+
+    For a request that creates something, the outcome is *unknown*: Stripe may
+    have acted. It is settled by asking Stripe, never by a new request.
+    """
 
 
 class PermanentStripeError(Exception):
-    """Trying again with the same request will not help (invalid request, account unusable)."""
+    """A definitive refusal (an invalid request, an unusable account): Stripe did not act."""
 
 
 class SignatureError(Exception):
@@ -71,7 +75,10 @@ def _client() -> stripe.StripeClient:
 def _translated(error: stripe.StripeError) -> Exception:
     """Sort Stripe's errors into the two kinds the payout run acts on."""
     status = getattr(error, "http_status", None)
-    if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError):
+    # An idempotency error means a request with this key exists at Stripe: not a refusal.
+    if isinstance(
+        error, stripe.APIConnectionError | stripe.RateLimitError | stripe.IdempotencyError
+    ):
         return TransientStripeError(_describe(error))
     if status is None or status >= 500 or status in (409, 429):
         return TransientStripeError(_describe(error))
@@ -132,8 +139,11 @@ def transfer_find(*, transfer_group: str) -> Transfer | None:
     return _transfer(found.data[0]) if found.data else None
 
 
-def account_create(*, email: str) -> Account:
-    """A Stripe Express connected account that can receive transfers in Sweden."""
+def account_create(*, email: str, idempotency_key: str) -> Account:
+    """A Stripe Express connected account that can receive transfers in Sweden.
+
+    The key makes a retry after a lost answer return the same account.
+    """
     params = {
         "type": "express",
         "country": "SE",
@@ -142,7 +152,9 @@ def account_create(*, email: str) -> Account:
     if email:
         params["email"] = email
     try:
-        account = _client().v1.accounts.create(params=params)
+        account = _client().v1.accounts.create(
+            params=params, options={"idempotency_key": idempotency_key}
+        )
     except stripe.StripeError as error:
         raise _translated(error) from error
     return Account(account.id, bool(account.payouts_enabled), bool(account.details_submitted))

@@ -19,7 +19,7 @@ from core.client import client_hash
 from core.i18n import public_page_context, remember_language, visitor_language
 from core.money import format_money
 from core.privacy import mask_contact
-from pilots import payments, selectors, services, stripe_gateway
+from pilots import payments, selectors, services, stripe_events, stripe_gateway
 from pilots.claims import claim_find, recipient_contact_verify
 from pilots.forms import FeedbackForm
 from pilots.models import Feedback, QRCode, RewardRecipient
@@ -306,7 +306,7 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     except stripe_gateway.MalformedEvent as error:
         return JsonResponse({"error": f"not a well-formed Stripe event: {error}"}, status=400)
     try:
-        payments.stripe_event_receive(event=event)
-    except payments.StripeEventFailed:
+        stripe_events.stripe_event_receive(event=event)
+    except stripe_events.StripeEventFailed:
         return JsonResponse({"error": "processing failed; please retry"}, status=500)
     return JsonResponse({"received": True})

@@ -363,3 +363,12 @@ def sms_fake(sms_fake_server, settings):
     settings.SMS_GATEWAY_PASSWORD = PASSWORD
     settings.SMS_READ_TIMEOUT_SECONDS = 2.0
     return sms_fake_server
+
+
+def recipient_payable(recipient, fake):
+    """Give ``recipient`` an Express account at the Stripe fake that can receive transfers."""
+    recipient.stripe_account_id = fake.account_add(payouts_enabled=True)
+    recipient.onboarding = recipient.Onboarding.PAYABLE
+    recipient.contact_verified_at = recipient.contact_verified_at or recipient.created_at
+    recipient.save()
+    return recipient

@@ -16,8 +16,9 @@ It follows Stripe's documented behaviour where the tests depend on it:
 * errors in Stripe's JSON shape ``{"error": {"type", "code", "message", "param"}}``;
 * webhook events signed like Stripe's: ``Stripe-Signature: t=<ts>,v1=<hmac>``.
 
-Tests steer it through Python (``fail_next``, ``delay_next``,
-``enable_payouts``, ``signed_event``) since it runs in the test process.
+Tests steer it through Python (``fail_next``, ``lose_answer_next``,
+``delay_next``, ``enable_payouts``, ``signed_event``) since it runs in the
+test process; the chaos suite puts a fault-injecting proxy in front of it.
 """
 
 import hashlib
@@ -62,6 +63,8 @@ class Fault:
     status: int = 500
     delay: float = 0.0
     count: int = 1
+    after: bool = False  # the request is executed, then the answer is the error
+    method: str = ""  # only requests with this method ("" for any)
 
 
 @dataclass
@@ -117,10 +120,15 @@ class StripeFake:
             self.state = FakeState()
 
     # --- steering ----------------------------------------------------------------
-    def fail_next(self, path: str, *, status: int = 500, count: int = 1) -> None:
+    def fail_next(self, path: str, *, status: int = 500, count: int = 1, method: str = "") -> None:
         """The next ``count`` requests to ``path`` fail with ``status`` before executing."""
         with self.lock:
-            self.state.faults.append(Fault(path=path, status=status, count=count))
+            self.state.faults.append(Fault(path=path, status=status, count=count, method=method))
+
+    def lose_answer_next(self, path: str, *, status: int = 500) -> None:
+        """The next request to ``path`` executes (saved for its key), then answers ``status``."""
+        with self.lock:
+            self.state.faults.append(Fault(path=path, status=status, after=True))
 
     def delay_next(self, path: str, *, seconds: float) -> None:
         """The next request to ``path`` executes, then answers only after ``seconds``."""
@@ -195,13 +203,15 @@ class StripeFake:
         try:
             if not handler.headers.get("Authorization", "").startswith("Bearer sk_"):
                 raise StripeFailure(401, "invalid_request_error", "You did not provide an API key.")
-            fault = self._fault_for(url.path)
-            if fault and fault.status:
+            fault = self._fault_for(method, url.path)
+            if fault and fault.status and not fault.after:
                 raise StripeFailure(fault.status, "api_error", "An unknown error occurred.")
             delay = fault.delay if fault else 0.0
             status, body, replayed = self._idempotent(method, url.path, params, key)
             if replayed:
                 headers["Idempotent-Replayed"] = "true"
+            if fault and fault.after:
+                raise StripeFailure(fault.status, "api_error", "An unknown error occurred.")
         except StripeFailure as failure:
             status, body = failure.status, failure.body
         with self.lock:
@@ -221,10 +231,10 @@ class StripeFake:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up waiting: the work is done all the same
 
-    def _fault_for(self, path: str) -> Fault | None:
+    def _fault_for(self, method: str, path: str) -> Fault | None:
         with self.lock:
             for fault in self.state.faults:
-                if path.startswith(fault.path) and fault.count > 0:
+                if path.startswith(fault.path) and fault.method in ("", method) and fault.count > 0:
                     fault.count -= 1
                     if fault.count == 0:
                         self.state.faults.remove(fault)
@@ -287,19 +297,7 @@ class StripeFake:
             if parts == ["v1", "transfers"] and method == "POST":
                 return 200, dict(self._transfer_new(params))
             if parts == ["v1", "transfers"] and method == "GET":
-                found = [
-                    dict(t)
-                    for t in self.state.transfers.values()
-                    if not params.get("transfer_group")
-                    or t["transfer_group"] == params["transfer_group"]
-                ]
-                limit = int(params.get("limit", 10))
-                return 200, {
-                    "object": "list",
-                    "data": found[::-1][:limit],
-                    "has_more": len(found) > limit,
-                    "url": "/v1/transfers",
-                }
+                return 200, self._transfer_list(params)
             if parts[:2] == ["v1", "transfers"] and len(parts) == 3 and method == "GET":
                 return 200, dict(self._transfer(parts[2]))
             if parts[:2] == ["v1", "transfers"] and parts[3:] == ["reversals"]:
@@ -327,8 +325,19 @@ class StripeFake:
         ]
         if params.get("starting_after"):
             ids = [t["id"] for t in found]
+            if params["starting_after"] not in ids:
+                raise StripeFailure(
+                    400,
+                    "invalid_request_error",
+                    f"No such transfer: '{params['starting_after']}'",
+                    param="starting_after",
+                )
             found = found[ids.index(params["starting_after"]) + 1 :]
         limit = int(params.get("limit", 10))
+        if not 1 <= limit <= 100:
+            raise StripeFailure(
+                400, "invalid_request_error", "limit must be between 1 and 100", param="limit"
+            )
         return {
             "object": "list",
             "data": found[:limit],

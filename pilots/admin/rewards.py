@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from core.admin import (
@@ -21,9 +22,11 @@ from core.admin import (
     SingletonAdmin,
     run_for_each,
 )
+from core.maintenance import job_enqueue
 from core.money import format_money
 from core.privacy import mask_contact
-from pilots import payments
+from pilots import payments, stripe_events
+from pilots import payouts as payouts_service
 from pilots.models import Payment, Payout, PayoutAttempt, PayoutSwitch, RewardRecipient, StripeEvent
 
 
@@ -92,7 +95,7 @@ class PaymentAdmin(CsvExportMixin, ServiceWrittenAdmin):
     )
     readonly_fields = (*fields, "recipient_contact")
     inlines = (EventInline,)
-    actions = ("retry", "hold", "release", "cancel", "mark_paid")
+    actions = ("ask_stripe", "retry", "hold", "release", "cancel", "mark_paid")
 
     @admin.display(description="amount")
     def amount_shown(self, payment: Payment) -> str:
@@ -105,6 +108,10 @@ class PaymentAdmin(CsvExportMixin, ServiceWrittenAdmin):
 
     def _each(self, request, queryset, service, done):
         run_for_each(request, queryset, service, keyword="payment", done=done)
+
+    @admin.action(description="Ask Stripe now about the selected payments' payouts")
+    def ask_stripe(self, request, queryset):
+        _ask_stripe(request, {payment.payout for payment in queryset if payment.payout_id})
 
     @admin.action(description="Retry selected payments", permissions=["change"])
     def retry(self, request, queryset):
@@ -155,13 +162,51 @@ class PaymentAdmin(CsvExportMixin, ServiceWrittenAdmin):
             *super().get_urls(),
         ]
 
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_run_payouts": self.has_change_permission(request),
+        }
+        return super().changelist_view(request, extra_context)
+
     def run_payouts_view(self, request):
+        """Queue a payout run for a worker and show its run record: the request never waits."""
         if not self.has_change_permission(request):
             raise PermissionDenied
-        summary = payments.payouts_run()
-        level = messages.WARNING if summary.skipped or summary.failed else messages.SUCCESS
-        messages.add_message(request, level, str(summary).capitalize() + ".")
-        return HttpResponseRedirect(reverse("admin:pilots_payment_changelist"))
+        run = job_enqueue("payout_run", requested_by=request.user)
+        url = reverse("admin:core_maintenancerun_change", args=[run.pk])
+        messages.success(
+            request,
+            format_html(
+                'Payout run queued: <a href="{}">run {}</a> shows its outcome when a worker '
+                "has run it. Only one payout run works at a time; beat also runs one every "
+                "5 minutes.",
+                url,
+                run.pk,
+            ),
+        )
+        return HttpResponseRedirect(url)
+
+
+def _ask_stripe(request, payouts) -> None:
+    """Settle each unsettled payout by asking Stripe; say what each answer was."""
+    asked = [
+        p for p in payouts if p.status in (Payout.Status.UNKNOWN, Payout.Status.NEEDS_ATTENTION)
+    ]
+    for payout in sorted(asked, key=lambda p: p.pk):
+        outcome = payouts_service.payout_ask_stripe(payout=payout, actor=request.user)
+        payout.refresh_from_db()
+        messages.info(
+            request,
+            f"Payout {payout.pk}: {outcome or 'nothing to settle'}; now "
+            f"{payout.get_status_display().lower()}.",
+        )
+    if not asked:
+        messages.warning(
+            request,
+            "None of the selected payouts is unknown or needs attention: there is nothing to "
+            "ask Stripe. Payouts being sent are settled by the run that sends them.",
+        )
 
 
 @admin.register(RewardRecipient)
@@ -169,7 +214,14 @@ class RewardRecipientAdmin(ServiceWrittenAdmin):
     list_display = ("id", "contact", "onboarding", "stripe_account_id", "created_at")
     list_filter = ("onboarding",)
     search_fields = ("=id", "=stripe_account_id")
-    fields = ("contact", "onboarding", "stripe_account_id", "account_updated_at", "created_at")
+    fields = (
+        "contact",
+        "contact_verified_at",
+        "onboarding",
+        "stripe_account_id",
+        "account_updated_at",
+        "created_at",
+    )
     readonly_fields = fields
     inlines = (EventInline,)
 
@@ -214,12 +266,19 @@ class PayoutAdmin(ServiceWrittenAdmin):
         "next_attempt_at",
         "sent_at",
         "paid_at",
+        "last_checked_at",
+        "no_transfer_confirmed_at",
         "last_error",
         "stripe_transfer_id",
         "idempotency_key",
     )
     readonly_fields = fields
     inlines = (PayoutAttemptInline, PaymentInline, EventInline)
+    actions = ("ask_stripe",)
+
+    @admin.action(description="Ask Stripe now about the selected payouts")
+    def ask_stripe(self, request, queryset):
+        _ask_stripe(request, list(queryset))
 
     @admin.display(description="amount")
     def amount_shown(self, payout: Payout) -> str:
@@ -253,8 +312,8 @@ class StripeEventAdmin(ServiceWrittenAdmin):
         done = 0
         for event in queryset:
             try:
-                payments.stripe_event_process(stripe_event=event)
-            except payments.StripeEventFailed as error:
+                stripe_events.stripe_event_process(stripe_event=event)
+            except stripe_events.StripeEventFailed as error:
                 messages.error(request, f"{event.stripe_id}: {error}")
             else:
                 done += 1
@@ -271,7 +330,7 @@ class PayoutSwitchAdmin(SingletonAdmin):
     inlines = (EventInline,)
 
     def save_model(self, request, obj, form, change):
-        payments.payout_switch_set(
+        payouts_service.payout_switch_set(
             enabled=form.cleaned_data["payouts_enabled"],
             note=form.cleaned_data["note"],
             actor=request.user,

@@ -118,14 +118,24 @@ class Payment(TimeStampedModel):
 
 
 class Payout(TimeStampedModel):
-    """One Stripe transfer to one recipient, covering one or more payments."""
+    """One Stripe transfer to one recipient, covering one or more payments.
+
+    Its outcome at Stripe is settled only by Stripe's word: the answer to the
+    transfer request, a retrieval (by ``transfer_group``) or a webhook. An
+    answer that was lost makes it *unknown*, never *failed*; see
+    pilots/payouts.py for every transition.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"
         PROCESSING = "processing", "Sent, awaiting Stripe"
+        UNKNOWN = "unknown", "Answer lost: asking Stripe"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention: unsettled after every try"
         PAID = "paid", "Paid"
-        FAILED = "failed", "Failed"
+        FAILED = "failed", "Failed: no transfer made"
         REVERSED = "reversed", "Reversed"
+
+    UNSETTLED = (Status.PENDING, Status.PROCESSING, Status.UNKNOWN, Status.NEEDS_ATTENTION)
 
     recipient = models.ForeignKey(RewardRecipient, on_delete=models.PROTECT, related_name="payouts")
     amount = models.PositiveIntegerField()
@@ -133,10 +143,18 @@ class Payout(TimeStampedModel):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     idempotency_key = models.CharField(max_length=80, unique=True, editable=False)
     stripe_transfer_id = models.CharField(max_length=255, blank=True, db_index=True)
-    attempts = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0, help_text="Transfer requests sent so far.")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When Stripe was last asked whether the transfer exists."
+    )
+    no_transfer_confirmed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When Stripe confirmed that no transfer was made (a refusal, or a lookup).",
+    )
     last_error = models.TextField(blank=True)
 
     class Meta:
@@ -145,10 +163,14 @@ class Payout(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["recipient"],
-                condition=Q(status__in=["pending", "processing"]),
+                condition=Q(status__in=["pending", "processing", "unknown", "needs_attention"]),
                 name="pilots_payout_one_open_per_recipient",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="pilots_payout_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | ~Q(stripe_transfer_id=""),
+                name="pilots_payout_paid_has_transfer",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -159,16 +181,19 @@ class Payout(TimeStampedModel):
         """Sent with the transfer so it can be found at Stripe without the idempotency key."""
         return self.idempotency_key
 
+    @property
+    def is_settled(self) -> bool:
+        return self.status not in self.UNSETTLED
+
 
 class PayoutAttempt(models.Model):
-    """One call to Stripe for a payout: what was asked and what came back."""
+    """One transfer request to Stripe for a payout: what was asked and what came back."""
 
     class Outcome(models.TextChoices):
-        STARTED = "started", "Started"
-        SUCCEEDED = "succeeded", "Succeeded"
-        TRANSIENT_ERROR = "transient_error", "Transient error (will retry)"
-        PERMANENT_ERROR = "permanent_error", "Permanent error"
-        RECOVERED = "recovered", "Recovered from Stripe"
+        STARTED = "started", "Started, no answer yet"
+        SUCCEEDED = "succeeded", "Stripe made the transfer"
+        REFUSED = "refused", "Refused by Stripe"
+        UNKNOWN = "unknown", "Answer lost"
 
     payout = models.ForeignKey(Payout, on_delete=models.CASCADE, related_name="attempts_made")
     number = models.PositiveIntegerField()

@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.metrics import business_gauges
 from core.services import heartbeat_record
-from pilots import payments
+from pilots import payouts
 from pilots.models import Payment, RewardRecipient
 from support import incidents, services
 from support.models import Severity, Ticket
@@ -42,7 +42,9 @@ def test_business_metrics_after_a_scripted_day(client, open_code, stripe_fake):
     recipient.stripe_account_id = stripe_fake.account_add(payouts_enabled=False)
     recipient.onboarding = RewardRecipient.Onboarding.PAYABLE
     recipient.save()
-    payments.payouts_run()  # Stripe refuses: the destination cannot receive transfers
+    recipient.contact_verified_at = timezone.now()
+    recipient.save()
+    payouts.payouts_run()  # Stripe refuses: the destination cannot receive transfers
     services.ticket_create(title="Down", priority="P0", now=timezone.now() - timedelta(hours=1))
     services.sla_sweep()
     incidents.incident_declare(title="Outage", severity=Severity.SEV1)
@@ -55,7 +57,7 @@ def test_business_metrics_after_a_scripted_day(client, open_code, stripe_fake):
 
     assert grew("pilotops_feedback_submissions_total", business=slug, outcome="accepted") == 1
     assert grew("pilotops_scans_total", business=slug) == 1
-    assert grew("pilotops_payout_attempts_total", outcome="permanent_error") == 1
+    assert grew("pilotops_payout_attempts_total", outcome="refused") == 1
     assert grew("pilotops_payout_failures_total") == 1
     assert grew("pilotops_sla_events_total", priority="P0", metric="response", level="breach") == 1
     open_p0 = Ticket.objects.filter(priority="P0").exclude(status__in=["resolved", "closed"])

@@ -8,7 +8,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from core import roles
-from pilots import maintenance, payments, services
+from pilots import maintenance, payouts, services, stripe_events
 from pilots.models import (
     DailyMetric,
     Enrollment,
@@ -158,7 +158,7 @@ def test_reconciliation_reports_a_transfer_missing_on_either_side(open_code, str
     recipient.stripe_account_id = stripe_fake.account_add()
     recipient.onboarding = "payable"
     recipient.save()
-    payments.payouts_run()
+    payouts.payouts_run()
     paid = Payout.objects.get()
     # A payout we think is paid but Stripe never made, and a transfer we never asked for:
     Payout.objects.filter(pk=paid.pk).update(stripe_transfer_id="tr_not_at_stripe")
@@ -166,7 +166,7 @@ def test_reconciliation_reports_a_transfer_missing_on_either_side(open_code, str
         amount=1000, destination=recipient.stripe_account_id, transfer_group="pilotops-payout-stray"
     )
 
-    counts = payments.stripe_reconcile(
+    counts = stripe_events.stripe_reconcile(
         start=timezone.now() - timedelta(days=7), end=timezone.now() + timedelta(minutes=1)
     )
 

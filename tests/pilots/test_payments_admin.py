@@ -2,7 +2,9 @@
 
 import pytest
 
-from pilots import payments
+from core.models import MaintenanceRun
+from core.tasks import maintenance_queued
+from pilots import payouts
 from pilots.models import Payment, RewardRecipient
 from tests.conftest import STRIPE_TEST_KEY, good_feedback_submit
 
@@ -27,7 +29,7 @@ def payment(open_code):
 def test_payments_admin_masks_contacts_and_never_shows_the_stripe_key(
     manager_client, payment, stripe_fake
 ):
-    payments.payouts_run()
+    payouts.payouts_run()
     pages = [manager_client.get(page).content.decode() for page in PAGES]
     pages.append(manager_client.get(f"/admin/pilots/payment/{payment.pk}/change/").content.decode())
     pages.append(
@@ -88,16 +90,36 @@ def test_payments_mark_paid_by_hand_asks_for_a_reason(manager_client, payment):
     assert payment.manual_reason == "Swish, 10 kr"
 
 
-def test_payments_run_now_button_runs_the_payout(manager_client, payment, stripe_fake):
+def test_payments_run_now_button_shows_for_managers_queues_a_run_and_links_to_it(
+    manager_client, viewer_client, payment, stripe_fake, django_capture_on_commit_callbacks
+):
     RewardRecipient.objects.filter(pk=payment.recipient_id).update(
         stripe_account_id=stripe_fake.account_add(), onboarding="payable"
     )
+    listing = manager_client.get("/admin/pilots/payment/").content.decode()
+    assert "Run payouts now" in listing
+    assert "Run payouts now" not in viewer_client.get("/admin/pilots/payment/").content.decode()
 
-    response = manager_client.post("/admin/pilots/payment/run-payouts/", follow=True)
+    with django_capture_on_commit_callbacks() as queued:
+        response = manager_client.post("/admin/pilots/payment/run-payouts/", follow=True)
 
-    assert "1 paid" in response.content.decode()
+    run = MaintenanceRun.objects.get(job="payout_run")
+    assert response.redirect_chain[-1][0] == f"/admin/core/maintenancerun/{run.pk}/change/"
+    assert run.outcome == MaintenanceRun.Outcome.QUEUED
+    assert "Payout run queued" in response.content.decode()
     payment.refresh_from_db()
+    assert payment.status == Payment.Status.PENDING, "the request did not pay anything itself"
+    assert len(queued) == 1
+
+    maintenance_queued(run.pk)  # what the worker does with the queued task
+
+    run.refresh_from_db()
+    payment.refresh_from_db()
+    assert run.outcome == MaintenanceRun.Outcome.OK
+    assert "1 paid" in run.summary
     assert payment.status == Payment.Status.PAID
+    page = manager_client.get(f"/admin/core/maintenancerun/{run.pk}/change/").content.decode()
+    assert "1 paid" in page
 
 
 def test_payout_switch_in_the_admin(manager_client, payment, stripe_fake):
@@ -108,4 +130,4 @@ def test_payout_switch_in_the_admin(manager_client, payment, stripe_fake):
     del data["payouts_enabled"]
     manager_client.post("/admin/pilots/payoutswitch/1/change/", data)
 
-    assert payments.payouts_run().skipped == "payouts are switched off"
+    assert payouts.payouts_run().skipped == "payouts are switched off"

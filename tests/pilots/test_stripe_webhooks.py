@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pilots import payments
+from pilots import payments, payouts, stripe_events
 from pilots.models import Payment, Payout, RewardRecipient, StripeEvent
 from tests.conftest import good_feedback_submit, recipient_verified
 
@@ -93,7 +93,7 @@ def test_webhook_transfer_reversed_before_created_ends_reversed(
 ):
     stripe_fake.enable_payouts(onboarding_recipient.stripe_account_id)
     RewardRecipient.objects.filter(pk=onboarding_recipient.pk).update(onboarding="payable")
-    payments.payouts_run()
+    payouts.payouts_run()
     payout = Payout.objects.get()
     transfer = {
         "id": payout.stripe_transfer_id,
@@ -118,8 +118,9 @@ def test_webhook_transfer_created_settles_a_payout_whose_answer_was_lost(
     stripe_fake.enable_payouts(onboarding_recipient.stripe_account_id)
     RewardRecipient.objects.filter(pk=onboarding_recipient.pk).update(onboarding="payable")
     stripe_fake.delay_next("/v1/transfers", seconds=3)
-    payments.payouts_run()
+    payouts.payouts_run()
     payout = Payout.objects.get()
+    assert payout.status == Payout.Status.UNKNOWN
     (made,) = stripe_fake.transfers()
 
     deliver(client, stripe_fake, "transfer.created", made)
@@ -177,7 +178,7 @@ def test_webhook_processing_failure_is_500_and_can_be_reprocessed_from_the_admin
     def broken(obj, at):
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setitem(payments.EVENT_HANDLERS, "account.updated", broken)
+    monkeypatch.setitem(stripe_events.EVENT_HANDLERS, "account.updated", broken)
     response = deliver(
         client, stripe_fake, "account.updated", account(onboarding_recipient, payouts_enabled=True)
     )

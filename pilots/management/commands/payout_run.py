@@ -2,11 +2,11 @@
 
 from django.core.management.base import BaseCommand
 
-from pilots.payments import payouts_run
+from pilots.payouts import payouts_run
 
 
 class Command(BaseCommand):
-    help = "Pay pending rewards to payable recipients; retry and recover what is due."
+    help = "Settle unsettled payouts with Stripe, send what is due, pay pending rewards."
 
     def handle(self, *args, **options) -> None:
         self.stdout.write(str(payouts_run()))
