@@ -12,7 +12,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.contacts import email_normalise, phone_normalise
@@ -21,10 +21,19 @@ from core.ratelimit import Rate, rate_limit_hit
 from core.services import event_record
 from core.tokens import printed_link_token
 from pilots.claims import reward_message_queue
-from pilots.models import Business, Enrollment, Feedback, IntakeSwitch, Pilot, QRCode, ScanCount
+from pilots.models import (
+    Business,
+    DailyMetric,
+    Enrollment,
+    Feedback,
+    IntakeSwitch,
+    Pilot,
+    QRCode,
+    ScanCount,
+)
 from pilots.payments import payment_create_for_feedback
 from pilots.scoring import assess_quality
-from pilots.selectors import Intake, IntakeState, intake_state
+from pilots.selectors import Intake, IntakeState, figures_counted, intake_state
 
 Actor = AbstractBaseUser | None
 
@@ -523,6 +532,10 @@ def feedback_status_set(*, feedback: Feedback, status: str, actor: Actor = None)
         Enrollment.objects.filter(pk=feedback.enrollment_id).update(
             feedback_count=F("feedback_count") + change
         )
+    if feedback.enrollment_id is not None:
+        daily_metrics_recount(
+            day=timezone.localdate(feedback.submitted_at), enrollment_ids=[feedback.enrollment_id]
+        )
     event_record(
         subject=feedback,
         action="feedback_status",
@@ -552,3 +565,59 @@ def intake_switch_set(
         data={"message": message, "retry_after_minutes": retry_after_minutes},
     )
     return switch
+
+
+# ------------------------------------------------------------------------------
+# Daily figures (the snapshots the dashboard and the success report read)
+# ------------------------------------------------------------------------------
+def _daily_metrics_write(
+    *, enrollments: list[Enrollment], day: date, existing_only: bool
+) -> tuple[int, int]:
+    """Count ``day`` for ``enrollments`` and store it; (made, replaced)."""
+    counted = figures_counted(enrollments, {e.pk: [day] for e in enrollments})
+    made = replaced = 0
+    for enrollment in enrollments:
+        figures = counted[enrollment.pk][day]
+        values = {
+            "business_id": enrollment.business_id,
+            "pilot_id": enrollment.pilot_id,
+            "scans": figures.scans,
+            "submissions": figures.submissions,
+            "eligible": figures.eligible,
+            "quality_total": figures.quality_total,
+            "quality_average": figures.quality_average,
+            "categories": figures.categories,
+            "payments_paid": figures.paid,
+            "payments_failed": figures.failed,
+        }
+        if existing_only:
+            replaced += DailyMetric.objects.filter(enrollment=enrollment, day=day).update(
+                **values, taken_at=timezone.now()
+            )
+            continue
+        _, created = DailyMetric.objects.update_or_create(
+            enrollment=enrollment, day=day, defaults=values
+        )
+        made, replaced = made + created, replaced + (not created)
+    return made, replaced
+
+
+@transaction.atomic
+def daily_metrics_take(*, day: date) -> tuple[int, int]:
+    """Snapshot ``day`` for every enrollment that ran on it: an upsert; (made, replaced)."""
+    enrollments = list(
+        Enrollment.objects.filter(pilot__starts_on__lte=day, pilot__ends_on__gte=day)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__date__gte=day))
+        .select_related("business", "pilot")
+    )
+    return _daily_metrics_write(enrollments=enrollments, day=day, existing_only=False)
+
+
+@transaction.atomic
+def daily_metrics_recount(*, day: date, enrollment_ids: Iterable[int]) -> int:
+    """Late data for a snapshotted day: count it again. Days not yet snapshotted are left
+    to the daily job (and read live until then). Returns the snapshots replaced."""
+    if day >= timezone.localdate():
+        return 0
+    enrollments = list(Enrollment.objects.filter(pk__in=set(enrollment_ids)))
+    return _daily_metrics_write(enrollments=enrollments, day=day, existing_only=True)
