@@ -1,10 +1,13 @@
 """Read paths of the pilots part."""
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Case, Count, DateField, Q, QuerySet, Sum, TextField, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -123,19 +126,80 @@ def _pilot_intake(pilot: Pilot, today: date) -> Intake:
     return Intake.OPEN
 
 
+@dataclass(frozen=True)
+class IntakeFacts:
+    """The rows that decide what a code's form shows: the code with its business, the
+    intake switch, and the business's latest enrollment with its pilot."""
+
+    qr_code: QRCode | None
+    switch: IntakeSwitch
+    latest: Enrollment | None
+
+
+def intake_facts(qr_code: QRCode | None) -> IntakeFacts:
+    """Read the facts of ``qr_code`` from the database (two queries)."""
+    latest = None
+    if qr_code is not None:
+        latest = (
+            Enrollment.objects.filter(business=qr_code.business_id)
+            .exclude(status=Enrollment.Status.WITHDRAWN)
+            .select_related("pilot")
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+    return IntakeFacts(qr_code=qr_code, switch=intake_switch(), latest=latest)
+
+
+INTAKE_FACTS_GENERATION = "intake-facts:generation"
+
+
+def intake_facts_by_token(token: str) -> IntakeFacts:
+    """The facts behind ``token``, reused for INTAKE_FACTS_CACHE_SECONDS: the form's read path.
+
+    One cache round trip on a hit. Every service that changes one of these
+    rows calls ``intake_facts_invalidate``, which moves a generation number
+    that cached facts carry; facts of an older generation are read again.
+    """
+    key = "intake-facts:" + hashlib.sha256(token.encode()).hexdigest()
+    cached = cache.get_many([key, INTAKE_FACTS_GENERATION])
+    generation = cached.get(INTAKE_FACTS_GENERATION, 0)
+    entry = cached.get(key)
+    if entry is not None and entry[0] == generation:
+        return entry[1]
+    facts = intake_facts(qr_code_by_token(token))
+    cache.set(key, (generation, facts), timeout=settings.INTAKE_FACTS_CACHE_SECONDS)
+    return facts
+
+
+def intake_facts_invalidate() -> None:
+    """Make every cached code's facts stale (a code, business, pilot, enrollment or the
+    switch changed); called by the services that change them."""
+    if not cache.add(INTAKE_FACTS_GENERATION, 1, timeout=None):
+        try:
+            cache.incr(INTAKE_FACTS_GENERATION)
+        except ValueError:  # evicted between the two calls
+            cache.add(INTAKE_FACTS_GENERATION, 1, timeout=None)
+
+
 def intake_state(qr_code: QRCode | None, *, today: date | None = None) -> IntakeState:
-    """Decide what the form behind ``qr_code`` shows.
+    """What the form behind ``qr_code`` shows, from the database (see ``intake_decide``)."""
+    return intake_decide(intake_facts(qr_code), today=today)
+
+
+def intake_decide(facts: IntakeFacts, *, today: date | None = None) -> IntakeState:
+    """Decide what the form behind a code shows.
 
     A business with an active enrollment takes feedback for that pilot while
     the pilot runs and the trial limit allows. One whose last enrollment was
     closed (pilot over, or trial limit reached) says so until it is enrolled
     again. One never enrolled, or withdrawn, takes feedback without a reward.
     """
+    qr_code = facts.qr_code
     if qr_code is None:
         return IntakeState(Intake.UNKNOWN_CODE)
     if qr_code.status == QRCode.Status.REVOKED:
         return IntakeState(Intake.REVOKED, qr_code)
-    switch = intake_switch()
+    switch = facts.switch
     if not switch.is_open:
         return IntakeState(
             Intake.MAINTENANCE,
@@ -152,13 +216,7 @@ def intake_state(qr_code: QRCode | None, *, today: date | None = None) -> Intake
         return IntakeState(Intake.BUSINESS_CLOSED, qr_code)
 
     today = today or timezone.localdate()
-    latest = (
-        Enrollment.objects.filter(business=business)
-        .exclude(status=Enrollment.Status.WITHDRAWN)
-        .select_related("pilot")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    latest = facts.latest
     if latest is None:
         return IntakeState(Intake.OPEN, qr_code)
     intake = _pilot_intake(latest.pilot, today)
