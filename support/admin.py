@@ -23,6 +23,7 @@ from core.admin import (
     CappedCountPaginator,
     CsvExportMixin,
     EventInline,
+    FullTextSearchMixin,
     ReadOnlyInlineMixin,
     report_errors,
     run_for_each,
@@ -121,7 +122,7 @@ class TicketEventInline(TimelineInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(CsvExportMixin, admin.ModelAdmin):
+class TicketAdmin(FullTextSearchMixin, CsvExportMixin, admin.ModelAdmin):
     list_display = (
         "reference",
         "title",
@@ -134,6 +135,8 @@ class TicketAdmin(CsvExportMixin, admin.ModelAdmin):
     list_filter = (QueueFilter, "priority", "status", "business")
     list_select_related = ("business", "assignee", "calendar")
     search_fields = ("=reference", "title")
+    full_text_fields = ("title",)
+    exact_search_fields = ("reference",)
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
@@ -525,6 +528,8 @@ class IncidentAdmin(admin.ModelAdmin):
     list_filter = ("severity", "status", "businesses")
     list_select_related = ("commander",)
     search_fields = ("=reference", "title")
+    full_text_fields = ("title",)
+    exact_search_fields = ("reference",)
     filter_horizontal = ("businesses",)
     inlines = (IncidentUpdateInline,)
     actions = ("acknowledge", "resolve")
