@@ -33,7 +33,7 @@ def totals_fill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pilots', '0006_switch_names'),
+        ('pilots', '0007_recipient_contact_verified'),
     ]
 
     operations = [

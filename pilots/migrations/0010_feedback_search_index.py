@@ -4,6 +4,6 @@ from core.search import search_index_operations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("pilots", "0008_report_comment_indexes")]
+    dependencies = [("pilots", "0009_report_comment_indexes")]
 
     operations = search_index_operations("pilots.Feedback", "pilots_feedback_search", "comment")

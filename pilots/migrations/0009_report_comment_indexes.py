@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pilots', '0007_daily_metric_totals'),
+        ('pilots', '0008_daily_metric_totals'),
     ]
 
     operations = [
