@@ -6,10 +6,14 @@ then for a few seconds each drives, with 4 client threads:
   form GET     the project's /q/<token>/          vs  bare GET (one render)
   form POST    a valid submission (CSRF, scoring)  vs  bare POST (one insert)
 
-and prints requests/s and the ratio project ÷ bare. Compare ratios, not
-absolute figures: this machine is shared and noisy.
+and prints requests/s and the ratio project ÷ bare, next to the queries
+each request makes. Compare ratios, not absolute figures: this machine is
+shared and noisy. Targets: form GET ÷ bare GET ≥ 0.9, form POST ÷ bare POST
+≥ 0.8, on PostgreSQL with a Redis cache (the production shape).
 
     .venv/bin/python bench/feedback_form.py [--seconds 5] [--threads 4]
+    .venv/bin/python bench/feedback_form.py --database-url postgres://…/scratch \
+        --cache-url redis://127.0.0.1:6379/7
 """
 
 import argparse
@@ -45,11 +49,35 @@ services.enrollment_create(pilot=pilot, business=business, trial_limit=10_000_00
 (code,) = services.qr_codes_generate(business=business, placements=["Table 1"])
 print(code.token)
 """
+QUERIES = """
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+token = "%s"
+client = Client(REMOTE_ADDR="10.9.9.1")
+client.get(f"/q/{token}/")
+counts = {}
+for name, make in (
+    ("form GET", lambda: Client(REMOTE_ADDR="10.9.9.2").get(f"/q/{token}/")),
+    ("bare GET", lambda: client.get(f"/bare/{token}/")),
+    ("form POST", lambda: Client(REMOTE_ADDR="10.9.9.3").post(
+        f"/q/{token}/", {"rating": 5, "categories": "service", "comment": "%s"})),
+    ("bare POST", lambda: client.post(f"/bare/{token}/", {"rating": 5, "comment": "x"})),
+):
+    with CaptureQueriesContext(connection) as captured:
+        make()
+    counts[name] = len(captured)
+print(" ".join(f"{k}={v}" for k, v in counts.items()))
+"""
 COMMENT = "The cardamom bun was fresh and the barista friendly. Short queue at the counter."
 
 
-def environment(var_dir: str) -> dict[str, str]:
+def environment(var_dir: str, database_url: str, cache_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CACHE_URL")}
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    if cache_url:
+        env["CACHE_URL"] = cache_url
     env.update(
         {
             "PILOTOPS_VAR_DIR": var_dir,
@@ -137,10 +165,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--database-url", default="", help="a new, empty scratch database")
+    parser.add_argument("--cache-url", default="", help="e.g. redis://127.0.0.1:6379/7")
     args = parser.parse_args()
 
     var_dir = tempfile.mkdtemp(prefix="pilotops-bench-")
-    env = environment(var_dir)
+    env = environment(var_dir, args.database_url, args.cache_url)
     setup = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", SETUP],
         cwd=PROJECT,
@@ -150,6 +180,25 @@ def main() -> None:
         check=True,
     )
     token = setup.stdout.strip().splitlines()[-1]
+    queries = (
+        subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "shell",
+                "--no-imports",
+                "-c",
+                QUERIES % (token, COMMENT),
+            ],
+            cwd=PROJECT,
+            env={**env, "DJANGO_SETTINGS_MODULE": "bench.settings_queries"},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     server = subprocess.Popen(
         [
             sys.executable,
@@ -199,7 +248,10 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+    where = "PostgreSQL" if args.database_url else "SQLite"
+    cache = "Redis" if args.cache_url else "local memory"
     print(f"gunicorn, 2 workers, {args.threads} client threads, {args.seconds:g} s each")
+    print(f"{where}, {cache} cache; queries per request: {queries}")
     for name, rate in runs.items():
         print(f"  {name:<10} {rate:8.1f} requests/s")
     print(f"  form GET ÷ bare GET:   {runs['form GET'] / runs['bare GET']:.2f}")

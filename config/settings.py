@@ -170,6 +170,15 @@ CACHES["default"]["BACKEND"] = {
     "django.core.cache.backends.locmem.LocMemCache": "core.cache.LocMemCache",
     "django_redis.cache.RedisCache": "django_prometheus.cache.backends.redis.RedisCache",
 }.get(CACHES["default"]["BACKEND"], CACHES["default"]["BACKEND"])
+# Scans of the feedback form are counted in the cache and written to the daily
+# scan rows by the scan_flush job each minute, when every process shares the
+# cache (Redis); with the embedded per-process memory cache, each counted scan
+# is written at once.
+SCAN_COUNTS_IN_CACHE = "LocMemCache" not in CACHES["default"]["BACKEND"]
+# How long a printed code's intake facts (code, business, pilot, switch) are
+# reused by the form before they are read again; every change through the
+# services invalidates them at once.
+INTAKE_FACTS_CACHE_SECONDS = env.int("INTAKE_FACTS_CACHE_SECONDS", default=30)
 
 # ------------------------------------------------------------------------------
 # Security
@@ -323,6 +332,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "support-sla-sweep": _maintenance("sla_sweep", 60.0, 55),
     "core-outbox-delivery": _maintenance("outbox_delivery", 60.0, 55),
+    "pilots-scan-flush": _maintenance("scan_flush", 60.0, 55),
     "pilots-payout-run": _maintenance("payout_run", 300.0, 290),
     "pilots-health": _maintenance("pilot_health", crontab(minute=15), 3000),
     "pilots-kpi-snapshot": _maintenance("kpi_snapshot", crontab(minute=5), 3000),

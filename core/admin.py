@@ -6,7 +6,8 @@ from django.contrib import admin, messages
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
@@ -16,6 +17,7 @@ from core import outbox
 from core.csv_export import csv_response
 from core.models import Event, Heartbeat, MaintenanceRun, Message
 from core.privacy import mask_recipient
+from core.search import SQLITE_SEARCH_ROWS, search_query, search_vector
 
 
 class ServiceWrittenAdmin(admin.ModelAdmin):
@@ -269,3 +271,48 @@ class MessageAdmin(ServiceWrittenAdmin):
                 done += 1
         if done:
             messages.success(request, f"{done} message(s) queued to be sent again.")
+
+
+# ------------------------------------------------------------------------------
+# Search that scales
+# ------------------------------------------------------------------------------
+class FullTextSearchMixin:
+    """Changelist search that stays fast at millions of rows.
+
+    On PostgreSQL, ``full_text_fields`` are searched with full-text search
+    (Swedish and English stemming, word beginnings) through a GIN index.
+    SQLite has no such index: there the ordinary ``search_fields`` search
+    covers the newest SQLITE_SEARCH_ROWS rows, and the search box says so.
+    ``exact_search_fields`` (e.g. a reference) match whole values on both.
+    """
+
+    full_text_fields: tuple[str, ...] = ()
+    exact_search_fields: tuple[str, ...] = ()
+
+    @property
+    def search_help_text(self) -> str:
+        if connection.vendor == "postgresql":
+            return "Finds every word, or the start of it, in Swedish or English."
+        return f"Searches the newest {SQLITE_SEARCH_ROWS:,} rows."
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        exact = Q(pk__in=[])
+        for field in self.exact_search_fields:
+            exact |= Q(**{field: term})
+        if connection.vendor != "postgresql":
+            newest = self.model._default_manager.order_by("-pk").values_list("pk", flat=True)
+            top = newest.first() or 0
+            recent = queryset.filter(pk__gt=top - SQLITE_SEARCH_ROWS)
+            found, duplicates = super().get_search_results(request, recent, term)
+            if self.exact_search_fields:
+                found = found | queryset.filter(exact)
+            return found, duplicates
+        query = search_query(term)
+        matches = exact
+        if query is not None:
+            queryset = queryset.alias(document=search_vector(*self.full_text_fields))
+            matches |= Q(document=query)
+        return queryset.filter(matches), False

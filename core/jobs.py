@@ -23,6 +23,7 @@ from core.maintenance import (
 from core.models import MaintenanceRun
 from pilots import maintenance as pilot_jobs
 from pilots import payouts, stripe_events, stripe_gateway
+from pilots import services as pilot_services
 from support import services as support
 
 RUN_RECORDS_KEPT_DAYS = 30
@@ -36,6 +37,11 @@ def sla_sweep(now: datetime):
 @job("outbox_delivery", EVERY_MINUTE)
 def outbox_delivery(now: datetime):
     return pilot_jobs.Counts(outbox.messages_deliver_due(now=now))
+
+
+@job("scan_flush", EVERY_MINUTE)
+def scan_flush(now: datetime):
+    return f"{pilot_services.scans_flush(now=now)} scan(s) moved to the daily rows"
 
 
 @job("payout_run", EVERY_5_MINUTES)

@@ -19,7 +19,6 @@ from core.pdf import html_to_pdf
 from core.roles import PILOT_MANAGERS
 from pilots import services
 from pilots.models import (
-    DailyMetric,
     Enrollment,
     Feedback,
     Payment,
@@ -59,30 +58,11 @@ class Counts:
 def kpi_snapshot_take(*, day: date) -> Counts:
     """A DailyMetric per enrollment that ran on ``day``: an upsert, never a duplicate."""
     summary = Counts()
-    enrollments = (
-        Enrollment.objects.filter(pilot__starts_on__lte=day, pilot__ends_on__gte=day)
-        .filter(Q(ended_at__isnull=True) | Q(ended_at__date__gte=day))
-        .select_related("business", "pilot")
-    )
-    kpis = enrollment_kpis(enrollments, start=day, end=day, today=day)
-    money = payment_outcomes([e.pk for e in enrollments], start=day, end=day)
-    for enrollment in enrollments:
-        figures = kpis[enrollment.pk]
-        _, created = DailyMetric.objects.update_or_create(
-            enrollment=enrollment,
-            day=day,
-            defaults={
-                "business": enrollment.business,
-                "pilot": enrollment.pilot,
-                "scans": figures.scans,
-                "submissions": figures.feedback_count,
-                "eligible": figures.eligible_count,
-                "quality_average": figures.average_quality,
-                "payments_paid": money.get(enrollment.pk, (0, 0))[0],
-                "payments_failed": money.get(enrollment.pk, (0, 0))[1],
-            },
-        )
-        summary.add("snapshots made" if created else "snapshots replaced")
+    made, replaced = services.daily_metrics_take(day=day)
+    if made:
+        summary.add("snapshots made", made)
+    if replaced:
+        summary.add("snapshots replaced", replaced)
     return summary
 
 

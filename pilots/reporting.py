@@ -11,16 +11,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 from html import escape
 
-from django.db.models import Avg, Count
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from pilots.models import Category, Enrollment, Feedback, Pilot
 from pilots.selectors import (
+    NO_KPIS,
+    DayFigures,
     FeedbackKpis,
-    enrollment_kpis,
+    daily_figures,
+    kpis_from_days,
     local_day_bounds,
-    payment_outcomes,
+    money_from_days,
 )
 from support.selectors import sla_attainment
 
@@ -106,8 +107,9 @@ PERIODS = (("Today", 0), ("7 days", 6), ("30 days", 29))
 def dashboard(*, today: date | None = None) -> list[PilotBoard]:
     """Every active pilot with each site's figures for today, 7 and 30 days, and a chart.
 
-    A fixed number of queries: the enrollments, two per period for KPIs and
-    one for payments, one for the chart series.
+    A fixed number of queries whatever the feedback table holds: the
+    enrollments, then 30 days of daily figures (snapshots for closed days,
+    today counted live; see ``pilots.selectors.daily_figures``).
     """
     today = today or timezone.localdate()
     enrollments = list(
@@ -116,48 +118,36 @@ def dashboard(*, today: date | None = None) -> list[PilotBoard]:
             pilot__status__in=[Pilot.Status.ACTIVE, Pilot.Status.PAUSED],
         ).select_related("business", "pilot")
     )
-    ids = [e.pk for e in enrollments]
-    rows = {
-        e.pk: SiteRow(enrollment=e, trial_colour=judge_trial(e.feedback_count, e.trial_limit))
-        for e in enrollments
-    }
-    for label, back in PERIODS:
-        start = today - timedelta(days=back)
-        kpis = enrollment_kpis(enrollments, start=start, end=today, today=today)
-        money = payment_outcomes(ids, start=start, end=today)
-        for enrollment in enrollments:
-            rows[enrollment.pk].periods[label] = figures_for(
-                enrollment.pilot, kpis[enrollment.pk], money.get(enrollment.pk, (0, 0))
-            )
-    series = daily_series(ids, today - timedelta(days=29), today)
-    for enrollment in enrollments:
-        rows[enrollment.pk].chart = svg_chart(series.get(enrollment.pk, {}), today)
+    month = today - timedelta(days=29)
+    days = daily_figures(enrollments, start=month, end=today, today=today)
     boards: dict[int, PilotBoard] = {}
     for enrollment in enrollments:
+        site = SiteRow(
+            enrollment=enrollment,
+            trial_colour=judge_trial(enrollment.feedback_count, enrollment.trial_limit),
+            chart=svg_chart(series_from_days(days[enrollment.pk]), today),
+        )
+        for label, back in PERIODS:
+            start = today - timedelta(days=back)
+            site.periods[label] = figures_for(
+                enrollment.pilot,
+                kpis_from_days(
+                    enrollment, days[enrollment.pk], start=start, end=today, today=today
+                ),
+                money_from_days(days[enrollment.pk], start=start, end=today),
+            )
         board = boards.setdefault(enrollment.pilot_id, PilotBoard(enrollment.pilot, []))
-        board.sites.append(rows[enrollment.pk])
+        board.sites.append(site)
     return list(boards.values())
 
 
-def daily_series(
-    enrollment_ids: list[int], start: date, end: date
-) -> dict[int, dict[date, tuple[int, float]]]:
-    """Feedback count and average quality per enrollment and local day: one query."""
-    opens, closes = local_day_bounds(start, end)
-    rows = (
-        Feedback.objects.filter(
-            enrollment__in=enrollment_ids, submitted_at__gte=opens, submitted_at__lt=closes
-        )
-        .exclude(status=Feedback.Status.SPAM)
-        .annotate(day=TruncDate("submitted_at", tzinfo=timezone.get_current_timezone()))
-        .values("enrollment", "day")
-        .annotate(count=Count("id"), quality=Avg("quality_score"))
-        .order_by()
-    )
-    series: dict[int, dict[date, tuple[int, float]]] = {}
-    for row in rows:
-        series.setdefault(row["enrollment"], {})[row["day"]] = (row["count"], row["quality"])
-    return series
+def series_from_days(days: dict[date, DayFigures]) -> dict[date, tuple[int, float]]:
+    """Feedback count and average quality per day, for the chart."""
+    return {
+        day: (figures.submissions, figures.quality_average)
+        for day, figures in days.items()
+        if figures.submissions
+    }
 
 
 def svg_chart(points: dict[date, tuple[int, float]], end: date, days: int = 30) -> str:
@@ -209,6 +199,11 @@ class PilotReport:
     support: dict
 
 
+# The orders of the best and worst comments; each has a partial index (see Feedback.Meta).
+BEST_FIRST = ("-rating", "-quality_score", "-submitted_at")
+WORST_FIRST = ("rating", "-quality_score", "-submitted_at")
+
+
 def _distinct_comments(feedback, count: int = 3, looked_at: int = 50) -> list[Feedback]:
     """The first ``count`` feedback whose comments differ (repeats say nothing new)."""
     chosen, seen = [], set()
@@ -229,68 +224,57 @@ def report_period(pilot: Pilot, *, start: date | None, end: date | None) -> tupl
 
 
 def pilot_report(pilot: Pilot, *, start: date, end: date) -> PilotReport:
+    """The success report: every figure from daily figures, the comments through their indexes."""
     enrollments = list(pilot.enrollments.select_related("business", "pilot"))
-    ids = [e.pk for e in enrollments]
-    kpis = enrollment_kpis(enrollments, start=start, end=end, today=end)
-    money = payment_outcomes(ids, start=start, end=end)
-    series = daily_series(ids, start, end)
-    days = (end - start).days + 1
+    days = daily_figures(enrollments, start=start, end=end)
+    length = (end - start).days + 1
     opens, closes = local_day_bounds(start, end)
-    in_period = Feedback.objects.filter(
-        enrollment__in=ids, submitted_at__gte=opens, submitted_at__lt=closes
-    ).exclude(status=Feedback.Status.SPAM)
+    commented = Feedback.objects.exclude(comment="").exclude(status=Feedback.Status.SPAM)
+    if start > pilot.starts_on or end < min(pilot.ends_on, timezone.localdate()):
+        # A part of the pilot; the whole of it needs no date filter, which lets
+        # every database read the comments straight from their ordered index.
+        commented = commented.filter(submitted_at__gte=opens, submitted_at__lt=closes)
 
-    def section(title, selected, figures_kpis, paid_failed, trial, points) -> ReportSection:
-        chosen = in_period.filter(enrollment__in=[e.pk for e in selected])
+    def section(title, chosen, kpis, money, trial, per_day) -> ReportSection:
         categories = Counter()
-        for chosen_categories in chosen.values_list("categories", flat=True).iterator():
-            categories.update(chosen_categories or [])
-        commented = chosen.exclude(comment="").only(
-            "rating", "comment", "quality_score", "submitted_at", "business"
-        )
+        for figures in per_day.values():
+            categories.update(figures.categories)
+        fields = ("rating", "comment", "quality_score", "submitted_at", "business")
         return ReportSection(
             title=title,
-            figures=figures_for(pilot, figures_kpis, paid_failed),
-            feedback_count=figures_kpis.feedback_count,
+            figures=figures_for(pilot, kpis, money),
+            feedback_count=kpis.feedback_count,
             trial=trial,
-            chart=svg_chart(points, end, days=min(days, 60)),
+            chart=svg_chart(series_from_days(per_day), end, days=min(length, 60)),
             categories=[(Category(c).label, categories[c]) for c in Category.values],
-            best=_distinct_comments(
-                commented.order_by("-rating", "-quality_score", "-submitted_at")
-            ),
-            worst=_distinct_comments(
-                commented.order_by("rating", "-quality_score", "-submitted_at")
-            ),
-            paid=paid_failed[0],
-            failed=paid_failed[1],
+            best=_distinct_comments(chosen.only(*fields).order_by(*BEST_FIRST)),
+            worst=_distinct_comments(chosen.only(*fields).order_by(*WORST_FIRST)),
+            paid=money[0],
+            failed=money[1],
         )
 
-    sites = []
-    total = sum(kpis.values(), FeedbackKpis(0, 0, 0, 0, 0, 0))
-    total_money = (
-        sum(money.get(i, (0, 0))[0] for i in ids),
-        sum(money.get(i, (0, 0))[1] for i in ids),
-    )
-    merged: dict[date, tuple[int, float]] = {}
+    sites, merged = [], {}
+    total, total_money = NO_KPIS, (0, 0)
     for enrollment in enrollments:
-        points = series.get(enrollment.pk, {})
-        for day, (count, quality) in points.items():
-            old_count, old_quality = merged.get(day, (0, 0.0))
-            merged[day] = (
-                old_count + count,
-                (old_quality * old_count + quality * count) / (old_count + count),
-            )
+        per_day = days[enrollment.pk]
+        kpis = kpis_from_days(enrollment, per_day, start=start, end=end, today=end)
+        money = money_from_days(per_day, start=start, end=end)
+        total, total_money = total + kpis, (total_money[0] + money[0], total_money[1] + money[1])
+        for day, figures in per_day.items():
+            merged[day] = merged.get(day, DayFigures()) + figures
         sites.append(
             section(
                 enrollment.business.name,
-                [enrollment],
-                kpis[enrollment.pk],
-                money.get(enrollment.pk, (0, 0)),
+                commented.filter(enrollment=enrollment),
+                kpis,
+                money,
                 f"{enrollment.feedback_count} of {enrollment.trial_limit}",
-                points,
+                per_day,
             )
         )
-    overall = section("All businesses", enrollments, total, total_money, "", merged)
+    overall = section(
+        "All businesses", commented.filter(pilot=pilot), total, total_money, "", merged
+    )
     support = {
         "attainment": [
             row for row in sla_attainment(start=opens, end=closes, pilot=pilot) if row.decided

@@ -1,15 +1,21 @@
 """Read paths of the pilots part."""
 
+import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Case, Count, DateField, Q, QuerySet, Sum, TextField, Value, When
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from pilots.models import (
     Business,
+    Category,
+    DailyMetric,
     Enrollment,
     Feedback,
     IntakeSwitch,
@@ -120,19 +126,80 @@ def _pilot_intake(pilot: Pilot, today: date) -> Intake:
     return Intake.OPEN
 
 
+@dataclass(frozen=True)
+class IntakeFacts:
+    """The rows that decide what a code's form shows: the code with its business, the
+    intake switch, and the business's latest enrollment with its pilot."""
+
+    qr_code: QRCode | None
+    switch: IntakeSwitch
+    latest: Enrollment | None
+
+
+def intake_facts(qr_code: QRCode | None) -> IntakeFacts:
+    """Read the facts of ``qr_code`` from the database (two queries)."""
+    latest = None
+    if qr_code is not None:
+        latest = (
+            Enrollment.objects.filter(business=qr_code.business_id)
+            .exclude(status=Enrollment.Status.WITHDRAWN)
+            .select_related("pilot")
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+    return IntakeFacts(qr_code=qr_code, switch=intake_switch(), latest=latest)
+
+
+INTAKE_FACTS_GENERATION = "intake-facts:generation"
+
+
+def intake_facts_by_token(token: str) -> IntakeFacts:
+    """The facts behind ``token``, reused for INTAKE_FACTS_CACHE_SECONDS: the form's read path.
+
+    One cache round trip on a hit. Every service that changes one of these
+    rows calls ``intake_facts_invalidate``, which moves a generation number
+    that cached facts carry; facts of an older generation are read again.
+    """
+    key = "intake-facts:" + hashlib.sha256(token.encode()).hexdigest()
+    cached = cache.get_many([key, INTAKE_FACTS_GENERATION])
+    generation = cached.get(INTAKE_FACTS_GENERATION, 0)
+    entry = cached.get(key)
+    if entry is not None and entry[0] == generation:
+        return entry[1]
+    facts = intake_facts(qr_code_by_token(token))
+    cache.set(key, (generation, facts), timeout=settings.INTAKE_FACTS_CACHE_SECONDS)
+    return facts
+
+
+def intake_facts_invalidate() -> None:
+    """Make every cached code's facts stale (a code, business, pilot, enrollment or the
+    switch changed); called by the services that change them."""
+    if not cache.add(INTAKE_FACTS_GENERATION, 1, timeout=None):
+        try:
+            cache.incr(INTAKE_FACTS_GENERATION)
+        except ValueError:  # evicted between the two calls
+            cache.add(INTAKE_FACTS_GENERATION, 1, timeout=None)
+
+
 def intake_state(qr_code: QRCode | None, *, today: date | None = None) -> IntakeState:
-    """Decide what the form behind ``qr_code`` shows.
+    """What the form behind ``qr_code`` shows, from the database (see ``intake_decide``)."""
+    return intake_decide(intake_facts(qr_code), today=today)
+
+
+def intake_decide(facts: IntakeFacts, *, today: date | None = None) -> IntakeState:
+    """Decide what the form behind a code shows.
 
     A business with an active enrollment takes feedback for that pilot while
     the pilot runs and the trial limit allows. One whose last enrollment was
     closed (pilot over, or trial limit reached) says so until it is enrolled
     again. One never enrolled, or withdrawn, takes feedback without a reward.
     """
+    qr_code = facts.qr_code
     if qr_code is None:
         return IntakeState(Intake.UNKNOWN_CODE)
     if qr_code.status == QRCode.Status.REVOKED:
         return IntakeState(Intake.REVOKED, qr_code)
-    switch = intake_switch()
+    switch = facts.switch
     if not switch.is_open:
         return IntakeState(
             Intake.MAINTENANCE,
@@ -149,13 +216,7 @@ def intake_state(qr_code: QRCode | None, *, today: date | None = None) -> Intake
         return IntakeState(Intake.BUSINESS_CLOSED, qr_code)
 
     today = today or timezone.localdate()
-    latest = (
-        Enrollment.objects.filter(business=business)
-        .exclude(status=Enrollment.Status.WITHDRAWN)
-        .select_related("pilot")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    latest = facts.latest
     if latest is None:
         return IntakeState(Intake.OPEN, qr_code)
     intake = _pilot_intake(latest.pilot, today)
@@ -311,3 +372,219 @@ def payment_outcomes(
         .order_by()
     )
     return {row["feedback__enrollment"]: (row["paid"], row["failed"]) for row in rows}
+
+
+# ------------------------------------------------------------------------------
+# Daily figures: snapshots for closed days, live for the rest
+# ------------------------------------------------------------------------------
+@dataclass
+class DayFigures:
+    """One enrollment's figures for one local day (a DailyMetric, or counted live)."""
+
+    submissions: int = 0  # spam left out, as in the KPIs
+    eligible: int = 0
+    quality_total: int = 0
+    scans: int = 0
+    paid: int = 0
+    failed: int = 0
+    categories: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def quality_average(self) -> float | None:
+        return self.quality_total / self.submissions if self.submissions else None
+
+    def __add__(self, other: "DayFigures") -> "DayFigures":
+        categories = dict(self.categories)
+        for category, count in other.categories.items():
+            categories[category] = categories.get(category, 0) + count
+        return DayFigures(
+            submissions=self.submissions + other.submissions,
+            eligible=self.eligible + other.eligible,
+            quality_total=self.quality_total + other.quality_total,
+            scans=self.scans + other.scans,
+            paid=self.paid + other.paid,
+            failed=self.failed + other.failed,
+            categories=categories,
+        )
+
+
+def _day_of(field_name: str, days: list[date]) -> Case:
+    """The local day of ``field_name``, among ``days`` (a CASE: cheap on both databases)."""
+    whens = []
+    for day in days:
+        opens, closes = local_day_bounds(day, day)
+        whens.append(
+            When(**{f"{field_name}__gte": opens, f"{field_name}__lt": closes}, then=Value(day))
+        )
+    return Case(*whens, output_field=DateField())
+
+
+def _within(field_name: str, days: list[date]) -> Q:
+    """Rows whose ``field_name`` falls on one of ``days`` (contiguous days make one range)."""
+    condition = Q(pk__in=[])
+    for first, last in _runs(days):
+        opens, closes = local_day_bounds(first, last)
+        condition |= Q(**{f"{field_name}__gte": opens, f"{field_name}__lt": closes})
+    return condition
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    runs: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if runs and runs[-1][1] == day - timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def figures_counted(
+    enrollments: Iterable[Enrollment], days: dict[int, list[date]]
+) -> dict[int, dict[date, DayFigures]]:
+    """Count each enrollment's figures on each of its ``days`` from the raw rows: three queries.
+
+    Feedback by submission time; scans from the daily scan rows; payments paid
+    by when they were paid, failed by when they last changed (as
+    ``payment_outcomes``).
+    """
+    enrollments = {e.pk: e for e in enrollments if days.get(e.pk)}
+    figures = {pk: {day: DayFigures() for day in days[pk]} for pk in enrollments}
+    if not enrollments:
+        return figures
+    every_day = sorted({day for pk in enrollments for day in days[pk]})
+    alike: dict[tuple[date, ...], list[int]] = {}
+    for pk in enrollments:
+        alike.setdefault(tuple(sorted(days[pk])), []).append(pk)
+    wanted = Q(pk__in=[])
+    for group_days, group in alike.items():
+        wanted |= Q(enrollment__in=group) & _within("submitted_at", list(group_days))
+    # Categories are a JSON list of known values; each one's quoted text is unique in it.
+    counted = (
+        Feedback.objects.filter(wanted)
+        .exclude(status=Feedback.Status.SPAM)
+        .annotate(
+            day=_day_of("submitted_at", every_day),
+            categories_text=Cast("categories", TextField()),
+        )
+        .values("enrollment", "day")
+        .annotate(
+            submissions=Count("id"),
+            eligible=Count("id", filter=Q(reward_eligible=True)),
+            quality_total=Sum("quality_score"),
+            **{
+                f"category_{value}": Count("id", filter=Q(categories_text__contains=f'"{value}"'))
+                for value in Category.values
+            },
+        )
+        .order_by()
+    )
+    for row in counted:
+        day_figures = figures[row["enrollment"]].get(row["day"])
+        if day_figures is None:
+            continue
+        day_figures.submissions = row["submissions"]
+        day_figures.eligible = row["eligible"]
+        day_figures.quality_total = row["quality_total"] or 0
+        day_figures.categories = {
+            value: row[f"category_{value}"] for value in Category.values if row[f"category_{value}"]
+        }
+
+    by_site = {(e.business_id, e.pilot_id): pk for pk, e in enrollments.items()}
+    scans = (
+        ScanCount.objects.filter(
+            business__in={e.business_id for e in enrollments.values()},
+            pilot__in={e.pilot_id for e in enrollments.values()},
+            day__in=every_day,
+        )
+        .values("business", "pilot", "day")
+        .annotate(scans=Sum("scans"))
+        .order_by()
+    )
+    for row in scans:
+        pk = by_site.get((row["business"], row["pilot"]))
+        if pk is not None and row["day"] in figures[pk]:
+            figures[pk][row["day"]].scans = row["scans"]
+
+    paid = Q(status=Payment.Status.PAID) & _within("paid_at", every_day)
+    failed = Q(status=Payment.Status.FAILED) & _within("updated_at", every_day)
+    outcomes = (
+        Payment.objects.filter(feedback__enrollment__in=list(enrollments))
+        .filter(paid | failed)
+        .annotate(
+            paid_day=_day_of("paid_at", every_day), failed_day=_day_of("updated_at", every_day)
+        )
+        .values("feedback__enrollment", "status", "paid_day", "failed_day")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    for row in outcomes:
+        is_paid = row["status"] == Payment.Status.PAID
+        day = row["paid_day"] if is_paid else row["failed_day"]
+        day_figures = figures[row["feedback__enrollment"]].get(day)
+        if day_figures is None:
+            continue
+        if is_paid:
+            day_figures.paid += row["count"]
+        else:
+            day_figures.failed += row["count"]
+    return figures
+
+
+def daily_figures(
+    enrollments: Iterable[Enrollment], *, start: date, end: date, today: date | None = None
+) -> dict[int, dict[date, DayFigures]]:
+    """Each enrollment's figures per local day in ``start``..``end``, read cheaply.
+
+    Closed days come from their DailyMetric snapshot (one query); today, and
+    any closed day not snapshotted yet, are counted live by
+    ``figures_counted`` from index ranges of those days only. So the cost
+    follows the number of sites and days, not the feedback table, and the
+    figures equal the KPI selectors'.
+    """
+    enrollments = list(enrollments)
+    today = today or timezone.localdate()
+    figures: dict[int, dict[date, DayFigures]] = {e.pk: {} for e in enrollments}
+    closed = min(end, today - timedelta(days=1))
+    snapshots = DailyMetric.objects.filter(
+        enrollment__in=[e.pk for e in enrollments], day__gte=start, day__lte=closed
+    ).values_list(
+        "enrollment",
+        "day",
+        "submissions",
+        "eligible",
+        "quality_total",
+        "scans",
+        "payments_paid",
+        "payments_failed",
+        "categories",
+    )
+    for enrollment_id, day, *values in snapshots:
+        figures[enrollment_id][day] = DayFigures(*values)
+    last = min(end, today)
+    span = [start + timedelta(days=n) for n in range((last - start).days + 1)]
+    uncovered = {e.pk: [day for day in span if day not in figures[e.pk]] for e in enrollments}
+    for enrollment_id, counted in figures_counted(enrollments, uncovered).items():
+        figures[enrollment_id].update(counted)
+    return figures
+
+
+def kpis_from_days(
+    enrollment: Enrollment, days: dict[date, DayFigures], *, start: date, end: date, today: date
+) -> FeedbackKpis:
+    """The KPIs of ``start``..``end`` from daily figures (equal to ``enrollment_kpis``)."""
+    chosen = [figures for day, figures in days.items() if start <= day <= end]
+    running = _days_running(enrollment.pilot, start, end, today)
+    return FeedbackKpis(
+        feedback_count=sum(f.submissions for f in chosen),
+        eligible_count=sum(f.eligible for f in chosen),
+        scans=sum(f.scans for f in chosen),
+        days=running,
+        expected_customers=enrollment.business.expected_daily_customers * running,
+        quality_total=sum(f.quality_total for f in chosen),
+    )
+
+
+def money_from_days(days: dict[date, DayFigures], *, start: date, end: date) -> tuple[int, int]:
+    """(paid, failed) rewards in ``start``..``end`` from daily figures."""
+    chosen = [figures for day, figures in days.items() if start <= day <= end]
+    return sum(f.paid for f in chosen), sum(f.failed for f in chosen)

@@ -5,14 +5,14 @@ and writes a history event in the same transaction.
 """
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.contacts import email_normalise, phone_normalise
@@ -21,10 +21,26 @@ from core.ratelimit import Rate, rate_limit_hit
 from core.services import event_record
 from core.tokens import printed_link_token
 from pilots.claims import reward_message_queue
-from pilots.models import Business, Enrollment, Feedback, IntakeSwitch, Pilot, QRCode, ScanCount
+from pilots.models import (
+    Business,
+    DailyMetric,
+    Enrollment,
+    Feedback,
+    IntakeSwitch,
+    Pilot,
+    QRCode,
+    ScanCount,
+)
 from pilots.payments import payment_create_for_feedback
 from pilots.scoring import assess_quality
-from pilots.selectors import Intake, IntakeState, intake_state
+from pilots.selectors import (
+    Intake,
+    IntakeState,
+    figures_counted,
+    intake_facts_invalidate,
+    intake_state,
+    local_day_bounds,
+)
 
 Actor = AbstractBaseUser | None
 
@@ -81,6 +97,7 @@ def _pilot_transition(*, pilot: Pilot, action: str, actor: Actor, note: str = ""
     previous = pilot.status
     pilot.status = target
     pilot.status_changed_at = timezone.now()
+    transaction.on_commit(intake_facts_invalidate)
     pilot.full_clean()
     pilot.save(update_fields=["status", "status_changed_at", "updated_at"])
     event_record(
@@ -156,6 +173,7 @@ def enrollment_create(
     try:
         with transaction.atomic():
             enrollment.save()
+            transaction.on_commit(intake_facts_invalidate)
     except IntegrityError as error:
         # Another request enrolled the business between the check and the insert.
         raise EnrollmentError(
@@ -182,6 +200,7 @@ def _enrollment_end(
 ) -> Enrollment:
     enrollment.status = status
     enrollment.ended_at = timezone.now()
+    transaction.on_commit(intake_facts_invalidate)
     enrollment.full_clean()
     enrollment.save(update_fields=["status", "ended_at", "updated_at"])
     event_record(subject=enrollment, action=f"enrollment_{status}", message=message, actor=actor)
@@ -274,6 +293,7 @@ def qr_codes_generate(
     for code in codes:
         code.full_clean(validate_constraints=False)  # checked above, under the lock
     created = QRCode.objects.bulk_create(codes)
+    transaction.on_commit(intake_facts_invalidate)  # the new tokens may be cached as unknown
     # bulk_create sets primary keys on PostgreSQL and SQLite 3.35+.
     for code in created:
         event_record(subject=code, action="qr_generate", message="Code issued.", actor=actor)
@@ -293,6 +313,7 @@ def _qr_revoke_locked(*, qr_code: QRCode, actor: Actor, message: str) -> QRCode:
         raise QRCodeError(f"The code for {qr_code} is already revoked.")
     qr_code.status = QRCode.Status.REVOKED
     qr_code.revoked_at = timezone.now()
+    transaction.on_commit(intake_facts_invalidate)
     qr_code.full_clean(validate_constraints=False)
     qr_code.save(update_fields=["status", "revoked_at", "updated_at"])
     event_record(subject=qr_code, action="qr_revoke", message=message, actor=actor)
@@ -336,6 +357,7 @@ def enrollment_trial_limit_set(
     if previous == trial_limit:
         return enrollment
     enrollment.trial_limit = trial_limit
+    transaction.on_commit(intake_facts_invalidate)
     enrollment.full_clean()
     enrollment.save(update_fields=["trial_limit", "updated_at"])
     event_record(
@@ -474,6 +496,8 @@ def _feedback_take(
     feedback.save()
     if enrollment is not None and status != Feedback.Status.SPAM:
         Enrollment.objects.filter(pk=enrollment.pk).update(feedback_count=F("feedback_count") + 1)
+        if enrollment.feedback_count + 1 >= enrollment.trial_limit:
+            transaction.on_commit(intake_facts_invalidate)  # the form now says it is full
     if feedback.reward_eligible:
         payment = payment_create_for_feedback(feedback=feedback)
         reward_message_queue(payment=payment)
@@ -483,28 +507,100 @@ def _feedback_take(
 def scan_record(*, state: IntakeState, client_hash: str, day: date | None = None) -> bool:
     """Count a landing on an open form: once per client, code and day. True when counted.
 
-    The shared cache remembers who was counted today; the count itself is one
-    row per code and day, bumped in place.
+    The shared cache remembers who was counted today. With a shared cache the
+    count is a cache counter that ``scans_flush`` writes to the daily scan
+    rows each minute, so a page view writes nothing to the database; with
+    the embedded per-process cache it is written at once.
     """
     qr_code = state.qr_code
     day = day or timezone.localdate()
     if not cache.add(f"scan:{qr_code.pk}:{day.isoformat()}:{client_hash}", 1, timeout=86400):
         return False
-    counted = ScanCount.objects.filter(qr_code=qr_code, day=day).update(scans=F("scans") + 1)
-    if not counted:
+    pilot_id = state.pilot.pk if state.pilot else None
+    if settings.SCAN_COUNTS_IN_CACHE:
+        key = _scan_counter_key(qr_code.pk, pilot_id, day)
         try:
-            with transaction.atomic():
-                ScanCount.objects.create(
-                    qr_code=qr_code,
-                    business=qr_code.business,
-                    pilot=state.pilot,
-                    day=day,
-                    scans=1,
-                )
-        except IntegrityError:  # another process made today's row first
-            ScanCount.objects.filter(qr_code=qr_code, day=day).update(scans=F("scans") + 1)
+            cache.incr(key)
+        except ValueError:  # the day's first scan of this code
+            if not cache.add(key, 1, timeout=SCAN_COUNTER_SECONDS):
+                cache.incr(key)
+    else:
+        _scans_add(qr_code.pk, qr_code.business_id, pilot_id, day, 1)
     SCANS.labels(business=qr_code.business.slug).inc()
     return True
+
+
+SCAN_COUNTER_SECONDS = 3 * 86400
+
+
+def _scan_counter_key(qr_code_id: int, pilot_id: int | None, day: date) -> str:
+    return f"scans:{day.isoformat()}:{qr_code_id}:{pilot_id or 0}"
+
+
+def _scans_add(qr_code_id: int, business_id: int, pilot_id: int | None, day: date, count: int):
+    """Add ``count`` to a code's scan row of ``day``, making the row if it is the first."""
+    rows = ScanCount.objects.filter(qr_code_id=qr_code_id, day=day)
+    if rows.update(scans=F("scans") + count):
+        return
+    try:
+        with transaction.atomic():
+            ScanCount.objects.create(
+                qr_code_id=qr_code_id,
+                business_id=business_id,
+                pilot_id=pilot_id,
+                day=day,
+                scans=max(count, 0),
+            )
+    except IntegrityError:  # another process made the row first
+        rows.update(scans=F("scans") + count)
+
+
+def scans_flush(*, now: datetime) -> int:
+    """Move the cached scan counters of today and yesterday into the daily scan rows.
+
+    Each counter is decremented by what was read before that much is added
+    to its row, so scans counted meanwhile stay for the next flush, and
+    counter + row is the true count at every step: two flushes at once or a
+    rerun count nothing twice for long (a second flush that read the same
+    value leaves the counter negative, and the next flush takes it back).
+    Snapshotted days that get late scans are recounted. Returns the scans moved.
+    """
+    today = timezone.localdate(now)
+    days = [today - timedelta(days=1), today]
+    since, _ = local_day_bounds(days[0], days[0])
+    codes = list(
+        QRCode.objects.filter(Q(status=QRCode.Status.ACTIVE) | Q(revoked_at__gte=since))
+        .values_list("pk", "business_id")
+        .order_by()
+    )
+    pilots: dict[int, set[int | None]] = {}
+    for business_id, pilot_id in Enrollment.objects.filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gte=since),
+        business__in={business_id for _, business_id in codes},
+    ).values_list("business_id", "pilot_id"):
+        pilots.setdefault(business_id, set()).add(pilot_id)
+    counters = {
+        _scan_counter_key(code, pilot, day): (code, business, pilot, day)
+        for code, business in codes
+        for pilot in pilots.get(business, set()) | {None}
+        for day in days
+    }
+    moved, late = 0, set()
+    for key, count in cache.get_many(list(counters)).items():
+        if not count:
+            continue
+        code, business, pilot, day = counters[key]
+        cache.decr(key, count)
+        _scans_add(code, business, pilot, day, count)
+        moved += count
+        if day < today and pilot is not None:
+            late.add((business, pilot, day))
+    for business, pilot, day in late:
+        enrollments = Enrollment.objects.filter(business=business, pilot=pilot).values_list(
+            "pk", flat=True
+        )
+        daily_metrics_recount(day=day, enrollment_ids=list(enrollments))
+    return moved
 
 
 @transaction.atomic
@@ -522,6 +618,11 @@ def feedback_status_set(*, feedback: Feedback, status: str, actor: Actor = None)
         change = 1 if previous == Feedback.Status.SPAM else -1
         Enrollment.objects.filter(pk=feedback.enrollment_id).update(
             feedback_count=F("feedback_count") + change
+        )
+        transaction.on_commit(intake_facts_invalidate)
+    if feedback.enrollment_id is not None:
+        daily_metrics_recount(
+            day=timezone.localdate(feedback.submitted_at), enrollment_ids=[feedback.enrollment_id]
         )
     event_record(
         subject=feedback,
@@ -544,6 +645,7 @@ def intake_switch_set(
     switch.retry_after_minutes = retry_after_minutes
     switch.full_clean()
     switch.save()
+    transaction.on_commit(intake_facts_invalidate)
     event_record(
         subject=switch,
         action="intake_open" if is_open else "intake_closed",
@@ -552,3 +654,59 @@ def intake_switch_set(
         data={"message": message, "retry_after_minutes": retry_after_minutes},
     )
     return switch
+
+
+# ------------------------------------------------------------------------------
+# Daily figures (the snapshots the dashboard and the success report read)
+# ------------------------------------------------------------------------------
+def _daily_metrics_write(
+    *, enrollments: list[Enrollment], day: date, existing_only: bool
+) -> tuple[int, int]:
+    """Count ``day`` for ``enrollments`` and store it; (made, replaced)."""
+    counted = figures_counted(enrollments, {e.pk: [day] for e in enrollments})
+    made = replaced = 0
+    for enrollment in enrollments:
+        figures = counted[enrollment.pk][day]
+        values = {
+            "business_id": enrollment.business_id,
+            "pilot_id": enrollment.pilot_id,
+            "scans": figures.scans,
+            "submissions": figures.submissions,
+            "eligible": figures.eligible,
+            "quality_total": figures.quality_total,
+            "quality_average": figures.quality_average,
+            "categories": figures.categories,
+            "payments_paid": figures.paid,
+            "payments_failed": figures.failed,
+        }
+        if existing_only:
+            replaced += DailyMetric.objects.filter(enrollment=enrollment, day=day).update(
+                **values, taken_at=timezone.now()
+            )
+            continue
+        _, created = DailyMetric.objects.update_or_create(
+            enrollment=enrollment, day=day, defaults=values
+        )
+        made, replaced = made + created, replaced + (not created)
+    return made, replaced
+
+
+@transaction.atomic
+def daily_metrics_take(*, day: date) -> tuple[int, int]:
+    """Snapshot ``day`` for every enrollment that ran on it: an upsert; (made, replaced)."""
+    enrollments = list(
+        Enrollment.objects.filter(pilot__starts_on__lte=day, pilot__ends_on__gte=day)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__date__gte=day))
+        .select_related("business", "pilot")
+    )
+    return _daily_metrics_write(enrollments=enrollments, day=day, existing_only=False)
+
+
+@transaction.atomic
+def daily_metrics_recount(*, day: date, enrollment_ids: Iterable[int]) -> int:
+    """Late data for a snapshotted day: count it again. Days not yet snapshotted are left
+    to the daily job (and read live until then). Returns the snapshots replaced."""
+    if day >= timezone.localdate():
+        return 0
+    enrollments = list(Enrollment.objects.filter(pk__in=set(enrollment_ids)))
+    return _daily_metrics_write(enrollments=enrollments, day=day, existing_only=True)

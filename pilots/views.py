@@ -131,10 +131,11 @@ def _closed(request, state: IntakeState, language: str) -> HttpResponse:
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def feedback_form(request: HttpRequest, token: str) -> HttpResponse:
-    qr_code = selectors.qr_code_by_token(token)
+    facts = selectors.intake_facts_by_token(token)
+    qr_code = facts.qr_code
     language = _language(request, qr_code)
     with translation.override(language):
-        state = selectors.intake_state(qr_code)
+        state = selectors.intake_decide(facts)
         if not state.is_open:
             return _closed(request, state, language)
         visitor = client_hash(request)

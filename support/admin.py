@@ -11,7 +11,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, F, IntegerField, Q, Value, When
-from django.db.models.functions import Least
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -24,6 +23,7 @@ from core.admin import (
     CappedCountPaginator,
     CsvExportMixin,
     EventInline,
+    FullTextSearchMixin,
     ReadOnlyInlineMixin,
     report_errors,
     run_for_each,
@@ -46,31 +46,11 @@ from support.models import (
     SupportCalendar,
     Ticket,
     TicketEvent,
+    Urgency,
 )
 
-URGENCY_ORDER = (
-    Case(
-        When(status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED], then=Value(1)),
-        default=Value(0),
-        output_field=IntegerField(),
-    ).asc(),
-    Case(
-        When(
-            Q(response_breached_at__isnull=False) | Q(resolution_breached_at__isnull=False),
-            then=Value(0),
-        ),
-        default=Value(1),
-        output_field=IntegerField(),
-    ).asc(),
-    Case(
-        When(
-            first_response_at__isnull=True,
-            then=Least(F("response_due_at"), F("resolution_due_at")),
-        ),
-        default=F("resolution_due_at"),
-    ).asc(),
-    F("pk").asc(),
-)
+# The stored urgency key (support.sla.urgency_refresh), read through its index.
+URGENCY_ORDER = ("urgency_rank", "urgency_due_at", "pk")
 OPEN_INCIDENTS_FIRST = (
     Case(
         When(status="resolved", then=Value(1)), default=Value(0), output_field=IntegerField()
@@ -109,14 +89,19 @@ class QueueFilter(admin.SimpleListFilter):
                 return queryset.filter(assignee__isnull=True)
             case "breached":
                 return queryset.filter(
-                    Q(response_breached_at__isnull=False) | Q(resolution_breached_at__isnull=False)
+                    urgency_rank__in=[Urgency.OPEN_BREACHED, Urgency.DONE_BREACHED]
                 )
             case "due_soon":
+                # The key's due time is the earliest of the two, so its index range holds
+                # every ticket due soon; the second filter leaves out paused clocks.
                 soon = now + timedelta(hours=1)
                 return queryset.filter(
+                    urgency_rank__lte=Urgency.OPEN,
+                    urgency_due_at__lte=soon,
+                ).filter(
                     Q(first_response_at__isnull=True, response_due_at__lte=soon)
                     | Q(resolution_due_at__lte=soon, paused_at__isnull=True)
-                ).exclude(status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED])
+                )
         return queryset
 
 
@@ -137,7 +122,7 @@ class TicketEventInline(TimelineInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(CsvExportMixin, admin.ModelAdmin):
+class TicketAdmin(FullTextSearchMixin, CsvExportMixin, admin.ModelAdmin):
     list_display = (
         "reference",
         "title",
@@ -150,6 +135,8 @@ class TicketAdmin(CsvExportMixin, admin.ModelAdmin):
     list_filter = (QueueFilter, "priority", "status", "business")
     list_select_related = ("business", "assignee", "calendar")
     search_fields = ("=reference", "title")
+    full_text_fields = ("title",)
+    exact_search_fields = ("reference",)
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
@@ -541,6 +528,8 @@ class IncidentAdmin(admin.ModelAdmin):
     list_filter = ("severity", "status", "businesses")
     list_select_related = ("commander",)
     search_fields = ("=reference", "title")
+    full_text_fields = ("title",)
+    exact_search_fields = ("reference",)
     filter_horizontal = ("businesses",)
     inlines = (IncidentUpdateInline,)
     actions = ("acknowledge", "resolve")

@@ -161,6 +161,15 @@ class SLAPolicy(TimeStampedModel):
         )
 
 
+class Urgency(models.IntegerChoices):
+    """A ticket's place in the triage order, before its due time (see ``sla.urgency_refresh``)."""
+
+    OPEN_BREACHED = 0, "Open, breached"
+    OPEN = 1, "Open"
+    DONE_BREACHED = 2, "Done, breached"
+    DONE = 3, "Done"
+
+
 class Ticket(TimeStampedModel):
     """A support case with its SLA clock stored on the row.
 
@@ -249,6 +258,11 @@ class Ticket(TimeStampedModel):
     resolution_breached_at = models.DateTimeField(null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(default=0)
     next_sla_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The triage order, kept by the SLA services (support.sla.urgency_refresh).
+    urgency_rank = models.PositiveSmallIntegerField(
+        choices=Urgency.choices, default=Urgency.OPEN, editable=False
+    )
+    urgency_due_at = models.DateTimeField(editable=False)
     dedupe_key = models.CharField(
         max_length=100,
         blank=True,
@@ -261,6 +275,13 @@ class Ticket(TimeStampedModel):
             models.Index(fields=["status", "resolution_due_at"]),
             models.Index(fields=["business", "status"]),
             models.Index(fields=["assignee", "status"]),
+            models.Index(
+                fields=["urgency_rank", "urgency_due_at", "id"], name="support_ticket_triage"
+            ),
+            models.Index(
+                fields=["assignee", "urgency_rank", "urgency_due_at", "id"],
+                name="support_ticket_triage_mine",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -95,6 +95,7 @@ def ticket_create(
         dedupe_key=dedupe_key,
     )
     sla.policy_apply(ticket, _policy(priority), now=now)
+    sla.urgency_refresh(ticket)
     ticket.full_clean(exclude=["reference"])
     try:
         with transaction.atomic():
@@ -129,6 +130,7 @@ def _locked(ticket: Ticket) -> Ticket:
 
 
 def _save(ticket: Ticket) -> None:
+    sla.urgency_refresh(ticket)
     ticket.full_clean()
     ticket.save()
 
@@ -324,6 +326,8 @@ SWEPT_FIELDS = [
     "resolution_breached_at",
     "escalation_level",
     "next_sla_check_at",
+    "urgency_rank",
+    "urgency_due_at",
 ]
 
 
@@ -375,6 +379,7 @@ def _marks_due(ticket: Ticket, now: datetime, summary: SweepSummary) -> list[Tic
         summary.marks.append((ticket.pk, metric, level))
         SLA_EVENTS.labels(priority=ticket.priority, metric=metric, level=level).inc()
     ticket.next_sla_check_at = sla.next_check(ticket)
+    sla.urgency_refresh(ticket)
     return events
 
 

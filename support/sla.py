@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from support.business_time import add, between
-from support.models import SLAPolicy, Ticket
+from support.models import SLAPolicy, Ticket, Urgency
 
 RESPONSE = "response"
 RESOLUTION = "resolution"
@@ -123,3 +123,22 @@ def resume(ticket: Ticket, *, now: datetime, since: datetime | None = None) -> N
         ticket.paused_minutes += _minutes(between(calendar, stopped, now))
     ticket.paused_at = None
     due_times_refresh(ticket)
+
+
+def urgency_refresh(ticket: Ticket) -> None:
+    """Store the triage order's key on the ticket: its rank, then the due time that matters.
+
+    Open before done, breached before not, then the nearest due time: the
+    first response's or the resolution's, whichever comes first, until the
+    first response; the resolution's after it. The triage list and its
+    queues read this key through an index instead of sorting every ticket.
+    """
+    breached = ticket.is_breached
+    if ticket.is_open:
+        ticket.urgency_rank = Urgency.OPEN_BREACHED if breached else Urgency.OPEN
+    else:
+        ticket.urgency_rank = Urgency.DONE_BREACHED if breached else Urgency.DONE
+    if ticket.first_response_at is None:
+        ticket.urgency_due_at = min(ticket.response_due_at, ticket.resolution_due_at)
+    else:
+        ticket.urgency_due_at = ticket.resolution_due_at

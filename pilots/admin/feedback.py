@@ -8,6 +8,7 @@ from core.admin import (
     CappedCountPaginator,
     CsvExportMixin,
     EventInline,
+    FullTextSearchMixin,
     ServiceWrittenAdmin,
     SingletonAdmin,
     run_for_each,
@@ -64,7 +65,7 @@ FEEDBACK_CSV_COLUMNS = (
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(CsvExportMixin, ServiceWrittenAdmin):
+class FeedbackAdmin(FullTextSearchMixin, CsvExportMixin, ServiceWrittenAdmin):
     """Read-only except the status; contact data masked; fast at a million rows."""
 
     list_display = (
@@ -89,6 +90,7 @@ class FeedbackAdmin(CsvExportMixin, ServiceWrittenAdmin):
     )
     list_select_related = ("business", "pilot")
     search_fields = ("comment",)
+    full_text_fields = ("comment",)
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50

@@ -6,6 +6,7 @@ calls the service and reports the outcome as a message.
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -32,6 +33,7 @@ from pilots.models import Business, Enrollment, Pilot, QRCode, Tag
 from pilots.printing import sheet_html, sheet_pdf_response
 from pilots.qr import qr_png, qr_svg
 from pilots.reporting import pilot_report, report_period
+from pilots.selectors import intake_facts_invalidate
 
 
 # ------------------------------------------------------------------------------
@@ -70,8 +72,16 @@ class TagAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
+class IntakeFactsAdmin(admin.ModelAdmin):
+    """Edits here change what the feedback form shows: drop its cached facts on save."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(intake_facts_invalidate)
+
+
 @admin.register(Business)
-class BusinessAdmin(admin.ModelAdmin):
+class BusinessAdmin(IntakeFactsAdmin):
     list_display = ("name", "city", "status", "expected_daily_customers", "qr_codes_link")
     list_filter = ("status", "city", "tags")
     search_fields = ("name", "city")
@@ -122,7 +132,7 @@ class EnrollmentInline(admin.TabularInline):
 
 
 @admin.register(Pilot)
-class PilotAdmin(admin.ModelAdmin):
+class PilotAdmin(IntakeFactsAdmin):
     list_display = (
         "name",
         "status",

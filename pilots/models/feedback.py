@@ -86,6 +86,19 @@ class Feedback(TimeStampedModel):
             models.Index(fields=["-submitted_at", "-id"]),
             models.Index(fields=["qr_code", "client_hash", "-submitted_at"]),
             models.Index(fields=["status", "-submitted_at"]),
+            # The success report's best and worst comments, per pilot and per site.
+            *(
+                models.Index(
+                    fields=[owner, *order],
+                    condition=~Q(comment="") & ~Q(status="spam"),
+                    name=f"pilots_fb_{owner}_{name}",
+                )
+                for owner in ("pilot", "enrollment")
+                for name, order in (
+                    ("best", ["-rating", "-quality_score", "-submitted_at"]),
+                    ("worst", ["rating", "-quality_score", "-submitted_at"]),
+                )
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -184,7 +197,12 @@ class IntakeSwitch(models.Model):
 
 
 class DailyMetric(models.Model):
-    """One enrollment's figures for one local day, kept after the raw rows are purged."""
+    """One enrollment's figures for one local day, kept after the raw rows are purged.
+
+    The dashboard and the success report read closed days from these rows:
+    the daily job takes them, and a late change to a snapshotted day (a
+    feedback marked as spam, scans counted after midnight) recounts it.
+    """
 
     enrollment = models.ForeignKey(
         Enrollment, on_delete=models.CASCADE, related_name="daily_metrics"
@@ -196,6 +214,12 @@ class DailyMetric(models.Model):
     submissions = models.PositiveIntegerField(default=0)
     eligible = models.PositiveIntegerField(default=0)
     quality_average = models.FloatField(null=True, blank=True)
+    quality_total = models.PositiveIntegerField(
+        default=0, help_text="Sum of the quality scores, so averages add up across days."
+    )
+    categories = models.JSONField(
+        default=dict, blank=True, help_text='Submissions per category, e.g. {"service": 12}.'
+    )
     payments_paid = models.PositiveIntegerField(default=0)
     payments_failed = models.PositiveIntegerField(default=0)
     taken_at = models.DateTimeField(auto_now=True)

@@ -1,5 +1,7 @@
 """Triage in the admin: agents work the queue, viewers only read it; the list stays flat."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -66,16 +68,18 @@ def test_triage_queue_orders_breached_first_then_by_due_time(agent_client):
     from django.utils import timezone
 
     # Made in the opposite order of urgency, so creation order cannot pass for it.
-    late = services.ticket_create(title="late", priority="P2")
+    now = timezone.now()
+    late = services.ticket_create(title="late", priority="P2", now=now - timedelta(days=30))
     services.ticket_create(title="urgent", priority="P0")
     calm = services.ticket_create(title="calm", priority="P3")
-    Ticket.objects.filter(pk=late.pk).update(resolution_breached_at=timezone.now())
+    services.sla_sweep(now=now)  # marks the late one's breaches, as beat does
     services.ticket_set_status(ticket=calm, status="resolved")
 
     response = agent_client.get("/admin/support/ticket/")
 
     titles = [ticket.title for ticket in response.context["cl"].result_list]
     assert titles == ["late", "urgent", "calm"]
+    assert Ticket.objects.get(pk=late.pk).is_breached
 
 
 def test_triage_list_queries_do_not_grow_with_tickets(agent_client):
