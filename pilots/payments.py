@@ -109,7 +109,9 @@ def payment_create_for_feedback(*, feedback: Feedback) -> Payment:
 
 
 def _payment_locked(payment: Payment, allowed: set[str], verb: str) -> Payment:
-    payment = Payment.objects.select_for_update().select_related("payout").get(pk=payment.pk)
+    payment = (
+        Payment.objects.select_for_update(of=("self",)).select_related("payout").get(pk=payment.pk)
+    )
     payout = payment.payout
     if payout is not None and not payout.is_settled:
         raise PaymentError(

@@ -372,3 +372,51 @@ def recipient_payable(recipient, fake):
     recipient.contact_verified_at = recipient.contact_verified_at or recipient.created_at
     recipient.save()
     return recipient
+
+
+def payable_payments_create(code, enrollment, fake, *, recipients: int, each: int) -> list:
+    """``recipients × each`` pending 10 kr payments, each recipient with a payable account."""
+    from django.utils import timezone
+
+    from pilots.models import Feedback, Payment, RewardRecipient
+
+    now = timezone.now()
+    people = RewardRecipient.objects.bulk_create(
+        RewardRecipient(
+            contact_hash=f"{n:064x}",
+            contact_email=f"guest{n}@example.se",
+            stripe_account_id=fake.account_add(payouts_enabled=True),
+            onboarding=RewardRecipient.Onboarding.PAYABLE,
+            contact_verified_at=now,
+        )
+        for n in range(recipients)
+    )
+    feedback = Feedback.objects.bulk_create(
+        Feedback(
+            business=code.business,
+            pilot=enrollment.pilot,
+            enrollment=enrollment,
+            qr_code=code,
+            rating=5,
+            language="sv",
+            quality_score=90,
+            contact_email=f"guest{n % recipients}@example.se",
+            consent_at=now,
+            reward_eligible=True,
+            client_hash=f"{n:064x}",
+            submitted_at=now,
+        )
+        for n in range(recipients * each)
+    )
+    return Payment.objects.bulk_create(
+        Payment(
+            feedback=item,
+            recipient=people[n % recipients],
+            business=code.business,
+            pilot=enrollment.pilot,
+            client_hash=item.client_hash,
+            amount=1000,
+            currency="SEK",
+        )
+        for n, item in enumerate(feedback)
+    )

@@ -6,11 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from django.utils import timezone
 
-from pilots.models import Feedback, Payment, Payout, RewardRecipient
+from pilots.models import Payment, Payout
 from tests.celery_processes import worker_database_url
-from tests.conftest import PROJECT_DIR, stripe_env
+from tests.conftest import PROJECT_DIR, payable_payments_create, stripe_env
 
 RECIPIENTS = 50
 PAYMENTS_EACH = 4
@@ -19,44 +18,8 @@ PAYMENTS_EACH = 4
 @pytest.fixture
 def payable_payments(open_code, enrolled, stripe_fake):
     """200 pending payments of 10 kr, four for each of 50 payable recipients."""
-    now = timezone.now()
-    recipients = RewardRecipient.objects.bulk_create(
-        RewardRecipient(
-            contact_hash=f"{n:064x}",
-            contact_email=f"guest{n}@example.se",
-            stripe_account_id=stripe_fake.account_add(payouts_enabled=True),
-            onboarding=RewardRecipient.Onboarding.PAYABLE,
-        )
-        for n in range(RECIPIENTS)
-    )
-    feedback = Feedback.objects.bulk_create(
-        Feedback(
-            business=open_code.business,
-            pilot=enrolled.pilot,
-            enrollment=enrolled,
-            qr_code=open_code,
-            rating=5,
-            language="sv",
-            quality_score=90,
-            contact_email=f"guest{n}@example.se",
-            consent_at=now,
-            reward_eligible=True,
-            client_hash=f"{n:064x}",
-            submitted_at=now,
-        )
-        for n in range(RECIPIENTS * PAYMENTS_EACH)
-    )
-    Payment.objects.bulk_create(
-        Payment(
-            feedback=item,
-            recipient=recipients[n % RECIPIENTS],
-            business=open_code.business,
-            pilot=enrolled.pilot,
-            client_hash=item.client_hash,
-            amount=1000,
-            currency="SEK",
-        )
-        for n, item in enumerate(feedback)
+    payable_payments_create(
+        open_code, enrolled, stripe_fake, recipients=RECIPIENTS, each=PAYMENTS_EACH
     )
     return stripe_fake
 
