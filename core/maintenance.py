@@ -36,13 +36,14 @@ from django.utils import timezone
 from core.leases import (
     HeldLease,
     LeaseLost,
+    holder_is_dead,
     lease_acquire,
     lease_holder_name,
     lease_release,
     lease_renew,
 )
 from core.metrics import task_timed
-from core.models import MaintenanceRun, MaintenanceStep
+from core.models import Lease, MaintenanceRun, MaintenanceStep
 
 logger = logging.getLogger(__name__)
 
@@ -265,11 +266,42 @@ def _period_take(name: str, key: str, lease_name: str) -> MaintenanceRun | None:
         finished_at=now,
         error="Its worker stopped renewing the lease; a later run took the period over.",
     )
+    abandoned += _dead_runs_close(name, now=now, except_lease=lease_name)
     if abandoned:
-        logger.warning(
-            "maintenance job %s: took over %s abandoned run(s) of %s", name, abandoned, key
-        )
+        logger.warning("maintenance job %s: %s abandoned run(s) closed", name, abandoned)
     return MaintenanceRun.objects.create(job=name, run_key=key, lease=lease_name, started_at=now)
+
+
+def _dead_runs_close(name: str, *, now: datetime, except_lease: str) -> int:
+    """Mark abandoned the runs of ``name`` left running under a lease nobody holds any more.
+
+    Runs of past periods (a minute's sweep, a queued run) get no later
+    trigger of their own; the next run of the job closes their records.
+    """
+    running = list(
+        MaintenanceRun.objects.filter(job=name, outcome=MaintenanceRun.Outcome.RUNNING)
+        .exclude(lease__in=["", except_lease])
+        .only("pk", "lease")
+    )
+    if not running:
+        return 0
+    leases = {
+        lease.name: lease for lease in Lease.objects.filter(name__in={run.lease for run in running})
+    }
+    dead = [
+        run.pk
+        for run in running
+        if (lease := leases.get(run.lease)) is None
+        or lease.expires_at <= now
+        or holder_is_dead(lease.holder)
+    ]
+    return MaintenanceRun.objects.filter(
+        pk__in=dead, outcome=MaintenanceRun.Outcome.RUNNING
+    ).update(
+        outcome=MaintenanceRun.Outcome.ABANDONED,
+        finished_at=now,
+        error="Its worker stopped renewing the lease before the run finished.",
+    )
 
 
 def _run_recorded(

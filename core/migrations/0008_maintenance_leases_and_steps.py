@@ -5,6 +5,8 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from core.roles import roles_apply_in_migration
+
 
 class Migration(migrations.Migration):
 
@@ -48,4 +50,5 @@ class Migration(migrations.Migration):
             name='run',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='steps', to='core.maintenancerun'),
         ),
+        migrations.RunPython(roles_apply_in_migration, migrations.RunPython.noop),
     ]

@@ -167,6 +167,30 @@ def test_a_run_that_lost_its_lease_stops_at_the_next_checkpoint_and_records_noth
     assert Lease.objects.get(name=f"maintenance:test_lost:{KEY}").holder == "other-host:x:1:new"
 
 
+def test_the_next_run_of_a_job_closes_runs_of_past_periods_that_died(register):
+    register("test_minutely", EVERY_MINUTE, lambda now: "swept")
+    now = timezone.now()
+    past, alive = "2026-11-23T10:58Z", "2026-11-23T10:59Z"
+    for key, expires in ((past, now - timedelta(seconds=1)), (alive, now + timedelta(minutes=1))):
+        Lease.objects.create(
+            name=f"maintenance:test_minutely:{key}",
+            holder="other-host:x:9:abc",
+            acquired_at=now - timedelta(minutes=2),
+            expires_at=expires,
+        )
+        MaintenanceRun.objects.create(
+            job="test_minutely", run_key=key, lease=f"maintenance:test_minutely:{key}"
+        )
+
+    record = run_job(
+        "test_minutely", now=datetime.datetime(2026, 11, 23, 11, 0, tzinfo=datetime.UTC)
+    )
+
+    outcomes = dict(MaintenanceRun.objects.values_list("run_key", "outcome"))
+    assert record.run_key == "2026-11-23T11:00Z"
+    assert outcomes == {past: "abandoned", alive: "running", record.run_key: "ok"}
+
+
 def test_a_failed_run_leaves_the_lease_free_for_the_next_trigger(register):
     calls = []
 
