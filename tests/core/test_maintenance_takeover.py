@@ -8,7 +8,6 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -26,7 +25,7 @@ from core.maintenance import (
     run_key,
     step_once,
 )
-from core.models import Lease, MaintenanceRun, MaintenanceStep
+from core.models import Lease, MaintenanceRun, MaintenanceStep, Message
 from core.tasks import maintenance_queued
 
 pytestmark = pytest.mark.django_db
@@ -272,6 +271,9 @@ def test_a_step_is_done_once_and_a_failed_step_is_left_to_do():
 # ------------------------------------------------------------------------------
 # Runs by hand
 # ------------------------------------------------------------------------------
+MANAGERS = ["anna@pilotops.example", "bo@pilotops.example"]
+
+
 @pytest.fixture
 def managers(staff_member):
     from core import roles
@@ -288,8 +290,13 @@ def run_maintenance(*args: str) -> str:
     return out.getvalue()
 
 
-def daily_reports() -> list:
-    return [message for message in mail.outbox if "daily report" in message.subject]
+def daily_reports() -> list[tuple[str, str]]:
+    """(recipient, subject) of each daily report in the outbox."""
+    return list(
+        Message.objects.filter(purpose="report", subject__contains="daily report")
+        .order_by("pk")
+        .values_list("recipient", "subject")
+    )
 
 
 @pytest.mark.parametrize("date", [["--date", "2026-11-24"], []], ids=["for a date", "today"])
@@ -299,15 +306,15 @@ def test_run_maintenance_twice_in_a_day_sends_one_daily_report_and_resend_sends_
     first = run_maintenance("daily_report", *date)
     second = run_maintenance("daily_report", *date)
 
-    assert len(daily_reports()) == 1
+    once = daily_reports()
+    assert sorted(recipient for recipient, _ in once) == MANAGERS, "one report for each manager"
     assert first.startswith("daily_report: 2 reports sent")
     assert "already done for" in second and "Use --resend" in second
 
     resent = run_maintenance("daily_report", *date, "--resend")
 
-    assert len(daily_reports()) == 2
+    assert daily_reports() == once + once, "the same report once more for each manager"
     assert resent.startswith("daily_report: 2 reports sent")
-    assert daily_reports()[0].subject == daily_reports()[1].subject
 
 
 def test_beat_after_a_run_by_hand_does_not_send_the_report_again(managers):
@@ -316,7 +323,7 @@ def test_beat_after_a_run_by_hand_does_not_send_the_report_again(managers):
     scheduled = run_job("daily_report", now=datetime.datetime(2026, 11, 24, 3, tzinfo=STOCKHOLM))
 
     assert scheduled is None, "the day's run was the one by hand"
-    assert len(daily_reports()) == 1
+    assert len(daily_reports()) == len(MANAGERS)
 
 
 def test_a_weekly_report_by_hand_on_a_weekday_leaves_sundays_run_to_beat(managers):
@@ -326,11 +333,10 @@ def test_a_weekly_report_by_hand_on_a_weekday_leaves_sundays_run_to_beat(manager
 
     sunday = run_job("weekly_report", now=wednesday + timedelta(days=4))
 
-    subjects = [m.subject for m in mail.outbox]
+    subjects = list(Message.objects.order_by("pk").values_list("subject", flat=True))
     assert by_hand.startswith("weekly_report: 2 reports sent")
     assert "already done for" in again
     assert sunday is not None and sunday.run_key == "2026-W48"
-    assert subjects == [
-        "Pilot Ops weekly report: 2026-11-18 – 2026-11-24",
-        "Pilot Ops weekly report: 2026-11-22 – 2026-11-28",
+    assert subjects == 2 * ["Pilot Ops weekly report: 2026-11-18 – 2026-11-24"] + 2 * [
+        "Pilot Ops weekly report: 2026-11-22 – 2026-11-28"
     ]
