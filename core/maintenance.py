@@ -175,20 +175,13 @@ def run_job(
         return None
     if _period_done(name, key):
         return None
-    lease = HeldLease(
-        name=f"maintenance:{name}:{key}",
-        holder=lease_holder_name(),
-        seconds=lease_seconds(maintenance.cadence),
+    return _run_holding(
+        maintenance,
+        f"maintenance:{name}:{key}",
+        lambda lease_name: _period_take(name, key, lease_name),
+        now=now,
+        resend=resend,
     )
-    if not lease_acquire(name=lease.name, holder=lease.holder, seconds=lease.seconds):
-        return None
-    try:
-        record = _period_take(name, key, lease.name)
-        if record is None:
-            return None
-        return _run_recorded(maintenance, record, now, lease=lease, resend=resend)
-    finally:
-        lease_release(name=lease.name, holder=lease.holder)
 
 
 def job_enqueue(name: str, *, requested_by=None) -> MaintenanceRun:
@@ -222,23 +215,40 @@ def run_queued(run_id: int) -> MaintenanceRun | None:
     unfinished = [MaintenanceRun.Outcome.QUEUED, MaintenanceRun.Outcome.RUNNING]
     if record is None or record.outcome not in unfinished:
         return None
-    maintenance = JOBS[record.job]
+
+    def take(lease_name: str) -> MaintenanceRun | None:
+        taken = MaintenanceRun.objects.filter(pk=run_id, outcome__in=unfinished).update(
+            outcome=MaintenanceRun.Outcome.RUNNING, lease=lease_name, started_at=timezone.now()
+        )
+        return MaintenanceRun.objects.get(pk=run_id) if taken else None
+
+    return _run_holding(
+        JOBS[record.job], f"maintenance:{record.job}:run-{record.pk}", take, now=timezone.now()
+    )
+
+
+def _run_holding(
+    maintenance: Job,
+    lease_name: str,
+    take: Callable[[str], MaintenanceRun | None],
+    *,
+    now: datetime,
+    resend: bool = False,
+) -> MaintenanceRun | None:
+    """Run ``maintenance`` holding ``lease_name``, on the record ``take`` returns once it is held.
+
+    None when another worker holds the lease or ``take`` finds nothing to do.
+    """
     lease = HeldLease(
-        name=f"maintenance:{record.job}:run-{record.pk}",
-        holder=lease_holder_name(),
-        seconds=lease_seconds(maintenance.cadence),
+        name=lease_name, holder=lease_holder_name(), seconds=lease_seconds(maintenance.cadence)
     )
     if not lease_acquire(name=lease.name, holder=lease.holder, seconds=lease.seconds):
         return None
     try:
-        now = timezone.now()
-        taken = MaintenanceRun.objects.filter(pk=run_id, outcome__in=unfinished).update(
-            outcome=MaintenanceRun.Outcome.RUNNING, lease=lease.name, started_at=now
-        )
-        if not taken:
+        record = take(lease.name)
+        if record is None:
             return None
-        record.refresh_from_db()
-        return _run_recorded(maintenance, record, now, lease=lease, resend=False)
+        return _run_recorded(maintenance, record, now, lease=lease, resend=resend)
     finally:
         lease_release(name=lease.name, holder=lease.holder)
 

@@ -190,26 +190,6 @@ def test_the_next_run_of_a_job_closes_runs_of_past_periods_that_died(register):
     assert outcomes == {past: "abandoned", alive: "running", record.run_key: "ok"}
 
 
-def test_a_failed_run_leaves_the_lease_free_for_the_next_trigger(register):
-    calls = []
-
-    def flaky(now):
-        calls.append(now)
-        if len(calls) == 1:
-            raise RuntimeError("database went away")
-        return "fine"
-
-    register("test_retry", DAILY, flaky)
-    with pytest.raises(RuntimeError):
-        run_job("test_retry", now=NOON)
-
-    assert run_job("test_retry", now=NOON + timedelta(minutes=1)).summary == "fine"
-    outcomes = set(
-        MaintenanceRun.objects.filter(job="test_retry").values_list("outcome", flat=True)
-    )
-    assert outcomes == {"error", "ok"}
-
-
 def test_a_queued_run_left_running_by_a_dead_worker_is_taken_over_by_the_redelivered_task(
     register,
 ):
