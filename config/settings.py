@@ -349,6 +349,11 @@ CELERY_BEAT_SCHEDULE = {
 # Contact data (reward contacts, staff-ticket contacts), scan counters and Stripe
 # event payloads older than this are purged by the daily retention sweep.
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
+# A periodic job's run holds a lease for this long and renews it after each
+# piece of work; a run whose worker died is taken over once it has expired
+# (at once when the dead worker was on the same machine). Jobs due every
+# minute hold theirs for at most two minutes.
+MAINTENANCE_LEASE_SECONDS = env.int("MAINTENANCE_LEASE_SECONDS", default=600)
 # Readiness reports the scheduler as stale when the last heartbeat is older.
 BEAT_HEARTBEAT_MAX_AGE_SECONDS = env.int("BEAT_HEARTBEAT_MAX_AGE_SECONDS", default=180)
 

@@ -15,7 +15,7 @@ from django.utils.functional import cached_property
 
 from core import outbox
 from core.csv_export import csv_response
-from core.models import Event, Heartbeat, MaintenanceRun, Message
+from core.models import Event, Heartbeat, MaintenanceRun, MaintenanceStep, Message
 from core.privacy import mask_recipient
 from core.search import SQLITE_SEARCH_ROWS, search_query, search_vector
 
@@ -68,7 +68,20 @@ class MaintenanceRunAdmin(ReadOnlyAdmin):
         "summary",
         "counts",
         "error",
+        "lease",
+        "requested_by",
     )
+    show_full_result_count = False
+
+
+@admin.register(MaintenanceStep)
+class MaintenanceStepAdmin(ReadOnlyAdmin):
+    """What periodic work did once for good (a report sent for its period), and which run did it."""
+
+    list_display = ("key", "done_at", "run")
+    search_fields = ("key",)
+    readonly_fields = ("key", "done_at", "run")
+    list_select_related = ("run",)
     show_full_result_count = False
 
 

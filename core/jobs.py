@@ -20,13 +20,17 @@ from core.maintenance import (
     job,
     local_day,
 )
-from core.models import MaintenanceRun
+from core.models import MaintenanceRun, MaintenanceStep
 from pilots import maintenance as pilot_jobs
 from pilots import payouts, stripe_events, stripe_gateway
 from pilots import services as pilot_services
 from support import services as support
 
 RUN_RECORDS_KEPT_DAYS = 30
+# What a step marks done (a report sent for its period) is asked about only
+# while a run for that period can still happen: days, or a week for a
+# pilot's success report.
+STEPS_KEPT_DAYS = 60
 
 
 @job("sla_sweep", EVERY_MINUTE)
@@ -78,6 +82,12 @@ def retention_sweep(now: datetime):
         MaintenanceRun.objects.filter(
             started_at__lt=now - timedelta(days=RUN_RECORDS_KEPT_DAYS)
         ).delete()[0],
+    )
+    summary.add(
+        "done steps purged",
+        MaintenanceStep.objects.filter(done_at__lt=now - timedelta(days=STEPS_KEPT_DAYS)).delete()[
+            0
+        ],
     )
     call_command("clearsessions")
     return summary

@@ -197,15 +197,18 @@ class BusinessGauges:
             .order_by()
         ):
             quality.add_metric([row["business__slug"]], row["average"])
-        from core.maintenance import last_success_by_job
+        from core import jobs  # noqa: F401 - registers the jobs
+        from core.maintenance import JOBS, last_success_by_job
 
         last_runs = GaugeMetricFamily(
-            "pilotops_maintenance_last_success_timestamp_seconds",
-            "When each periodic job last finished successfully (Unix time).",
-            labels=["job"],
+            "pilotops_job_last_success_timestamp",
+            "When each periodic job last finished successfully (Unix time), with its cadence "
+            "(every_minute, every_5_minutes, hourly, daily, weekly) for the alert rules.",
+            labels=["job", "cadence"],
         )
         for job, finished in last_success_by_job().items():
-            last_runs.add_metric([job], finished.timestamp())
+            cadence = JOBS[job].cadence if job in JOBS else "unknown"
+            last_runs.add_metric([job, cadence.replace(" ", "_")], finished.timestamp())
         return [
             payments,
             payouts,

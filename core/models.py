@@ -73,8 +73,12 @@ class Event(models.Model):
 class MaintenanceRun(models.Model):
     """One run of a periodic job: when, how it ended, what it did.
 
-    Daily and weekly jobs carry a ``run_key`` (the local date, the ISO week):
-    one successful run per key, however often beat or an operator asks.
+    Each period of a job has a ``run_key`` (the minute, the hour, the local
+    date, the ISO week): at most one live run (running, or ok) per key,
+    however often beat or an operator asks. A running run holds the lease
+    named in ``lease`` and renews it while it works; a run whose worker died
+    is marked *abandoned* by the run that takes its lease over and finishes
+    the period's work.
     """
 
     class Outcome(models.TextChoices):
@@ -82,9 +86,13 @@ class MaintenanceRun(models.Model):
         RUNNING = "running", "Running"
         OK = "ok", "OK"
         ERROR = "error", "Error"
+        ABANDONED = "abandoned", "Abandoned"
 
     job = models.CharField(max_length=50, db_index=True)
     run_key = models.CharField(max_length=40, blank=True)
+    lease = models.CharField(
+        max_length=150, blank=True, help_text="The lease this run holds while it runs."
+    )
     started_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
@@ -106,13 +114,34 @@ class MaintenanceRun(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["job", "run_key"],
-                condition=~Q(run_key=""),
-                name="core_maintenancerun_once_per_key",
+                condition=~Q(run_key="") & Q(outcome__in=["running", "ok"]),
+                name="core_maintenancerun_one_live_run_per_key",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.job} {self.run_key or self.started_at.isoformat()} {self.outcome}"
+
+
+class MaintenanceStep(models.Model):
+    """One piece of periodic work done once, whichever run did it: a report sent for its period.
+
+    Written in the same transaction as the work it stands for, so a run that
+    takes over after a crash, or a twin running at the same moment, finds it
+    and skips that piece.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    run = models.ForeignKey(
+        MaintenanceRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="steps"
+    )
+    done_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-done_at"]
+
+    def __str__(self) -> str:
+        return f"{self.key} done at {self.done_at.isoformat()}"
 
 
 class Lease(models.Model):

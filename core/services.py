@@ -9,7 +9,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -25,15 +25,20 @@ def heartbeat_record(
     """Record that ``source`` was alive at ``at`` (now by default).
 
     One row per source: running it twice, on two workers at once or out of
-    order leaves one row holding the latest time.
+    order leaves one row holding the latest time and counts every beat. When
+    two first beats race to create the row, the one that loses the insert
+    counts itself on the row the other made.
     """
     at = at or timezone.now()
-    updated = Heartbeat.objects.filter(source=source).update(
-        last_seen_at=Greatest(F("last_seen_at"), Value(at)), beats=F("beats") + 1
-    )
-    if not updated:
-        Heartbeat.objects.get_or_create(source=source, defaults={"last_seen_at": at, "beats": 1})
-    return Heartbeat.objects.get(source=source)
+    beat = Heartbeat.objects.filter(source=source)
+    advance = {"last_seen_at": Greatest(F("last_seen_at"), Value(at)), "beats": F("beats") + 1}
+    if not beat.update(**advance):
+        try:
+            with transaction.atomic():
+                Heartbeat.objects.create(source=source, last_seen_at=at, beats=1)
+        except IntegrityError:
+            beat.update(**advance)
+    return beat.get()
 
 
 @transaction.atomic

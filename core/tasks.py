@@ -21,7 +21,7 @@ def maintenance(job_name: str) -> str:
 
     record = run_job(job_name)
     if record is None:
-        return f"{job_name}: not due, or already done for this period"
+        return f"{job_name}: not due, done already, or running on another worker"
     return f"{job_name}: {record.summary}"
 
 
@@ -33,7 +33,7 @@ def maintenance_queued(run_id: int) -> str:
 
     record = run_queued(run_id)
     if record is None:
-        return f"run {run_id}: already taken"
+        return f"run {run_id}: done already, or running on another worker"
     return f"{record.job}: {record.summary}"
 
 

@@ -1,8 +1,10 @@
 """The pilots part's periodic work: snapshots, lifecycle, health, retention, audits, reports.
 
-Each function is idempotent: run twice for the same day it leaves the same
-rows (upserts, state guards, dedupe keys), so a redelivered task or a second
-beat changes nothing more.
+Each function is idempotent per subject: run twice for the same day it leaves
+the same rows (upserts, state guards, dedupe keys) and sends each report once
+(``step_once``), so a redelivered task, a second beat or a run that takes over
+from a dead worker does only what is left. ``checkpoint()`` between subjects
+renews the run's lease.
 """
 
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.template.loader import render_to_string
 
+from core.maintenance import checkpoint, step_once
 from core.outbox import email_queue
 from core.pdf import html_to_pdf
 from core.roles import PILOT_MANAGERS
@@ -72,14 +75,16 @@ def pilots_lifecycle_run(*, today: date) -> Counts:
     for pilot in Pilot.objects.filter(
         status__in=[Pilot.Status.ACTIVE, Pilot.Status.PAUSED], ends_on__lt=today
     ):
-        services.pilot_complete(pilot=pilot, note="its end date has passed")
-        summary.add("pilots completed")
+        checkpoint()
+        if services.pilot_complete_ended(pilot=pilot, today=today):
+            summary.add("pilots completed")
     full = Enrollment.objects.filter(
         status=Enrollment.Status.ACTIVE, feedback_count__gte=F("trial_limit")
     )
     for enrollment in full:
-        services.enrollment_close_full(enrollment=enrollment)
-        summary.add("enrollments closed at their trial limit")
+        checkpoint()
+        if services.enrollment_close_full(enrollment=enrollment):
+            summary.add("enrollments closed at their trial limit")
     return summary
 
 
@@ -106,6 +111,7 @@ def pilot_health_check(*, now: datetime) -> Counts:
         .order_by()
     }
     for enrollment in enrollments:
+        checkpoint()
         business, figures = enrollment.business, kpis[enrollment.pk]
         problems = []
         if figures.feedback_count and figures.average_quality < HEALTH_QUALITY_MIN:
@@ -192,6 +198,7 @@ def qr_audit(*, today: date) -> Counts:
             )
     year, week, _ = today.isocalendar()
     for business, lines in findings.items():
+        checkpoint()
         ticket_create(
             title=f"{business.name}: QR audit found {len(lines)} code(s) to check",
             description="\n".join(lines),
@@ -234,15 +241,19 @@ def pilot_figures(*, start: date, end: date) -> list[PilotFigures]:
     return figures
 
 
-def report_send(*, start: date, end: date, title: str) -> Counts:
-    """E-mail the key figures for ``start``..``end`` to every Pilot manager."""
-    summary = Counts()
-    recipients = list(
+def _manager_emails() -> list[str]:
+    return list(
         get_user_model()
         .objects.filter(groups__name=PILOT_MANAGERS, is_active=True)
         .exclude(email="")
         .values_list("email", flat=True)
     )
+
+
+def report_send(*, start: date, end: date, title: str) -> Counts:
+    """E-mail the key figures for ``start``..``end`` to every Pilot manager, once per period."""
+    summary = Counts()
+    recipients = _manager_emails()
     if not recipients:
         return summary
     context = {
@@ -252,12 +263,16 @@ def report_send(*, start: date, end: date, title: str) -> Counts:
         "pilots": pilot_figures(start=start, end=end),
         "support": report_support_figures(start=start, end=end),
     }
-    email_queue(
-        to=recipients,
-        subject=f"Pilot Ops {title}: {start}" + (f" – {end}" if end != start else ""),
-        body=render_to_string("pilots/email/report.txt", context),
-        purpose="report",
-    )
+    with step_once(f"report:{title}:{start}:{end}") as due:
+        if not due:
+            summary.add("reports sent before")
+            return summary
+        email_queue(
+            to=recipients,
+            subject=f"Pilot Ops {title}: {start}" + (f" – {end}" if end != start else ""),
+            body=render_to_string("pilots/email/report.txt", context),
+            purpose="report",
+        )
     summary.add("reports sent", len(recipients))
     return summary
 
@@ -268,20 +283,21 @@ SUCCESS_REPORT_AFTER_DAYS = 30
 def success_reports_send(*, today: date) -> Counts:
     """E-mail Pilot managers the success report (PDF) of pilots that ended 30 to 36 days ago.
 
-    Weekly, so each pilot's end date falls in exactly one run's window.
+    Weekly, so each pilot's end date falls in exactly one run's window; each
+    pilot's report is sent once, whichever run (or hand run) gets to it.
     """
     summary = Counts()
-    recipients = list(
-        get_user_model()
-        .objects.filter(groups__name=PILOT_MANAGERS, is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
+    recipients = _manager_emails()
+    if not recipients:
+        return summary
     latest = today - timedelta(days=SUCCESS_REPORT_AFTER_DAYS)
     for pilot in Pilot.objects.filter(ends_on__lte=latest, ends_on__gt=latest - timedelta(days=7)):
-        report = pilot_report(pilot, start=pilot.starts_on, end=pilot.ends_on)
-        html = render_to_string("pilots/report.html", {"report": report, "for_pdf": True})
-        if recipients:
+        with step_once(f"success-report:{pilot.pk}") as due:
+            if not due:
+                summary.add("success reports sent before")
+                continue
+            report = pilot_report(pilot, start=pilot.starts_on, end=pilot.ends_on)
+            html = render_to_string("pilots/report.html", {"report": report, "for_pdf": True})
             email_queue(
                 to=recipients,
                 subject=f"Pilot Ops: success report of {pilot.name}",

@@ -142,6 +142,21 @@ def pilot_complete(*, pilot: Pilot, actor: Actor = None, note: str = "") -> Pilo
 
 
 @transaction.atomic
+def pilot_complete_ended(*, pilot: Pilot, today: date) -> Pilot | None:
+    """Complete ``pilot`` if it still runs past its end date; None when there is nothing to do.
+
+    The daily lifecycle calls this: a pilot completed a moment ago (by a
+    twin run or a manager) is left as it is, quietly.
+    """
+    pilot = Pilot.objects.select_for_update().get(pk=pilot.pk)
+    if pilot.status not in PILOT_TRANSITIONS["complete"][0] or pilot.ends_on >= today:
+        return None
+    return _pilot_transition(
+        pilot=pilot, action="complete", actor=None, note="its end date has passed"
+    )
+
+
+@transaction.atomic
 def pilot_cancel(*, pilot: Pilot, actor: Actor = None, note: str = "") -> Pilot:
     """Cancel the pilot and close its active enrollments."""
     return _pilot_transition(pilot=pilot, action="cancel", actor=actor, note=note)
@@ -208,11 +223,14 @@ def _enrollment_end(
 
 
 @transaction.atomic
-def enrollment_close_full(*, enrollment: Enrollment, actor: Actor = None) -> Enrollment:
-    """Close an enrollment that reached its trial limit (the daily lifecycle does this)."""
+def enrollment_close_full(*, enrollment: Enrollment, actor: Actor = None) -> Enrollment | None:
+    """Close an enrollment that reached its trial limit (the daily lifecycle does this).
+
+    None when there is nothing to do: not full, or closed a moment ago by a twin run.
+    """
     enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
     if enrollment.status != Enrollment.Status.ACTIVE or not enrollment.is_full:
-        return enrollment
+        return None
     return _enrollment_end(
         enrollment=enrollment,
         status=Enrollment.Status.CLOSED,

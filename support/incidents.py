@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Avg, DurationField, ExpressionWrapper, F
 from django.utils import timezone
 
@@ -81,7 +81,8 @@ def incident_declare(
         detected_at=detected_at or now,
         alert_fingerprint=alert_fingerprint,
     )
-    incident.full_clean(exclude=["reference"])
+    # One open incident per alert is the database's to decide (see alert_receive).
+    incident.full_clean(exclude=["reference"], validate_constraints=False)
     incident.save()
     incident.reference = f"INC-{incident.pk:04d}"
     incident.save(update_fields=["reference"])
@@ -250,15 +251,23 @@ def alerts_parse(payload: object) -> list[Alert]:
     return parsed
 
 
-@transaction.atomic
-def alert_receive(alert: Alert) -> Incident | None:
-    """Open, update or calm the incident of one alert; a repeated state changes nothing."""
-    incident = (
+def _open_incident_of(alert: Alert) -> Incident | None:
+    return (
         Incident.objects.select_for_update()
         .filter(alert_fingerprint=alert.fingerprint)
         .exclude(status=Incident.Status.RESOLVED)
         .first()
     )
+
+
+@transaction.atomic
+def alert_receive(alert: Alert) -> Incident | None:
+    """Open, update or calm the incident of one alert; a repeated state changes nothing.
+
+    Two deliveries of a new alert at once (Alertmanager retries, several
+    replicas) open one incident: the one whose insert loses finds the other's.
+    """
+    incident = _open_incident_of(alert)
     summary = f"{alert.name}: {alert.summary}" if alert.summary else alert.name
     if incident is None:
         if alert.status == "resolved":
@@ -266,16 +275,22 @@ def alert_receive(alert: Alert) -> Incident | None:
         businesses = (
             list(Business.objects.filter(slug=alert.business_slug)) if alert.business_slug else []
         )
-        incident = incident_declare(
-            title=summary[:200],
-            severity=alert.severity,
-            businesses=businesses,
-            alert_fingerprint=alert.fingerprint,
-            body=f"Alert firing: {summary}",
-        )
-        incident.alert_status = "firing"
-        incident.save(update_fields=["alert_status"])
-        return incident
+        try:
+            with transaction.atomic():
+                incident = incident_declare(
+                    title=summary[:200],
+                    severity=alert.severity,
+                    businesses=businesses,
+                    alert_fingerprint=alert.fingerprint,
+                    body=f"Alert firing: {summary}",
+                )
+                incident.alert_status = "firing"
+                incident.save(update_fields=["alert_status"])
+                return incident
+        except IntegrityError:
+            incident = _open_incident_of(alert)
+            if incident is None:
+                raise
     if incident.alert_status == alert.status:
         return incident  # the same news again
     incident.alert_status = alert.status

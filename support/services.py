@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core import roles
+from core.maintenance import checkpoint
 from core.metrics import SLA_EVENTS
 from core.outbox import email_queue
 from core.ratelimit import Rate, rate_limit_hit
@@ -72,14 +73,13 @@ def ticket_create(
     """Open a ticket with its SLA clock running from now.
 
     With a ``dedupe_key``, an open ticket with the same key is returned
-    instead of a second one (automatic checks open one ticket per problem).
+    instead of a second one (automatic checks open one ticket per problem),
+    also when a twin check opened it a moment ago: the database's
+    one-open-ticket-per-key constraint decides, and the loser returns the
+    winner's ticket.
     """
-    if dedupe_key:
-        existing = Ticket.objects.filter(dedupe_key=dedupe_key).exclude(
-            status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED]
-        )
-        if existing.exists():
-            return existing.get()
+    if dedupe_key and (existing := _open_with_dedupe_key(dedupe_key)) is not None:
+        return existing
     now = now or timezone.now()
     ticket = Ticket(
         reference=f"new-{uuid.uuid4().hex[:16]}",  # the real one needs the row's id
@@ -96,13 +96,15 @@ def ticket_create(
     )
     sla.policy_apply(ticket, _policy(priority), now=now)
     sla.urgency_refresh(ticket)
-    ticket.full_clean(exclude=["reference"])
+    # Checking the constraint here would turn a twin's insert into a validation
+    # error; the insert below checks it and tells the twin apart.
+    ticket.full_clean(exclude=["reference"], validate_constraints=False)
     try:
         with transaction.atomic():
             ticket.save()
     except IntegrityError:
-        if dedupe_key:  # another check opened it a moment ago
-            return Ticket.objects.get(dedupe_key=dedupe_key, status__in=_OPEN)
+        if dedupe_key and (existing := _open_with_dedupe_key(dedupe_key)) is not None:
+            return existing
         raise
     ticket.reference = f"PO-{ticket.pk:05d}"
     ticket.save(update_fields=["reference"])
@@ -123,6 +125,10 @@ _OPEN = [
     Ticket.Status.IN_PROGRESS,
     Ticket.Status.WAITING,
 ]
+
+
+def _open_with_dedupe_key(dedupe_key: str) -> Ticket | None:
+    return Ticket.objects.filter(dedupe_key=dedupe_key, status__in=_OPEN).first()
 
 
 def _locked(ticket: Ticket) -> Ticket:
@@ -300,6 +306,7 @@ def sla_sweep(*, now: datetime | None = None, batch: int = 500) -> SweepSummary:
     now = now or timezone.now()
     summary = SweepSummary()
     while True:
+        checkpoint()
         with transaction.atomic():
             tickets = list(
                 Ticket.objects.select_for_update(skip_locked=True, of=("self",))

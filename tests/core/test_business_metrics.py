@@ -7,6 +7,8 @@ import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from core import jobs  # noqa: F401 - registers the jobs
+from core.maintenance import JOBS, run_job
 from core.metrics import business_gauges
 from core.services import heartbeat_record
 from pilots import payouts
@@ -75,11 +77,19 @@ def test_business_metrics_after_a_scripted_day(client, open_code, stripe_fake):
 
 def test_every_metric_the_alert_rules_use_is_exposed(client, open_code):
     heartbeat_record()
+    run_job("tickets_auto_close", key="test")
     client.get(f"/q/{open_code.token}/")
     client.post(f"/q/{open_code.token}/", feedback_post())
     rules = (PROJECT_DIR / "deploy" / "prometheus" / "alerts.yml").read_text()
-    exposed = {name for name, _ in scrape(client)}
+    samples = scrape(client)
+    exposed = {name for name, _ in samples}
 
     used = set(re.findall(r"\b(pilotops_[a-z0-9_]+|django_[a-z0-9_]+)\b", rules))
     assert used, "the rules use metrics"
     assert used - exposed == set()
+    cadences_watched = set(re.findall(r'cadence="([a-z0-9_]+)"', rules))
+    assert cadences_watched == {job.cadence.replace(" ", "_") for job in JOBS.values()}
+    assert (
+        "pilotops_job_last_success_timestamp",
+        (("cadence", "weekly"), ("job", "tickets_auto_close")),
+    ) in samples

@@ -92,10 +92,13 @@ def test_a_failed_run_is_recorded_and_tried_again():
     record = MaintenanceRun.objects.get(job="test_flaky")
     assert record.outcome == "error" and "database went away" in record.error
 
-    run_job("test_flaky", now=noon + timedelta(hours=1))
+    retried = run_job("test_flaky", now=noon + timedelta(hours=1))
 
     record.refresh_from_db()
-    assert record.outcome == "ok" and record.summary == "fine"
+    assert record.outcome == "error", "the failure stays on record"
+    assert (retried.outcome, retried.summary, retried.run_key) == ("ok", "fine", "2026-11-23")
+    assert run_job("test_flaky", now=noon + timedelta(hours=2)) is None
+    assert len(calls) == 2
     del JOBS["test_flaky"]
 
 
@@ -119,7 +122,7 @@ def test_readiness_and_metrics_report_the_last_successful_runs(client):
 
     assert "tickets_auto_close" in ready["last_successful_runs"]
     assert (
-        'pilotops_maintenance_last_success_timestamp_seconds{job="tickets_auto_close"}' in metrics
+        'pilotops_job_last_success_timestamp{cadence="weekly",job="tickets_auto_close"}' in metrics
     )
 
 
@@ -146,4 +149,7 @@ def test_job_enqueue_records_a_queued_run_that_the_worker_task_runs_once(
     assert record.outcome == MaintenanceRun.Outcome.OK
     assert record.summary == "did it"
     assert len(ran) == 1, "a weekly job asked for on a weekday still runs, once"
-    assert queued == ["test_enqueued: did it", f"run {record.pk}: already taken"]
+    assert queued == [
+        "test_enqueued: did it",
+        f"run {record.pk}: done already, or running on another worker",
+    ]

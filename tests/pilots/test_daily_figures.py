@@ -178,8 +178,12 @@ def test_dashboard_counts_only_todays_raw_feedback(month_of_feedback):
 
     feedback_reads = [q["sql"] for q in captured if 'FROM "pilots_feedback"' in q["sql"]]
     assert len(feedback_reads) == 1
-    opening = at(today, 0).astimezone(datetime.UTC)
-    bounds = {opening.strftime("%Y-%m-%d %H:%M:%S"), opening.isoformat(sep=" ")}
+    opening = at(today, 0)
+    bounds = {  # how SQLite (UTC) and PostgreSQL (the connection's zone) print the bound
+        opening.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        opening.astimezone(datetime.UTC).isoformat(sep=" "),
+        opening.isoformat(sep=" "),
+    }
     assert any(bound in feedback_reads[0] for bound in bounds), feedback_reads[0]
 
 

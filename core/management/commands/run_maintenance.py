@@ -1,4 +1,9 @@
-"""Run a periodic job now, as if it were a given day (the runbook's "run it by hand")."""
+"""Run a periodic job now, as if it were a given day (the runbook's "run it by hand").
+
+The run counts for the job's period: when beat (or an earlier hand run) has
+done the period's work already, it says so and runs nothing, so no report
+goes out twice; ``--resend`` runs the job again and sends its e-mails again.
+"""
 
 from datetime import datetime, time
 
@@ -6,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from core import jobs  # noqa: F401 - registers the jobs
-from core.maintenance import DAILY_HOUR, JOBS, LOCAL_ZONE, run_job
+from core.maintenance import DAILY_HOUR, JOBS, LOCAL_ZONE, job_run_by_hand
 
 
 class Command(BaseCommand):
@@ -18,8 +23,13 @@ class Command(BaseCommand):
             "--date",
             help="Run as on this local date (YYYY-MM-DD), at 02:00 Stockholm time.",
         )
+        parser.add_argument(
+            "--resend",
+            action="store_true",
+            help="Run it even if its period is done already, sending its e-mails again.",
+        )
 
-    def handle(self, *args, job: str, date: str | None, **options) -> None:
+    def handle(self, *args, job: str, date: str | None, resend: bool, **options) -> None:
         if date:
             try:
                 day = datetime.strptime(date, "%Y-%m-%d").date()
@@ -28,6 +38,5 @@ class Command(BaseCommand):
             now = datetime.combine(day, time(DAILY_HOUR), tzinfo=LOCAL_ZONE)
         else:
             now = timezone.now()
-        # A manual run has its own key, so it runs even if the scheduled one did.
-        record = run_job(job, now=now, key=f"manual-{timezone.now().isoformat()}")
-        self.stdout.write(f"{job}: {record.summary if record else 'nothing run'}")
+        _, message = job_run_by_hand(job, now=now, resend=resend)
+        self.stdout.write(f"{job}: {message}")
