@@ -25,8 +25,10 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from tests.local_server import LocalServer
 
 PASS = "pass"
 ERROR_BEFORE = "500 before"
@@ -47,7 +49,7 @@ class Hold:
     released: threading.Event = field(default_factory=threading.Event)
 
 
-class FaultProxy:
+class FaultProxy(LocalServer):
     """``FaultProxy(upstream_url, seed=…).start()``; ``url`` is what clients call."""
 
     def __init__(self, upstream: str, *, seed: int, hang_seconds: float = 2.0):
@@ -62,38 +64,16 @@ class FaultProxy:
         self.only: tuple[str, ...] = ()
         self.counts: Counter = Counter()
         self.holds: list[Hold] = []
-        self.server: ThreadingHTTPServer | None = None
 
-    # --- life --------------------------------------------------------------------
-    def start(self) -> "FaultProxy":
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):
-                proxy._serve(self, "GET")
-
-            def do_POST(self):
-                proxy._serve(self, "POST")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
+    protocol_version = "HTTP/1.1"
 
     def stop(self) -> None:
         self.release_all()
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
+        super().stop()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{self.prefix}"
+        return f"{self.address}{self.prefix}"
 
     # --- steering ----------------------------------------------------------------
     def faults(self, share: float, *, only: tuple[str, ...] = ()) -> None:

@@ -18,8 +18,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.local_server import LocalServer
 
 USERNAME, PASSWORD = "u_pilotops_test", "sms-test-secret"
 
@@ -30,39 +32,15 @@ class SmsState:
     faults: list[tuple[str, int]] = field(default_factory=list)  # (kind, status)
 
 
-class SmsFake:
+class SmsFake(LocalServer):
     def __init__(self):
         self.state = SmsState()
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
-        self.server: ThreadingHTTPServer | None = None
-
-    def start(self) -> "SmsFake":
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                fake._serve(self, "GET")
-
-            def do_POST(self):
-                fake._serve(self, "POST")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/a1"
+        return f"{self.address}/a1"
 
     def reset(self) -> None:
         with self.lock:

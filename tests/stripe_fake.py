@@ -30,8 +30,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.local_server import LocalServer
 
 
 def _nested(pairs: list[tuple[str, str]]) -> dict:
@@ -77,7 +79,7 @@ class FakeState:
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, key
 
 
-class StripeFake:
+class StripeFake(LocalServer):
     """Start with ``StripeFake().start()``; ``url`` is its API base."""
 
     def __init__(self, *, webhook_secret: str = "whsec_test_pilotops"):
@@ -85,35 +87,10 @@ class StripeFake:
         self.state = FakeState()
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
-        self.server: ThreadingHTTPServer | None = None
-
-    # --- life --------------------------------------------------------------------
-    def start(self) -> "StripeFake":
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                fake._serve(self, "GET")
-
-            def do_POST(self):
-                fake._serve(self, "POST")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.address
 
     def reset(self) -> None:
         with self.lock:

@@ -300,29 +300,21 @@ def test_sms_is_sent_through_the_gateway(sms_fake):
     assert message.reference == text["id"]
 
 
-def test_sms_answer_lost_after_sending_is_settled_by_asking_and_never_sent_twice(sms_fake):
-    sms_fake.lose_answer_next()
+@pytest.mark.parametrize("fault", ["answer lost after sending", "gateway error before sending"])
+def test_sms_unknown_outcome_is_settled_by_asking_and_sent_exactly_once(sms_fake, fault):
+    if fault.startswith("answer lost"):
+        sms_fake.lose_answer_next()
+    else:
+        sms_fake.fail_next(503)
     message = sms()
 
     assert outbox.message_deliver(message_id=message.pk) == outbox.UNKNOWN
     outbox.messages_deliver_due(now=later(2))
 
     message.refresh_from_db()
+    (text,) = sms_fake.sent()
     assert message.status == Message.Status.SENT
-    assert len(sms_fake.sent()) == 1
-    assert message.reference == sms_fake.sent()[0]["id"]
-
-
-def test_sms_gateway_error_before_sending_is_sent_once_after_asking(sms_fake):
-    sms_fake.fail_next(503)
-    message = sms()
-
-    assert outbox.message_deliver(message_id=message.pk) == outbox.UNKNOWN
-    outbox.messages_deliver_due(now=later(2))
-
-    message.refresh_from_db()
-    assert message.status == Message.Status.SENT
-    assert len(sms_fake.sent()) == 1
+    assert message.reference == text["id"]
 
 
 def test_sms_refused_by_the_gateway_fails(sms_fake):

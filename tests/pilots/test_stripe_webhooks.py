@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from pilots import payments, payouts, stripe_events
 from pilots.models import Payment, Payout, RewardRecipient, StripeEvent
+from support.models import Ticket
 from tests.conftest import good_feedback_submit, recipient_verified
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +35,12 @@ def onboarding_recipient(client, open_code, stripe_fake):
     )
     recipient.refresh_from_db()
     return recipient
+
+
+def payable_now(recipient, fake) -> None:
+    """Stripe finished the recipient's onboarding: transfers can reach the account."""
+    fake.enable_payouts(recipient.stripe_account_id)
+    RewardRecipient.objects.filter(pk=recipient.pk).update(onboarding="payable")
 
 
 def account(recipient, **fields):
@@ -91,8 +98,7 @@ def test_webhook_older_account_state_arriving_late_is_ignored(
 def test_webhook_transfer_reversed_before_created_ends_reversed(
     client, stripe_fake, onboarding_recipient
 ):
-    stripe_fake.enable_payouts(onboarding_recipient.stripe_account_id)
-    RewardRecipient.objects.filter(pk=onboarding_recipient.pk).update(onboarding="payable")
+    payable_now(onboarding_recipient, stripe_fake)
     payouts.payouts_run()
     payout = Payout.objects.get()
     transfer = {
@@ -115,8 +121,7 @@ def test_webhook_transfer_reversed_before_created_ends_reversed(
 def test_webhook_transfer_created_settles_a_payout_whose_answer_was_lost(
     client, stripe_fake, onboarding_recipient
 ):
-    stripe_fake.enable_payouts(onboarding_recipient.stripe_account_id)
-    RewardRecipient.objects.filter(pk=onboarding_recipient.pk).update(onboarding="payable")
+    payable_now(onboarding_recipient, stripe_fake)
     stripe_fake.delay_next("/v1/transfers", seconds=3)
     payouts.payouts_run()
     payout = Payout.objects.get()
@@ -332,3 +337,51 @@ def test_webhook_any_signed_json_answers_200_or_400_never_500(client, stripe_fak
     response = _signed_raw(client, stripe_fake, json.dumps(body).encode())
 
     assert response.status_code in (200, 400), response.content
+
+
+def test_webhook_late_transfer_for_a_failed_payout_settles_it_paid_and_tells_people(
+    client, stripe_fake, onboarding_recipient, settings
+):
+    """Stripe's word wins, even after Pilot Ops had concluded that no transfer was made."""
+    settings.PAYOUT_MAX_ATTEMPTS = 1
+    payable_now(onboarding_recipient, stripe_fake)
+    stripe_fake.fail_next("/v1/transfers", status=500, method="POST")
+    payouts.payouts_run()  # the answer is lost: needs attention
+    payouts.payouts_run()  # Stripe has no transfer: failed
+    payout = Payout.objects.get()
+    assert payout.status == Payout.Status.FAILED
+    late = stripe_fake.transfer_add(
+        amount=payout.amount,
+        destination=onboarding_recipient.stripe_account_id,
+        transfer_group=payout.transfer_group,
+    )
+
+    deliver(client, stripe_fake, "transfer.created", late)
+    deliver(client, stripe_fake, "transfer.created", late, event_id="evt_again")
+
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PAID
+    assert payout.stripe_transfer_id == late["id"]
+    assert Payment.objects.get().status == Payment.Status.PAID
+    ticket = Ticket.objects.get(dedupe_key=f"payout-late-transfer:{payout.pk}")
+    assert "was paid after it had failed" in ticket.title
+
+
+def test_webhook_paid_payout_never_goes_back_and_a_second_transfer_is_reported(
+    client, stripe_fake, onboarding_recipient
+):
+    payable_now(onboarding_recipient, stripe_fake)
+    payouts.payouts_run()
+    payout = Payout.objects.get()
+    stray = stripe_fake.transfer_add(
+        amount=payout.amount,
+        destination=onboarding_recipient.stripe_account_id,
+        transfer_group=payout.transfer_group,
+    )
+
+    deliver(client, stripe_fake, "transfer.created", stray)
+
+    paid_with = payout.stripe_transfer_id
+    payout.refresh_from_db()
+    assert (payout.status, payout.stripe_transfer_id) == (Payout.Status.PAID, paid_with)
+    assert Ticket.objects.filter(dedupe_key=f"payout-second-transfer:{payout.pk}").exists()
