@@ -113,11 +113,15 @@ def panel_rows() -> tuple[list[str], list[FlagRow]]:
     return tag_names, rows
 
 
-def flag_history(flag: Flag, *, limit: int = 50) -> list[Event]:
-    return list(
-        Event.objects.filter(
-            subject_type=ContentType.objects.get_for_model(Flag), subject_id=flag.pk
-        )
-        .select_related("actor")
-        .order_by("-created_at", "-id")[:limit]
+def flag_history(flag: Flag | None, *, limit: int = 50) -> list[Event]:
+    """The newest changes of ``flag`` (None: of every flag), each with the flag it changed."""
+    events = Event.objects.filter(subject_type=ContentType.objects.get_for_model(Flag))
+    if flag is not None:
+        events = events.filter(subject_id=flag.pk)
+    newest = list(events.select_related("actor").order_by("-created_at", "-id")[:limit])
+    names = dict(
+        Flag.objects.filter(pk__in={e.subject_id for e in newest}).values_list("pk", "name")
     )
+    for event in newest:
+        event.flag_name = names.get(event.subject_id, "")
+    return newest
