@@ -317,11 +317,19 @@ def _spam_signals(comment: str, words: list[str], *, repeated: bool) -> list[str
     return signals
 
 
-def _points_rubric_1(words: list[str], visit_words: set[str], comment: str) -> float:
-    points = POINTS_PER_WORD * min(len(words), WORDS_COUNTED)
+def _points_of_the_comment(
+    words: list[str], visit_words: set[str], comment: str, *, per_word: float
+) -> float:
+    """Length, visit words and sentences: the parts both rubrics score (length differently)."""
+    points = per_word * min(len(words), WORDS_COUNTED)
     points += POINTS_PER_VISIT_WORD * min(len(visit_words), VISIT_WORDS_COUNTED)
     if _sentences(comment) >= 2:
         points += SENTENCES_POINTS
+    return points
+
+
+def _points_rubric_1(words: list[str], visit_words: set[str], comment: str) -> float:
+    points = _points_of_the_comment(words, visit_words, comment, per_word=POINTS_PER_WORD)
     if len(words) >= VARIETY_MIN_WORDS and len(set(words)) / len(words) >= VARIETY_SHARE:
         points += VARIETY_POINTS
     return points
@@ -330,10 +338,7 @@ def _points_rubric_1(words: list[str], visit_words: set[str], comment: str) -> f
 def _points_rubric_2(
     words: list[str], visit_words: set[str], comment: str, categories: list[str]
 ) -> float:
-    points = V2_POINTS_PER_WORD * min(len(words), WORDS_COUNTED)
-    points += POINTS_PER_VISIT_WORD * min(len(visit_words), VISIT_WORDS_COUNTED)
-    if _sentences(comment) >= 2:
-        points += SENTENCES_POINTS
+    points = _points_of_the_comment(words, visit_words, comment, per_word=V2_POINTS_PER_WORD)
     if any(word.startswith(SUGGESTION_STEMS) for word in words):
         points += SUGGESTION_POINTS
     stems = tuple(stem for category in set(categories) for stem in CATEGORY_STEMS.get(category, ()))

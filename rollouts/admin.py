@@ -17,7 +17,13 @@ from django.views.decorators.http import require_http_methods
 
 from core.admin import EventInline, report_errors
 from rollouts import services
-from rollouts.forms import FlagAddForm, FlagChangeForm, RollBackForm, RolloutStartForm
+from rollouts.forms import (
+    GUARD_FIELDS,
+    FlagAddForm,
+    FlagChangeForm,
+    RollBackForm,
+    RolloutStartForm,
+)
 from rollouts.guards import guards_read
 from rollouts.models import Flag, Rollout
 from rollouts.selectors import flag_cohorts, flag_history, panel_rows
@@ -227,12 +233,7 @@ class RolloutAdmin(admin.ModelAdmin):
         "plan_text",
         "stage_now",
         "guards",
-        "max_error_rate",
-        "min_requests",
-        "max_completion_drop",
-        "max_quality_drop",
-        "max_payment_success_drop",
-        "min_feedback",
+        *GUARD_FIELDS,
         "started_by",
         "finished_at",
         "reason",
@@ -272,7 +273,7 @@ class RolloutAdmin(admin.ModelAdmin):
                 flag=data["flag"],
                 stages=data["plan"],
                 actor=request.user,
-                **{name: data[name] for name in RolloutStartForm._meta.fields[2:]},
+                **{name: data[name] for name in GUARD_FIELDS},
             )
         except ValidationError as error:
             report_errors(request, error)

@@ -8,6 +8,15 @@ from rollouts.models import MAX_STAGES, Flag, Rollout, validate_stages
 
 _STAGE = re.compile(r"^\s*(\d{1,3})\s*%?\s*(?:for\s+)?(\d{1,5})\s*(m|min|h|d)\s*$", re.IGNORECASE)
 MINUTES = {"m": 1, "min": 1, "h": 60, "d": 1440}
+# A rollout's guard thresholds, as the form asks for them and its page shows them.
+GUARD_FIELDS = (
+    "max_error_rate",
+    "min_requests",
+    "max_completion_drop",
+    "max_quality_drop",
+    "max_payment_success_drop",
+    "min_feedback",
+)
 
 
 def plan_parse(text: str) -> list[dict]:
@@ -42,6 +51,16 @@ class FlagChangeForm(forms.ModelForm):
         model = Flag
         fields = ("description", "state", "tags", "percentage")
 
+    def clean(self):
+        cleaned = super().clean()
+        running = Rollout.objects.filter(flag=self.instance, status=Rollout.Status.RUNNING)
+        if {"state", "tags", "percentage"} & set(self.changed_data) and running.exists():
+            raise forms.ValidationError(
+                "This flag is being rolled out: roll the rollout back, or let it finish, "
+                "before changing its state, tags or percentage."
+            )
+        return cleaned
+
 
 class FlagAddForm(forms.ModelForm):
     class Meta:
@@ -58,16 +77,7 @@ class RolloutStartForm(forms.ModelForm):
 
     class Meta:
         model = Rollout
-        fields = (
-            "flag",
-            "plan",
-            "max_error_rate",
-            "min_requests",
-            "max_completion_drop",
-            "max_quality_drop",
-            "max_payment_success_drop",
-            "min_feedback",
-        )
+        fields = ("flag", "plan", *GUARD_FIELDS)
 
     def clean_plan(self) -> list[dict]:
         return plan_parse(self.cleaned_data["plan"])

@@ -8,12 +8,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
 from core import flags
 from core.models import TimeStampedModel
+from pilots.models.programme import percentage_field
 
 MAX_STAGES = 10
 MAX_SOAK_MINUTES = 30 * 24 * 60
@@ -90,16 +91,6 @@ def validate_stages(value) -> None:
         previous = percentage
 
 
-def guard_threshold(default: int, help_text: str) -> models.DecimalField:
-    return models.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        default=default,
-        validators=[MinValueValidator(0), MaxValueValidator(100)],
-        help_text=help_text,
-    )
-
-
 class Rollout(TimeStampedModel):
     """A flag moved through a plan of stages, each held for its soak time while guards stay green.
 
@@ -123,20 +114,20 @@ class Rollout(TimeStampedModel):
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.RUNNING, db_index=True
     )
-    max_error_rate = guard_threshold(
+    max_error_rate = percentage_field(
         2, "Highest share of failing requests (5xx) among those given the feature, %."
     )
     min_requests = models.PositiveIntegerField(
         default=20,
         help_text="Requests given the feature in a stage before it may be promoted.",
     )
-    max_completion_drop = guard_threshold(
+    max_completion_drop = percentage_field(
         10, "How far completion in the flag may fall below the businesses outside it, points."
     )
-    max_quality_drop = guard_threshold(
+    max_quality_drop = percentage_field(
         5, "How far average quality in the flag may fall below the businesses outside it."
     )
-    max_payment_success_drop = guard_threshold(
+    max_payment_success_drop = percentage_field(
         2, "How far payment success in the flag may fall below the businesses outside it, points."
     )
     min_feedback = models.PositiveIntegerField(

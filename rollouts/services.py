@@ -49,10 +49,10 @@ def _snapshot(flag: Flag) -> dict:
 
 
 def snapshot_text(snapshot: dict) -> str:
-    """A flag's settings in words: "off", "canary 10 % of beta", "on for every business"."""
+    """A flag's settings in words: "off", "canary 10 % of beta", "on for every business"…"""
     audience = ", ".join(snapshot["tags"]) if snapshot["tags"] else "every business"
     if snapshot["state"] == flags.OFF:
-        return "off"
+        return f"off (targets {audience})" if snapshot["tags"] else "off"
     if snapshot["state"] == flags.ON:
         return f"on for {audience}"
     return f"canary {snapshot['percentage']} % of {audience}"
