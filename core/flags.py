@@ -28,7 +28,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -338,8 +338,3 @@ class FeatureFlagMiddleware:
             response = self.get_response(request)
         requests_counted(scope, failed=response.status_code >= 500)
         return response
-
-
-def feature_names(names: Iterable[str]) -> list[str]:
-    """Every declared feature and every stored flag, by name."""
-    return sorted(set(DECLARED) | set(names))

@@ -9,6 +9,7 @@ Rolling back turns the flag off (0 %), records why, opens an incident (or
 adds to the one an alert opened) and e-mails the Pilot managers.
 """
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -205,8 +206,7 @@ def rollouts_check(*, now: datetime | None = None) -> Counts:
     now = now or timezone.now()
     summary = Counts()
     for rollout in Rollout.objects.filter(status=Rollout.Status.RUNNING).select_related("flag"):
-        with flags.flag_scope():
-            readings = guards_read(rollout, now=now)
+        readings = guards_read(rollout, now=now)
         breached = [reading for reading in readings if reading.verdict == BREACHED]
         if breached:
             reason = "; ".join(f"{r.describe()} breached" for r in breached)
@@ -328,6 +328,8 @@ def flags_roll_back_all(*, reason: str, actor: Actor = None) -> list[Flag]:
 
 def feature_alert_roll_back(*, feature: str, alert_name: str, incident: Incident) -> None:
     """A firing alert labelled ``feature="<name>"``: roll the flag back, on the alert's incident."""
+    if not re.fullmatch(flags.NAME_PATTERN, feature):
+        return  # no flag is called that
     flag = Flag.objects.filter(name=feature).first()
     if flag is not None:
         flag_roll_back(flag=flag, reason=f"alert {alert_name} firing", incident=incident)

@@ -262,6 +262,21 @@ def test_alert_without_a_feature_label_or_resolved_rolls_nothing_back(rubric_fla
     assert rubric_flag.state == Flag.State.CANARY
 
 
+@pytest.mark.parametrize("label", ["quality rubric\x00v2", "QUALITY_RUBRIC_V2", ["x"], "x" * 80])
+def test_alert_with_an_odd_feature_label_is_taken_and_rolls_nothing_back(
+    rubric_flag, settings, label
+):
+    settings.ALERTMANAGER_TOKEN = ALERT_TOKEN
+    start(rubric_flag)
+    odd = alert_payload()
+    odd["alerts"][0]["labels"]["feature"] = label
+
+    assert alert_send(odd).status_code == 200
+
+    rubric_flag.refresh_from_db()
+    assert rubric_flag.state == Flag.State.CANARY
+
+
 def test_rollout_refuses_a_second_running_rollout_and_manual_changes(rubric_flag):
     start(rubric_flag)
 
