@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("rollouts", "0001_flags_and_rollouts"),
-        ("core", "0008_feature_request_counts"),
+        ("core", "0009_feature_request_counts"),
     ]
 
     operations = [
