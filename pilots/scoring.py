@@ -72,104 +72,8 @@ V2_POINTS_PER_WORD = 1.0
 SUGGESTION_POINTS = 10
 CATEGORY_MATCH_POINTS = 10
 
-# Stems of words about a café visit, Swedish and English. A word counts when
-# it starts with one of these (so "kaffet", "coffees", "baristan" count).
-VISIT_WORD_STEMS = (
-    # English
-    "coffee",
-    "latte",
-    "cappuccino",
-    "espresso",
-    "tea",
-    "bun",
-    "cake",
-    "pastr",
-    "sandwich",
-    "soup",
-    "lunch",
-    "breakfast",
-    "food",
-    "drink",
-    "milk",
-    "staff",
-    "barista",
-    "waiter",
-    "service",
-    "friendly",
-    "rude",
-    "queue",
-    "line",
-    "wait",
-    "slow",
-    "fast",
-    "table",
-    "chair",
-    "seat",
-    "clean",
-    "dirty",
-    "toilet",
-    "music",
-    "noise",
-    "loud",
-    "quiet",
-    "price",
-    "expensive",
-    "cheap",
-    "counter",
-    "cashier",
-    "menu",
-    "fresh",
-    "warm",
-    "cold",
-    "wifi",
-    "window",
-    # Swedish
-    "kaffe",
-    "bulle",
-    "bulla",
-    "kanel",
-    "kardemumma",
-    "kaka",
-    "tårta",
-    "smörgås",
-    "macka",
-    "soppa",
-    "frukost",
-    "mat",
-    "dryck",
-    "mjölk",
-    "personal",
-    "servering",
-    "trevlig",
-    "otrevlig",
-    "kö",
-    "vänta",
-    "väntan",
-    "långsam",
-    "snabb",
-    "bord",
-    "stol",
-    "plats",
-    "ren",
-    "smutsig",
-    "toalett",
-    "musik",
-    "ljud",
-    "hög",
-    "tyst",
-    "pris",
-    "dyr",
-    "billig",
-    "kassa",
-    "meny",
-    "färsk",
-    "varm",
-    "kall",
-    "fönster",
-    "fika",
-)
 
-# Words that propose a change, Swedish and English (stems, as above).
+# Stems of words that propose a change, Swedish and English.
 SUGGESTION_STEMS = (
     "could",
     "should",
@@ -192,7 +96,7 @@ SUGGESTION_STEMS = (
     "mer",
     "mindre",
 )
-# Stems of words about each category of the form.
+# Stems of words about each category of the form (each is about the visit too).
 CATEGORY_STEMS = {
     "service": (
         "staff",
@@ -238,7 +142,14 @@ CATEGORY_STEMS = {
         "mjölk",
         "fika",
     ),
-    "cleanliness": ("clean", "dirty", "toilet", "ren", "smutsig", "toalett"),
+    "cleanliness": (
+        "clean",
+        "dirty",
+        "toilet",
+        "ren",
+        "smutsig",
+        "toalett",
+    ),
     "atmosphere": (
         "music",
         "noise",
@@ -255,11 +166,15 @@ CATEGORY_STEMS = {
         "stol",
         "plats",
         "fönster",
-        "mysig",
-        "cosy",
-        "cozy",
     ),
-    "price": ("price", "expensive", "cheap", "pris", "dyr", "billig", "kostar", "cost"),
+    "price": (
+        "price",
+        "expensive",
+        "cheap",
+        "pris",
+        "dyr",
+        "billig",
+    ),
     "waiting_time": (
         "queue",
         "line",
@@ -273,6 +188,29 @@ CATEGORY_STEMS = {
         "snabb",
     ),
 }
+OTHER_VISIT_STEMS = (
+    "counter",
+    "cashier",
+    "menu",
+    "fresh",
+    "warm",
+    "cold",
+    "wifi",
+    "hög",
+    "kassa",
+    "meny",
+    "färsk",
+    "varm",
+    "kall",
+)
+
+# Stems of words about a café visit, Swedish and English: those of the
+# categories and a few more. A word counts when it starts with one of these (so
+# "kaffet", "coffees", "baristan" count).
+VISIT_WORD_STEMS = (
+    *(stem for stems in CATEGORY_STEMS.values() for stem in stems),
+    *OTHER_VISIT_STEMS,
+)
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _SENTENCE_SPLIT = re.compile(r"[.!?]+")
