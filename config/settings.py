@@ -14,6 +14,7 @@ process environment, then from ``.env`` if present; ``.env.example`` lists
 them all.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -99,11 +100,13 @@ INSTALLED_APPS = [
     "core",
     "pilots",
     "support",
+    "rollouts",
 ]
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.middleware.RequestIdMiddleware",
+    "core.flags.FeatureFlagMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -344,6 +347,7 @@ CELERY_BEAT_SCHEDULE = {
     "support-auto-close": _maintenance("tickets_auto_close", crontab(minute=22), 3000),
     "pilots-qr-audit": _maintenance("qr_audit", crontab(minute=23), 3000),
     "pilots-success-reports": _maintenance("success_reports", crontab(minute=24), 3000),
+    "rollouts-guard": _maintenance("rollouts_guard", 60.0, 55),
 }
 
 # Contact data (reward contacts, staff-ticket contacts), scan counters and Stripe
@@ -408,6 +412,34 @@ ALERTMANAGER_TOKEN = env.str("ALERTMANAGER_TOKEN", default="")
 # The bearer token Prometheus and operators send to /metrics and the detailed
 # health pages in production.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+
+# ------------------------------------------------------------------------------
+# Feature flags and rollouts
+# ------------------------------------------------------------------------------
+# FEATURE_<NAME>=1 or 0 turns a feature on or off for every business, whatever
+# the admin says: the emergency path that needs no admin (and a restart).
+def _feature_overrides() -> dict[str, bool]:
+    words = {"1": True, "on": True, "true": True, "0": False, "off": False, "false": False}
+    overrides = {}
+    for variable, value in os.environ.items():
+        if not variable.startswith("FEATURE_") or variable == "FEATURE_":
+            continue
+        if value.strip().lower() not in words:
+            raise configuration_error(f"{variable} must be 1 or 0, not {value!r}.")
+        overrides[variable.removeprefix("FEATURE_").lower()] = words[value.strip().lower()]
+    return overrides
+
+
+FEATURE_OVERRIDES = _feature_overrides()
+# How long the flags' rules are reused from the cache; every change through the
+# services drops them at once (with the embedded per-process cache, other
+# processes see a change within this time).
+FLAGS_CACHE_SECONDS = env.int("FLAGS_CACHE_SECONDS", default=30)
+# Each process writes its counts of requests per flag at most this often.
+FEATURE_COUNTS_FLUSH_SECONDS = env.int("FEATURE_COUNTS_FLUSH_SECONDS", default=10)
+# Per-minute request counts older than this are deleted by the rollout job.
+FEATURE_COUNTS_KEPT_DAYS = env.int("FEATURE_COUNTS_KEPT_DAYS", default=14)
 
 # ------------------------------------------------------------------------------
 # Logging

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.management import call_command
 
-from core import outbox
+from core import flags, outbox
 from core.maintenance import (
     DAILY,
     EVERY_5_MINUTES,
@@ -24,6 +24,7 @@ from core.models import MaintenanceRun, MaintenanceStep
 from pilots import maintenance as pilot_jobs
 from pilots import payouts, stripe_events, stripe_gateway
 from pilots import services as pilot_services
+from rollouts import services as rollouts
 from support import services as support
 
 RUN_RECORDS_KEPT_DAYS = 30
@@ -127,3 +128,15 @@ def qr_audit(now: datetime):
 @job("success_reports", WEEKLY)
 def success_reports(now: datetime):
     return pilot_jobs.success_reports_send(today=local_day(now))
+
+
+@job("rollouts_guard", EVERY_MINUTE)
+def rollouts_guard(now: datetime):
+    """Promote rollouts whose guards stayed green for the soak time; roll back on a breach."""
+    summary = rollouts.rollouts_check(now=now)
+    purged = flags.request_counts_purge(
+        older_than=now - timedelta(days=settings.FEATURE_COUNTS_KEPT_DAYS)
+    )
+    if purged:
+        summary.add("request counts purged", purged)
+    return summary

@@ -34,6 +34,12 @@ SLA_EVENTS = Counter(
     "SLA warnings and breaches marked, by priority, metric and level.",
     ["priority", "metric", "level"],
 )
+FEATURE_REQUESTS = Counter(
+    "pilotops_feature_requests",
+    "Requests that checked a feature flag, by feature, variant (on or off for the request) "
+    "and outcome (ok, or error for a 5xx).",
+    ["feature", "variant", "outcome"],
+)
 # Every label set an alert rule looks at exists from the start, at zero: a rate
 # over a series that is absent is no rate at all.
 for _outcome in ("succeeded", "refused", "unknown"):

@@ -232,3 +232,27 @@ class MessageAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class FeatureRequestCount(models.Model):
+    """Requests that checked a feature flag in one minute, by variant, and how many failed.
+
+    Each process adds its counts every few seconds (``core.flags``); the
+    rollout guards read the error rate of the requests the feature was on for.
+    """
+
+    flag = models.CharField(max_length=50)
+    variant = models.CharField(max_length=3, help_text="on or off: what the request was given.")
+    minute = models.DateTimeField()
+    requests = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0, help_text="Requests answered with a 5xx.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["flag", "minute", "variant"], name="core_featurerequestcount_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flag} ({self.variant}) at {self.minute.isoformat()}"

@@ -22,11 +22,29 @@ MANAGE = "manage"
 VIEW = "view"
 
 ROLES: dict[str, dict[str, str]] = {
-    PILOT_MANAGERS: {"pilots": MANAGE, "support": VIEW, "core": VIEW, "django_celery_beat": VIEW},
+    PILOT_MANAGERS: {
+        "pilots": MANAGE,
+        "rollouts": MANAGE,
+        "support": VIEW,
+        "core": VIEW,
+        "django_celery_beat": VIEW,
+    },
     # Agents read pilots (so no payment changes) and run support.
-    SUPPORT_AGENTS: {"pilots": VIEW, "support": MANAGE, "core": VIEW, "django_celery_beat": VIEW},
-    SUPPORT_LEADS: {"pilots": VIEW, "support": MANAGE, "core": VIEW, "django_celery_beat": VIEW},
-    VIEWERS: {"pilots": VIEW, "support": VIEW, "core": VIEW},
+    SUPPORT_AGENTS: {
+        "pilots": VIEW,
+        "rollouts": VIEW,
+        "support": MANAGE,
+        "core": VIEW,
+        "django_celery_beat": VIEW,
+    },
+    SUPPORT_LEADS: {
+        "pilots": VIEW,
+        "rollouts": VIEW,
+        "support": MANAGE,
+        "core": VIEW,
+        "django_celery_beat": VIEW,
+    },
+    VIEWERS: {"pilots": VIEW, "rollouts": VIEW, "support": VIEW, "core": VIEW},
 }
 
 

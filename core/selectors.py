@@ -1,4 +1,4 @@
-"""Read paths of the operations part: readiness of the parts Pilot Ops depends on."""
+"""Read paths of the operations part: readiness of the parts Pilot Ops depends on, staff."""
 
 import logging
 import uuid
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
@@ -80,3 +81,14 @@ def scheduler_check(*, now: datetime | None = None) -> Check:
 
 def readiness_checks() -> list[Check]:
     return [database_check(), cache_check(), broker_check(), scheduler_check()]
+
+
+def staff_emails(group: str) -> list[str]:
+    """The addresses of the active staff in ``group`` (a name from core.roles)."""
+    return list(
+        get_user_model()
+        .objects.filter(groups__name=group, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+        .order_by("email")
+    )

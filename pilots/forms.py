@@ -6,6 +6,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from core.contacts import Contact, contact_normalise
+from pilots.features import PHONE_NOT_TAKEN
 from pilots.models import Business, Category, Enrollment, Feedback, QRCode
 from pilots.selectors import business_active_enrollment, qr_codes_active
 
@@ -139,8 +140,17 @@ class FeedbackForm(forms.Form):
     # A field people never see; bots fill in every field they find.
     website = forms.CharField(required=False, label=_("Leave this empty"))
 
+    def __init__(self, *args, phone_allowed: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.phone_allowed = phone_allowed
+        if not phone_allowed:
+            self.fields["contact"].label = _("E-mail address")
+
     def clean_contact(self) -> Contact:
-        return contact_normalise(self.cleaned_data["contact"])
+        contact = contact_normalise(self.cleaned_data["contact"])
+        if contact.phone and not self.phone_allowed:
+            raise forms.ValidationError(PHONE_NOT_TAKEN, code="phone_not_taken")
+        return contact
 
     def clean(self):
         cleaned = super().clean()

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.template.loader import render_to_string
@@ -20,6 +19,7 @@ from core.maintenance import checkpoint, step_once
 from core.outbox import email_queue
 from core.pdf import html_to_pdf
 from core.roles import PILOT_MANAGERS
+from core.selectors import staff_emails
 from pilots import services
 from pilots.models import (
     Enrollment,
@@ -242,12 +242,7 @@ def pilot_figures(*, start: date, end: date) -> list[PilotFigures]:
 
 
 def _manager_emails() -> list[str]:
-    return list(
-        get_user_model()
-        .objects.filter(groups__name=PILOT_MANAGERS, is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
+    return staff_emails(PILOT_MANAGERS)
 
 
 def report_send(*, start: date, end: date, title: str) -> Counts:

@@ -6,6 +6,7 @@ server-side SVG charts (the admin must work offline: no CDN, no script).
 """
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -175,6 +176,33 @@ def svg_chart(points: dict[date, tuple[int, float]], end: date, days: int = 30) 
 # ------------------------------------------------------------------------------
 # The pilot success report
 # ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RubricRow:
+    """One quality rubric's share of a report: how it scored the feedback it scored."""
+
+    version: str
+    feedback_count: int
+    quality_average: float | None
+    eligible_share: float | None
+
+
+def rubric_rows(days: Iterable[DayFigures]) -> list[RubricRow]:
+    totals: dict[str, list[int]] = {}
+    for figures in days:
+        for version, counts in figures.rubrics.items():
+            mine = totals.setdefault(version, [0, 0, 0])
+            totals[version] = [a + b for a, b in zip(mine, counts, strict=True)]
+    return [
+        RubricRow(
+            version=version,
+            feedback_count=count,
+            quality_average=quality / count if count else None,
+            eligible_share=100 * eligible / count if count else None,
+        )
+        for version, (count, quality, eligible) in sorted(totals.items())
+    ]
+
+
 @dataclass
 class ReportSection:
     title: str
@@ -187,6 +215,7 @@ class ReportSection:
     worst: list[Feedback]
     paid: int
     failed: int
+    rubrics: list[RubricRow] = field(default_factory=list)
 
 
 @dataclass
@@ -251,6 +280,7 @@ def pilot_report(pilot: Pilot, *, start: date, end: date) -> PilotReport:
             worst=_distinct_comments(chosen.only(*fields).order_by(*WORST_FIRST)),
             paid=money[0],
             failed=money[1],
+            rubrics=rubric_rows(per_day.values()),
         )
 
     sites, merged = [], {}

@@ -24,6 +24,21 @@ varied wording             10      at least 60 % of the words are distinct
 A comment with no word about the visit is capped at 45, below any sensible
 reward threshold: length and polish alone do not earn the reward.
 
+Rubric 2 (behind the ``quality_rubric_v2`` flag; each feedback records the
+rubric that scored it) pays less for length and more for what a café can act
+on; the parts not listed are scored as in rubric 1:
+
+=========================  ======  ============================================
+part                       points  how
+=========================  ======  ============================================
+comment length             0-20    1 per word up to 20 words
+a suggestion               10      a word that proposes a change (could,
+                                   should, wish, kunde, borde, önskar, ...)
+speaks to its categories   10      a word about one of the chosen categories
+                                   (a "price" comment naming the price)
+varied wording             —       not scored
+=========================  ======  ============================================
+
 Spam signals cap the score at 5 and mark the feedback as spam: a run of 6 or
 more of the same character, a link, fewer than 30 % distinct words in a
 comment of 8 or more words, a comment that is mostly symbols, or a comment
@@ -50,49 +65,130 @@ VARIETY_MIN_WORDS = 8
 VARIETY_SHARE = 0.6
 SPAM_VARIETY_SHARE = 0.3
 
-# Stems of words about a café visit, Swedish and English. A word counts when
-# it starts with one of these (so "kaffet", "coffees", "baristan" count).
-VISIT_WORD_STEMS = (
-    # English
-    "coffee",
-    "latte",
-    "cappuccino",
-    "espresso",
-    "tea",
-    "bun",
-    "cake",
-    "pastr",
-    "sandwich",
-    "soup",
-    "lunch",
-    "breakfast",
-    "food",
-    "drink",
-    "milk",
-    "staff",
-    "barista",
-    "waiter",
-    "service",
-    "friendly",
-    "rude",
-    "queue",
-    "line",
-    "wait",
-    "slow",
-    "fast",
-    "table",
-    "chair",
-    "seat",
-    "clean",
-    "dirty",
-    "toilet",
-    "music",
-    "noise",
-    "loud",
-    "quiet",
-    "price",
-    "expensive",
-    "cheap",
+RUBRIC_1 = 1
+RUBRIC_2 = 2
+RUBRICS = (RUBRIC_1, RUBRIC_2)
+V2_POINTS_PER_WORD = 1.0
+SUGGESTION_POINTS = 10
+CATEGORY_MATCH_POINTS = 10
+
+
+# Stems of words that propose a change, Swedish and English.
+SUGGESTION_STEMS = (
+    "could",
+    "should",
+    "would",
+    "wish",
+    "suggest",
+    "maybe",
+    "perhaps",
+    "please",
+    "more",
+    "less",
+    "kunde",
+    "borde",
+    "skulle",
+    "önska",
+    "förslag",
+    "tips",
+    "gärna",
+    "kanske",
+    "mer",
+    "mindre",
+)
+# Stems of words about each category of the form (each is about the visit too).
+CATEGORY_STEMS = {
+    "service": (
+        "staff",
+        "barista",
+        "waiter",
+        "service",
+        "friendly",
+        "rude",
+        "personal",
+        "servering",
+        "trevlig",
+        "otrevlig",
+    ),
+    "food_drink": (
+        "coffee",
+        "latte",
+        "cappuccino",
+        "espresso",
+        "tea",
+        "bun",
+        "cake",
+        "pastr",
+        "sandwich",
+        "soup",
+        "lunch",
+        "breakfast",
+        "food",
+        "drink",
+        "milk",
+        "kaffe",
+        "bulle",
+        "bulla",
+        "kanel",
+        "kardemumma",
+        "kaka",
+        "tårta",
+        "smörgås",
+        "macka",
+        "soppa",
+        "frukost",
+        "mat",
+        "dryck",
+        "mjölk",
+        "fika",
+    ),
+    "cleanliness": (
+        "clean",
+        "dirty",
+        "toilet",
+        "ren",
+        "smutsig",
+        "toalett",
+    ),
+    "atmosphere": (
+        "music",
+        "noise",
+        "loud",
+        "quiet",
+        "table",
+        "chair",
+        "seat",
+        "window",
+        "musik",
+        "ljud",
+        "tyst",
+        "bord",
+        "stol",
+        "plats",
+        "fönster",
+    ),
+    "price": (
+        "price",
+        "expensive",
+        "cheap",
+        "pris",
+        "dyr",
+        "billig",
+    ),
+    "waiting_time": (
+        "queue",
+        "line",
+        "wait",
+        "slow",
+        "fast",
+        "kö",
+        "vänta",
+        "väntan",
+        "långsam",
+        "snabb",
+    ),
+}
+OTHER_VISIT_STEMS = (
     "counter",
     "cashier",
     "menu",
@@ -100,51 +196,20 @@ VISIT_WORD_STEMS = (
     "warm",
     "cold",
     "wifi",
-    "window",
-    # Swedish
-    "kaffe",
-    "bulle",
-    "bulla",
-    "kanel",
-    "kardemumma",
-    "kaka",
-    "tårta",
-    "smörgås",
-    "macka",
-    "soppa",
-    "frukost",
-    "mat",
-    "dryck",
-    "mjölk",
-    "personal",
-    "servering",
-    "trevlig",
-    "otrevlig",
-    "kö",
-    "vänta",
-    "väntan",
-    "långsam",
-    "snabb",
-    "bord",
-    "stol",
-    "plats",
-    "ren",
-    "smutsig",
-    "toalett",
-    "musik",
-    "ljud",
     "hög",
-    "tyst",
-    "pris",
-    "dyr",
-    "billig",
     "kassa",
     "meny",
     "färsk",
     "varm",
     "kall",
-    "fönster",
-    "fika",
+)
+
+# Stems of words about a café visit, Swedish and English: those of the
+# categories and a few more. A word counts when it starts with one of these (so
+# "kaffet", "coffees", "baristan" count).
+VISIT_WORD_STEMS = (
+    *(stem for stems in CATEGORY_STEMS.values() for stem in stems),
+    *OTHER_VISIT_STEMS,
 )
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -158,6 +223,7 @@ class QualityAssessment:
     score: int
     is_spam: bool
     reasons: list[str] = field(default_factory=list)
+    rubric: int = RUBRIC_1
 
 
 def _words(text: str) -> list[str]:
@@ -189,26 +255,61 @@ def _spam_signals(comment: str, words: list[str], *, repeated: bool) -> list[str
     return signals
 
 
+def _points_of_the_comment(
+    words: list[str], visit_words: set[str], comment: str, *, per_word: float
+) -> float:
+    """Length, visit words and sentences: the parts both rubrics score (length differently)."""
+    points = per_word * min(len(words), WORDS_COUNTED)
+    points += POINTS_PER_VISIT_WORD * min(len(visit_words), VISIT_WORDS_COUNTED)
+    if _sentences(comment) >= 2:
+        points += SENTENCES_POINTS
+    return points
+
+
+def _points_rubric_1(words: list[str], visit_words: set[str], comment: str) -> float:
+    points = _points_of_the_comment(words, visit_words, comment, per_word=POINTS_PER_WORD)
+    if len(words) >= VARIETY_MIN_WORDS and len(set(words)) / len(words) >= VARIETY_SHARE:
+        points += VARIETY_POINTS
+    return points
+
+
+def _points_rubric_2(
+    words: list[str], visit_words: set[str], comment: str, categories: list[str]
+) -> float:
+    points = _points_of_the_comment(words, visit_words, comment, per_word=V2_POINTS_PER_WORD)
+    if any(word.startswith(SUGGESTION_STEMS) for word in words):
+        points += SUGGESTION_POINTS
+    stems = tuple(stem for category in set(categories) for stem in CATEGORY_STEMS.get(category, ()))
+    if stems and any(word.startswith(stems) for word in words):
+        points += CATEGORY_MATCH_POINTS
+    return points
+
+
 def assess_quality(
-    *, rating: int | None, categories: list[str], comment: str, repeated: bool = False
+    *,
+    rating: int | None,
+    categories: list[str],
+    comment: str,
+    repeated: bool = False,
+    rubric: int = RUBRIC_1,
 ) -> QualityAssessment:
-    """Score one feedback by the rubric above.
+    """Score one feedback by ``rubric`` (1 or 2, see above).
 
     ``repeated`` is True when the same client already sent this comment text.
     """
+    if rubric not in RUBRICS:
+        raise ValueError(f"no quality rubric {rubric!r}")
     words = _words(comment)
     reasons: list[str] = []
     score = 0.0
     if rating is not None:
         score += RATING_POINTS
     score += POINTS_PER_CATEGORY * min(len(set(categories)), CATEGORIES_COUNTED)
-    score += POINTS_PER_WORD * min(len(words), WORDS_COUNTED)
     visit_words = _visit_words(words)
-    score += POINTS_PER_VISIT_WORD * min(len(visit_words), VISIT_WORDS_COUNTED)
-    if _sentences(comment) >= 2:
-        score += SENTENCES_POINTS
-    if len(words) >= VARIETY_MIN_WORDS and len(set(words)) / len(words) >= VARIETY_SHARE:
-        score += VARIETY_POINTS
+    if rubric == RUBRIC_1:
+        score += _points_rubric_1(words, visit_words, comment)
+    else:
+        score += _points_rubric_2(words, visit_words, comment, categories)
     final = min(MAX_SCORE, round(score))
     if not words:
         reasons.append("no comment")
@@ -220,4 +321,4 @@ def assess_quality(
     if spam:
         final = min(final, SPAM_CAP)
         reasons.extend(spam)
-    return QualityAssessment(score=final, is_spam=bool(spam), reasons=reasons)
+    return QualityAssessment(score=final, is_spam=bool(spam), reasons=reasons, rubric=rubric)

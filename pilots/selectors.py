@@ -8,7 +8,18 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Case, Count, DateField, Q, QuerySet, Sum, TextField, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    Q,
+    QuerySet,
+    Sum,
+    TextField,
+    Value,
+    When,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -25,6 +36,7 @@ from pilots.models import (
     ScanCount,
 )
 from pilots.qr import qr_png_data_uri
+from pilots.scoring import RUBRICS
 
 
 @dataclass(frozen=True)
@@ -137,9 +149,10 @@ class IntakeFacts:
 
 
 def intake_facts(qr_code: QRCode | None) -> IntakeFacts:
-    """Read the facts of ``qr_code`` from the database (two queries)."""
+    """Read the facts of ``qr_code`` from the database (three queries)."""
     latest = None
     if qr_code is not None:
+        prefetch_related_objects([qr_code.business], "tags")  # for its feature flags
         latest = (
             Enrollment.objects.filter(business=qr_code.business_id)
             .exclude(status=Enrollment.Status.WITHDRAWN)
@@ -388,6 +401,8 @@ class DayFigures:
     paid: int = 0
     failed: int = 0
     categories: dict[str, int] = field(default_factory=dict)
+    # Per quality rubric version ("1", "2"): [submissions, quality total, eligible].
+    rubrics: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def quality_average(self) -> float | None:
@@ -397,6 +412,10 @@ class DayFigures:
         categories = dict(self.categories)
         for category, count in other.categories.items():
             categories[category] = categories.get(category, 0) + count
+        rubrics = {version: list(counts) for version, counts in self.rubrics.items()}
+        for version, counts in other.rubrics.items():
+            mine = rubrics.setdefault(version, [0, 0, 0])
+            rubrics[version] = [a + b for a, b in zip(mine, counts, strict=True)]
         return DayFigures(
             submissions=self.submissions + other.submissions,
             eligible=self.eligible + other.eligible,
@@ -405,6 +424,7 @@ class DayFigures:
             paid=self.paid + other.paid,
             failed=self.failed + other.failed,
             categories=categories,
+            rubrics=rubrics,
         )
 
 
@@ -475,6 +495,18 @@ def figures_counted(
                 f"category_{value}": Count("id", filter=Q(categories_text__contains=f'"{value}"'))
                 for value in Category.values
             },
+            **{
+                f"rubric_{version}_{name}": aggregate
+                for version in RUBRICS
+                for name, aggregate in (
+                    ("submissions", Count("id", filter=Q(quality_rubric=version))),
+                    ("quality", Sum("quality_score", filter=Q(quality_rubric=version))),
+                    (
+                        "eligible",
+                        Count("id", filter=Q(quality_rubric=version, reward_eligible=True)),
+                    ),
+                )
+            },
         )
         .order_by()
     )
@@ -487,6 +519,15 @@ def figures_counted(
         day_figures.quality_total = row["quality_total"] or 0
         day_figures.categories = {
             value: row[f"category_{value}"] for value in Category.values if row[f"category_{value}"]
+        }
+        day_figures.rubrics = {
+            str(version): [
+                row[f"rubric_{version}_submissions"],
+                row[f"rubric_{version}_quality"] or 0,
+                row[f"rubric_{version}_eligible"],
+            ]
+            for version in RUBRICS
+            if row[f"rubric_{version}_submissions"]
         }
 
     by_site = {(e.business_id, e.pilot_id): pk for pk, e in enrollments.items()}
@@ -557,6 +598,7 @@ def daily_figures(
         "payments_paid",
         "payments_failed",
         "categories",
+        "rubrics",
     )
     for enrollment_id, day, *values in snapshots:
         figures[enrollment_id][day] = DayFigures(*values)
@@ -588,3 +630,48 @@ def money_from_days(days: dict[date, DayFigures], *, start: date, end: date) -> 
     """(paid, failed) rewards in ``start``..``end`` from daily figures."""
     chosen = [figures for day, figures in days.items() if start <= day <= end]
     return sum(f.paid for f in chosen), sum(f.failed for f in chosen)
+
+
+# ------------------------------------------------------------------------------
+# Figures per business over a stretch of time (rollout guards)
+# ------------------------------------------------------------------------------
+def business_figures(*, since: datetime, until: datetime) -> dict[int, DayFigures]:
+    """Each business's figures in [since, until): three grouped queries in all.
+
+    Feedback (spam left out) by submission time; payments paid by when they
+    were paid, failed by when they last changed; scans from the daily rows of
+    the local days the stretch touches (scans are counted per day).
+    """
+    figures: dict[int, DayFigures] = {}
+
+    def of(business_id: int) -> DayFigures:
+        return figures.setdefault(business_id, DayFigures())
+
+    for row in (
+        Feedback.objects.filter(submitted_at__gte=since, submitted_at__lt=until)
+        .exclude(status=Feedback.Status.SPAM)
+        .values("business")
+        .annotate(submissions=Count("id"), quality_total=Sum("quality_score"))
+        .order_by()
+    ):
+        of(row["business"]).submissions = row["submissions"]
+        of(row["business"]).quality_total = row["quality_total"] or 0
+    first_day, last_day = timezone.localdate(since), timezone.localdate(until)
+    for row in (
+        ScanCount.objects.filter(day__gte=first_day, day__lte=last_day)
+        .values("business")
+        .annotate(scans=Sum("scans"))
+        .order_by()
+    ):
+        of(row["business"]).scans = row["scans"] or 0
+    paid = Q(status=Payment.Status.PAID, paid_at__gte=since, paid_at__lt=until)
+    failed = Q(status=Payment.Status.FAILED, updated_at__gte=since, updated_at__lt=until)
+    for row in (
+        Payment.objects.filter(paid | failed)
+        .values("business")
+        .annotate(paid=Count("id", filter=paid), failed=Count("id", filter=failed))
+        .order_by()
+    ):
+        of(row["business"]).paid = row["paid"]
+        of(row["business"]).failed = row["failed"]
+    return figures

@@ -16,11 +16,18 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.contacts import email_normalise, phone_normalise
+from core.flags import flag_is_on
 from core.metrics import FEEDBACK_SUBMISSIONS, SCANS
 from core.ratelimit import Rate, rate_limit_hit
 from core.services import event_record
 from core.tokens import printed_link_token
 from pilots.claims import reward_message_queue
+from pilots.features import (
+    PHONE_NOT_TAKEN,
+    QUALITY_RUBRIC_V2,
+    SMS_REWARD_LINKS,
+    business_tenant,
+)
 from pilots.models import (
     Business,
     DailyMetric,
@@ -32,7 +39,7 @@ from pilots.models import (
     ScanCount,
 )
 from pilots.payments import payment_create_for_feedback
-from pilots.scoring import assess_quality
+from pilots.scoring import RUBRIC_1, RUBRIC_2, assess_quality
 from pilots.selectors import (
     Intake,
     IntakeState,
@@ -476,6 +483,9 @@ def _feedback_take(
         raise FeedbackRefused("Feedback already sent from here a moment ago.", reason=DUPLICATE)
     if (contact_email or contact_phone) and not consent:
         raise ValidationError("Contact details are kept only with consent.")
+    tenant = business_tenant(qr_code.business)
+    if contact_phone and not contact_email and not flag_is_on(SMS_REWARD_LINKS, tenant=tenant):
+        raise ValidationError(PHONE_NOT_TAKEN, code="phone_not_taken")
     # Normalised here too, whoever calls: one contact, one spelling, one recipient.
     contact_email = email_normalise(contact_email) if contact_email else ""
     contact_phone = phone_normalise(contact_phone) if contact_phone else ""
@@ -488,7 +498,11 @@ def _feedback_take(
         ).exists()
     )
     assessment = assess_quality(
-        rating=rating, categories=categories, comment=comment, repeated=repeated
+        rating=rating,
+        categories=categories,
+        comment=comment,
+        repeated=repeated,
+        rubric=RUBRIC_2 if flag_is_on(QUALITY_RUBRIC_V2, tenant=tenant) else RUBRIC_1,
     )
     pilot = enrollment.pilot if enrollment else None
     status = Feedback.Status.SPAM if assessment.is_spam else Feedback.Status.ACCEPTED
@@ -502,6 +516,7 @@ def _feedback_take(
         comment=comment,
         language=language,
         quality_score=assessment.score,
+        quality_rubric=assessment.rubric,
         contact_email=contact_email,
         contact_phone=contact_phone,
         consent_at=now if consent and (contact_email or contact_phone) else None,
@@ -694,6 +709,7 @@ def _daily_metrics_write(
             "quality_total": figures.quality_total,
             "quality_average": figures.quality_average,
             "categories": figures.categories,
+            "rubrics": figures.rubrics,
             "payments_paid": figures.paid,
             "payments_failed": figures.failed,
         }

@@ -16,11 +16,13 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.client import client_hash
+from core.flags import Tenant, flag_is_on
 from core.i18n import public_page_context, remember_language, visitor_language
 from core.money import format_money
 from core.privacy import mask_contact
 from pilots import payments, selectors, services, stripe_events, stripe_gateway
 from pilots.claims import claim_find, recipient_contact_verify
+from pilots.features import SMS_REWARD_LINKS, business_tenant
 from pilots.forms import FeedbackForm
 from pilots.models import Feedback, QRCode, RewardRecipient
 from pilots.selectors import Intake, IntakeState
@@ -139,13 +141,16 @@ def feedback_form(request: HttpRequest, token: str) -> HttpResponse:
         if not state.is_open:
             return _closed(request, state, language)
         visitor = client_hash(request)
+        tenant = business_tenant(state.qr_code.business)
+        phone_allowed = flag_is_on(SMS_REWARD_LINKS, tenant=tenant)
         if request.method == "GET":
             services.scan_record(state=state, client_hash=visitor)
-            return _form_page(request, state, FeedbackForm(), language)
+            form = FeedbackForm(phone_allowed=phone_allowed)
+            return _form_page(request, state, form, language, tenant=tenant)
 
-        form = FeedbackForm(request.POST)
+        form = FeedbackForm(request.POST, phone_allowed=phone_allowed)
         if not form.is_valid():
-            return _form_page(request, state, form, language, status=400)
+            return _form_page(request, state, form, language, tenant=tenant, status=400)
         if form.is_bot:
             return _to_thanks(token, NOT_STORED, language)
         contact = form.cleaned_data["contact"]
@@ -172,7 +177,9 @@ def feedback_form(request: HttpRequest, token: str) -> HttpResponse:
         return _to_thanks(token, feedback.pk, language)
 
 
-def _form_page(request, state: IntakeState, form, language: str, status: int = 200):
+def _form_page(
+    request, state: IntakeState, form, language: str, *, tenant: Tenant, status: int = 200
+):
     pilot = state.pilot
     return _page(
         request,
@@ -180,6 +187,7 @@ def _form_page(request, state: IntakeState, form, language: str, status: int = 2
         {
             "form": form,
             "business": state.qr_code.business,
+            "tenant": tenant,
             "reward": format_money(pilot.reward_amount, pilot.reward_currency)
             if pilot and pilot.reward_amount
             else "",

@@ -6,6 +6,7 @@ for the incidents that matter most.
 """
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -218,6 +219,7 @@ class Alert:
     business_slug: str
     summary: str
     starts_at: str
+    feature: str = ""  # the feature="<name>" label: a firing alert rolls that feature back
 
 
 def alerts_parse(payload: object) -> list[Alert]:
@@ -246,6 +248,7 @@ def alerts_parse(payload: object) -> list[Alert]:
                 business_slug=str(labels.get("business", "")),
                 summary=str(annotations.get("summary") or annotations.get("description") or ""),
                 starts_at=str(alert.get("startsAt", "")),
+                feature=str(labels.get("feature") or "")[:50],
             )
         )
     return parsed
@@ -304,6 +307,20 @@ def alert_receive(alert: Alert) -> Incident | None:
     incident.save(update_fields=["alert_status", "status", "mitigated_at", "updated_at"])
     _update(incident, body)
     return incident
+
+
+# A firing alert labelled feature="<name>" rolls that feature back. The part that
+# owns features registers how (from its AppConfig.ready): support knows no such part.
+FeatureAlertHandler = Callable[..., None]  # (feature=, alert_name=, incident=)
+feature_alert_handlers: list[FeatureAlertHandler] = []
+
+
+def feature_alert_receive(alert: Alert, incident: Incident | None) -> None:
+    """Hand a firing alert's ``feature`` label, with the incident it opened, to the handlers."""
+    if alert.status != "firing" or not alert.feature or incident is None:
+        return
+    for handler in feature_alert_handlers:
+        handler(feature=alert.feature, alert_name=alert.name, incident=incident)
 
 
 # ------------------------------------------------------------------------------

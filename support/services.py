@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -24,6 +23,7 @@ from core.maintenance import checkpoint
 from core.metrics import SLA_EVENTS
 from core.outbox import email_queue
 from core.ratelimit import Rate, rate_limit_hit
+from core.selectors import staff_emails
 from core.services import editable_fields_apply, event_record
 from core.tokens import printed_link_token
 from support import sla
@@ -395,12 +395,7 @@ def _notify(marks: list[tuple[int, str, str]]) -> int:
     if not marks:
         return 0
     tickets = Ticket.objects.in_bulk({ticket_id for ticket_id, _, _ in marks})
-    leads = list(
-        get_user_model()
-        .objects.filter(groups__name=SUPPORT_LEADS, is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
+    leads = staff_emails(SUPPORT_LEADS)
     assignee_emails = dict(
         Ticket.objects.filter(pk__in=tickets, assignee__isnull=False)
         .exclude(assignee__email="")

@@ -101,7 +101,11 @@ def alertmanager_webhook(request: HttpRequest) -> HttpResponse:
         alerts = incidents.alerts_parse(json.loads(request.body))
     except (ValueError, incidents.AlertPayloadError) as error:
         return JsonResponse({"error": f"not an Alertmanager payload: {error}"}, status=400)
-    touched = [incidents.alert_receive(alert) for alert in alerts]
+    touched = []
+    for alert in alerts:
+        incident = incidents.alert_receive(alert)
+        incidents.feature_alert_receive(alert, incident)
+        touched.append(incident)
     return JsonResponse(
         {"incidents": sorted({incident.reference for incident in touched if incident})}
     )

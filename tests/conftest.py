@@ -42,6 +42,16 @@ def _empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_feature_counts_carried_over():
+    """Requests of one test are not counted into the next test's database."""
+    from core import flags
+
+    flags.tally.take()
+    yield
+    flags.tally.take()
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """Keep the SQLite test database in a file so worker processes can open it too."""

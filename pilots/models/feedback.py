@@ -61,6 +61,12 @@ class Feedback(TimeStampedModel):
     quality_score = models.PositiveSmallIntegerField(
         validators=[MaxValueValidator(100)], help_text="0-100, see pilots/scoring.py."
     )
+    quality_rubric = models.PositiveSmallIntegerField(
+        choices=[(1, "Rubric 1"), (2, "Rubric 2")],
+        default=1,
+        db_default=1,  # rows inserted in bulk without it were scored by the first
+        help_text="The version of the quality rubric that scored it (pilots/scoring.py).",
+    )
     contact_email = models.EmailField(blank=True)
     contact_phone = models.CharField(max_length=20, blank=True)
     consent_at = models.DateTimeField(
@@ -219,6 +225,11 @@ class DailyMetric(models.Model):
     )
     categories = models.JSONField(
         default=dict, blank=True, help_text='Submissions per category, e.g. {"service": 12}.'
+    )
+    rubrics = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per quality rubric: [submissions, quality total, eligible].",
     )
     payments_paid = models.PositiveIntegerField(default=0)
     payments_failed = models.PositiveIntegerField(default=0)
