@@ -19,10 +19,12 @@ from pilots.selectors import (
     NO_KPIS,
     DayFigures,
     FeedbackKpis,
+    ReportComments,
     daily_figures,
     kpis_from_days,
     local_day_bounds,
     money_from_days,
+    report_comments,
 )
 from support.selectors import sla_attainment
 
@@ -228,23 +230,6 @@ class PilotReport:
     support: dict
 
 
-# The orders of the best and worst comments; each has a partial index (see Feedback.Meta).
-BEST_FIRST = ("-rating", "-quality_score", "-submitted_at")
-WORST_FIRST = ("rating", "-quality_score", "-submitted_at")
-
-
-def _distinct_comments(feedback, count: int = 3, looked_at: int = 50) -> list[Feedback]:
-    """The first ``count`` feedback whose comments differ (repeats say nothing new)."""
-    chosen, seen = [], set()
-    for item in feedback[:looked_at]:
-        if item.comment not in seen:
-            seen.add(item.comment)
-            chosen.append(item)
-        if len(chosen) == count:
-            break
-    return chosen
-
-
 def report_period(pilot: Pilot, *, start: date | None, end: date | None) -> tuple[date, date]:
     today = timezone.localdate()
     start = start or pilot.starts_on
@@ -258,17 +243,17 @@ def pilot_report(pilot: Pilot, *, start: date, end: date) -> PilotReport:
     days = daily_figures(enrollments, start=start, end=end)
     length = (end - start).days + 1
     opens, closes = local_day_bounds(start, end)
-    commented = Feedback.objects.exclude(comment="").exclude(status=Feedback.Status.SPAM)
-    if start > pilot.starts_on or end < min(pilot.ends_on, timezone.localdate()):
-        # A part of the pilot; the whole of it needs no date filter, which lets
-        # every database read the comments straight from their ordered index.
-        commented = commented.filter(submitted_at__gte=opens, submitted_at__lt=closes)
+    # The whole pilot needs no date filter, which lets every database read the
+    # comments straight from their ordered index.
+    whole = start <= pilot.starts_on and end >= min(pilot.ends_on, timezone.localdate())
+    comments, all_comments = report_comments(
+        [e.pk for e in enrollments], period=None if whole else (opens, closes)
+    )
 
-    def section(title, chosen, kpis, money, trial, per_day) -> ReportSection:
+    def section(title, chosen: ReportComments, kpis, money, trial, per_day) -> ReportSection:
         categories = Counter()
         for figures in per_day.values():
             categories.update(figures.categories)
-        fields = ("rating", "comment", "quality_score", "submitted_at", "business")
         return ReportSection(
             title=title,
             figures=figures_for(pilot, kpis, money),
@@ -276,8 +261,8 @@ def pilot_report(pilot: Pilot, *, start: date, end: date) -> PilotReport:
             trial=trial,
             chart=svg_chart(series_from_days(per_day), end, days=min(length, 60)),
             categories=[(Category(c).label, categories[c]) for c in Category.values],
-            best=_distinct_comments(chosen.only(*fields).order_by(*BEST_FIRST)),
-            worst=_distinct_comments(chosen.only(*fields).order_by(*WORST_FIRST)),
+            best=chosen.best,
+            worst=chosen.worst,
             paid=money[0],
             failed=money[1],
             rubrics=rubric_rows(per_day.values()),
@@ -295,16 +280,14 @@ def pilot_report(pilot: Pilot, *, start: date, end: date) -> PilotReport:
         sites.append(
             section(
                 enrollment.business.name,
-                commented.filter(enrollment=enrollment),
+                comments[enrollment.pk],
                 kpis,
                 money,
                 f"{enrollment.feedback_count} of {enrollment.trial_limit}",
                 per_day,
             )
         )
-    overall = section(
-        "All businesses", commented.filter(pilot=pilot), total, total_money, "", merged
-    )
+    overall = section("All businesses", all_comments, total, total_money, "", merged)
     support = {
         "attainment": [
             row for row in sla_attainment(start=opens, end=closes, pilot=pilot) if row.decided

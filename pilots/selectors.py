@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -675,3 +676,108 @@ def business_figures(*, since: datetime, until: datetime) -> dict[int, DayFigure
         of(row["business"]).paid = row["paid"]
         of(row["business"]).failed = row["failed"]
     return figures
+
+
+# ------------------------------------------------------------------------------
+# The report's best and worst comments
+# ------------------------------------------------------------------------------
+# Each order has a partial index per enrollment (see Feedback.Meta): the same
+# conditions and order here let every database read a café's first few
+# comments straight from it, however many rows the café has.
+COMMENT_ORDERS = {
+    "best": "rating DESC, quality_score DESC, submitted_at DESC",
+    "worst": "rating ASC, quality_score DESC, submitted_at DESC",
+}
+COMMENT_CANDIDATES = 10  # per café and order: enough to find three different comments
+SQLITE_UNION_TERMS = 200  # SQLite allows at most 500 terms in one compound query
+
+
+def _commented(period: tuple[datetime, datetime] | None) -> tuple[str, list]:
+    # Word for word the partial indexes' condition: SQLite uses one only then.
+    where = "NOT (c.comment = '') AND NOT (c.status = 'spam')"
+    if period is None:
+        return where, []
+    return where + " AND c.submitted_at >= %s AND c.submitted_at < %s", list(period)
+
+
+def _candidate_ids(enrollment_ids: list[int], order: str, period) -> list[int]:
+    """The first COMMENT_CANDIDATES comment ids of each enrollment in ``order``: few queries."""
+    table = Feedback._meta.db_table
+    where, params = _commented(period)
+    # Table, conditions and order are ours; every value is a parameter.
+    pick = f"SELECT c.id FROM {table} c WHERE c.enrollment_id = %s AND {where} "  # noqa: S608
+    pick += f"ORDER BY {COMMENT_ORDERS[order]} LIMIT {COMMENT_CANDIDATES}"
+    found: list[int] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            lateral = pick.replace("c.enrollment_id = %s", "c.enrollment_id = e.id")
+            cursor.execute(
+                f"SELECT picked.id FROM {Enrollment._meta.db_table} e "  # noqa: S608 - names are ours
+                f"CROSS JOIN LATERAL ({lateral}) picked WHERE e.id = ANY(%s)",
+                [*params, enrollment_ids],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        for first in range(0, len(enrollment_ids), SQLITE_UNION_TERMS):
+            chunk = enrollment_ids[first : first + SQLITE_UNION_TERMS]
+            union = " UNION ALL ".join(f"SELECT id FROM ({pick})" for _ in chunk)  # noqa: S608
+            cursor.execute(union, [value for e in chunk for value in (e, *params)])
+            found += [row[0] for row in cursor.fetchall()]
+    return found
+
+
+def _distinct_comments(feedback: list[Feedback], count: int = 3) -> list[Feedback]:
+    """The first ``count`` feedback whose comments differ (repeats say nothing new)."""
+    chosen, seen = [], set()
+    for item in feedback:
+        if item.comment not in seen:
+            seen.add(item.comment)
+            chosen.append(item)
+            if len(chosen) == count:
+                break
+    return chosen
+
+
+@dataclass(frozen=True)
+class ReportComments:
+    best: list[Feedback]
+    worst: list[Feedback]
+
+
+def report_comments(
+    enrollment_ids: list[int], *, period: tuple[datetime, datetime] | None
+) -> tuple[dict[int, ReportComments], ReportComments]:
+    """The best and worst different comments of each café, and of all of them together.
+
+    Reads a few candidates per café from the partial indexes, then ranks them
+    here: the whole pilot's best three are among its cafés' best candidates.
+    """
+    ids = {order: _candidate_ids(enrollment_ids, order, period) for order in COMMENT_ORDERS}
+    rows = Feedback.objects.filter(pk__in={*ids["best"], *ids["worst"]}).only(
+        "rating", "comment", "quality_score", "submitted_at", "business", "enrollment"
+    )
+    by_id = {item.pk: item for item in rows}
+    ranked = {
+        "best": sorted(
+            (by_id[i] for i in set(ids["best"])),
+            key=lambda f: (-f.rating, -f.quality_score, -f.submitted_at.timestamp()),
+        ),
+        "worst": sorted(
+            (by_id[i] for i in set(ids["worst"])),
+            key=lambda f: (f.rating, -f.quality_score, -f.submitted_at.timestamp()),
+        ),
+    }
+    per_site = {
+        enrollment_id: ReportComments(
+            best=_distinct_comments(
+                [f for f in ranked["best"] if f.enrollment_id == enrollment_id]
+            ),
+            worst=_distinct_comments(
+                [f for f in ranked["worst"] if f.enrollment_id == enrollment_id]
+            ),
+        )
+        for enrollment_id in enrollment_ids
+    }
+    overall = ReportComments(
+        best=_distinct_comments(ranked["best"]), worst=_distinct_comments(ranked["worst"])
+    )
+    return per_site, overall
