@@ -14,15 +14,16 @@ import argparse
 import os
 import resource
 import sys
-import tempfile
 from pathlib import Path
+
+from scratch import scratch_dir  # bench/scratch.py: removed when the run ends
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 parser = argparse.ArgumentParser()
 parser.add_argument("--rows", type=int, default=200_000)
 parser.add_argument("--export-from", help=argparse.SUPPRESS)  # the second process's var dir
 args = parser.parse_args()
-os.environ["PILOTOPS_VAR_DIR"] = args.export_from or tempfile.mkdtemp(prefix="pilotops-bench-")
+os.environ["PILOTOPS_VAR_DIR"] = args.export_from or scratch_dir()
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
 os.environ["LOG_LEVEL"] = "WARNING"
 os.environ.pop("DATABASE_URL", None)

@@ -24,11 +24,12 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
+
+from scratch import scratch_dir  # bench/scratch.py: removed when the run ends
 
 PROJECT = Path(__file__).resolve().parent.parent
 PORT = 8791
@@ -53,6 +54,7 @@ QUERIES = """
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+
 token = "%s"
 client = Client(REMOTE_ADDR="10.9.9.1")
 client.get(f"/q/{token}/")
@@ -169,7 +171,7 @@ def main() -> None:
     parser.add_argument("--cache-url", default="", help="e.g. redis://127.0.0.1:6379/7")
     args = parser.parse_args()
 
-    var_dir = tempfile.mkdtemp(prefix="pilotops-bench-")
+    var_dir = scratch_dir()
     env = environment(var_dir, args.database_url, args.cache_url)
     setup = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", SETUP],

@@ -15,12 +15,13 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from scratch import scratch_dir  # bench/scratch.py: removed when the run ends
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ["PILOTOPS_VAR_DIR"] = tempfile.mkdtemp(prefix="pilotops-bench-")
+os.environ["PILOTOPS_VAR_DIR"] = scratch_dir()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.pop("DATABASE_URL", None)
 

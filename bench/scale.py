@@ -22,10 +22,11 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, timedelta
 from pathlib import Path
+
+from scratch import scratch_dir  # bench/scratch.py: removed when the run ends
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 parser = argparse.ArgumentParser()
@@ -36,7 +37,7 @@ parser.add_argument("--small", type=int, default=1_000)
 parser.add_argument("--cafes", type=int, default=500)
 args = parser.parse_args()
 
-os.environ["PILOTOPS_VAR_DIR"] = tempfile.mkdtemp(prefix="pilotops-bench-")
+os.environ["PILOTOPS_VAR_DIR"] = scratch_dir()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ["LOG_LEVEL"] = "WARNING"
 os.environ["EMAIL_URL"] = "dummymail://"

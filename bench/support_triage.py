@@ -20,10 +20,11 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+
+from scratch import scratch_dir  # bench/scratch.py: removed when the run ends
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 parser = argparse.ArgumentParser()
@@ -32,7 +33,7 @@ parser.add_argument("--tickets", type=int, default=100_000)
 parser.add_argument("--outage", type=int, default=40_000)
 args = parser.parse_args()
 
-os.environ["PILOTOPS_VAR_DIR"] = tempfile.mkdtemp(prefix="pilotops-bench-")
+os.environ["PILOTOPS_VAR_DIR"] = scratch_dir()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ["LOG_LEVEL"] = "WARNING"
 os.environ["EMAIL_URL"] = "dummymail://"

@@ -148,7 +148,7 @@ class BusinessGauges:
             "pilotops_open_tickets", "Open tickets by priority.", labels=["priority"]
         )
         for row in (
-            Ticket.objects.exclude(status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED])
+            Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES)
             .values("priority")
             .annotate(n=Count("id"))
             .order_by()

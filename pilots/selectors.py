@@ -1,7 +1,7 @@
 """Read paths of the pilots part."""
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -573,7 +573,14 @@ def figures_counted(
 
 
 def daily_figures(
-    enrollments: Iterable[Enrollment], *, start: date, end: date, today: date | None = None
+    enrollments: Iterable[Enrollment],
+    *,
+    start: date,
+    end: date,
+    today: date | None = None,
+    detail: bool = True,
+    on_counted: Callable[[dict[int, Enrollment], dict[int, dict[date, DayFigures]]], object]
+    | None = None,
 ) -> dict[int, dict[date, DayFigures]]:
     """Each enrollment's figures per local day in ``start``..``end``, read cheaply.
 
@@ -581,7 +588,11 @@ def daily_figures(
     any closed day not snapshotted yet, are counted live by
     ``figures_counted`` from index ranges of those days only. So the cost
     follows the number of sites and days, not the feedback table, and the
-    figures equal the KPI selectors'.
+    figures equal the KPI selectors'. Without ``detail`` the snapshots'
+    category and rubric counts are left unread (the dashboard shows neither).
+    Closed days that had to be counted live are handed to ``on_counted``, so
+    the caller can keep them as snapshots: they are counted once, not on
+    every read.
     """
     enrollments = list(enrollments)
     today = today or timezone.localdate()
@@ -598,16 +609,21 @@ def daily_figures(
         "scans",
         "payments_paid",
         "payments_failed",
-        "categories",
-        "rubrics",
+        *(("categories", "rubrics") if detail else ()),
     )
     for enrollment_id, day, *values in snapshots:
         figures[enrollment_id][day] = DayFigures(*values)
     last = min(end, today)
     span = [start + timedelta(days=n) for n in range((last - start).days + 1)]
     uncovered = {e.pk: [day for day in span if day not in figures[e.pk]] for e in enrollments}
-    for enrollment_id, counted in figures_counted(enrollments, uncovered).items():
-        figures[enrollment_id].update(counted)
+    counted = figures_counted(enrollments, uncovered)
+    for enrollment_id, days in counted.items():
+        figures[enrollment_id].update(days)
+    closed_days = {
+        pk: {day: f for day, f in days.items() if day < today} for pk, days in counted.items()
+    }
+    if on_counted is not None and any(closed_days.values()):
+        on_counted({e.pk: e for e in enrollments}, closed_days)
     return figures
 
 
@@ -766,16 +782,16 @@ def report_comments(
             key=lambda f: (f.rating, -f.quality_score, -f.submitted_at.timestamp()),
         ),
     }
+    by_site: dict[str, dict[int, list[Feedback]]] = {order: {} for order in ranked}
+    for order, items in ranked.items():
+        for item in items:
+            by_site[order].setdefault(item.enrollment_id, []).append(item)
     per_site = {
-        enrollment_id: ReportComments(
-            best=_distinct_comments(
-                [f for f in ranked["best"] if f.enrollment_id == enrollment_id]
-            ),
-            worst=_distinct_comments(
-                [f for f in ranked["worst"] if f.enrollment_id == enrollment_id]
-            ),
+        site: ReportComments(
+            best=_distinct_comments(by_site["best"].get(site, [])),
+            worst=_distinct_comments(by_site["worst"].get(site, [])),
         )
-        for enrollment_id in enrollment_ids
+        for site in enrollment_ids
     }
     overall = ReportComments(
         best=_distinct_comments(ranked["best"]), worst=_distinct_comments(ranked["worst"])

@@ -41,6 +41,7 @@ from pilots.models import (
 from pilots.payments import payment_create_for_feedback
 from pilots.scoring import RUBRIC_1, RUBRIC_2, assess_quality
 from pilots.selectors import (
+    DayFigures,
     Intake,
     IntakeState,
     figures_counted,
@@ -692,6 +693,38 @@ def intake_switch_set(
 # ------------------------------------------------------------------------------
 # Daily figures (the snapshots the dashboard and the success report read)
 # ------------------------------------------------------------------------------
+def _daily_metric_values(enrollment: Enrollment, figures: DayFigures) -> dict:
+    return {
+        "business_id": enrollment.business_id,
+        "pilot_id": enrollment.pilot_id,
+        "scans": figures.scans,
+        "submissions": figures.submissions,
+        "eligible": figures.eligible,
+        "quality_total": figures.quality_total,
+        "quality_average": figures.quality_average,
+        "categories": figures.categories,
+        "rubrics": figures.rubrics,
+        "payments_paid": figures.paid,
+        "payments_failed": figures.failed,
+    }
+
+
+def daily_metrics_store(
+    enrollments: dict[int, Enrollment], figures: dict[int, dict[date, DayFigures]]
+) -> int:
+    """Keep closed days that were counted live as snapshots (the daily job had not yet).
+
+    Counted once, not on every read; a snapshot already there (the job, or a
+    twin reading at the same time) is left as it is.
+    """
+    rows = [
+        DailyMetric(enrollment_id=pk, day=day, **_daily_metric_values(enrollments[pk], counted))
+        for pk, days in figures.items()
+        for day, counted in days.items()
+    ]
+    return len(DailyMetric.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000))
+
+
 def _daily_metrics_write(
     *, enrollments: list[Enrollment], day: date, existing_only: bool
 ) -> tuple[int, int]:
@@ -699,20 +732,7 @@ def _daily_metrics_write(
     counted = figures_counted(enrollments, {e.pk: [day] for e in enrollments})
     made = replaced = 0
     for enrollment in enrollments:
-        figures = counted[enrollment.pk][day]
-        values = {
-            "business_id": enrollment.business_id,
-            "pilot_id": enrollment.pilot_id,
-            "scans": figures.scans,
-            "submissions": figures.submissions,
-            "eligible": figures.eligible,
-            "quality_total": figures.quality_total,
-            "quality_average": figures.quality_average,
-            "categories": figures.categories,
-            "rubrics": figures.rubrics,
-            "payments_paid": figures.paid,
-            "payments_failed": figures.failed,
-        }
+        values = _daily_metric_values(enrollment, counted[enrollment.pk][day])
         if existing_only:
             replaced += DailyMetric.objects.filter(enrollment=enrollment, day=day).update(
                 **values, taken_at=timezone.now()

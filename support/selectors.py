@@ -154,7 +154,7 @@ def report_support_figures(*, start, end) -> SupportFigures:
     opens, closes = local_day_bounds(start, end)
     open_by_priority = dict.fromkeys(Priority.values, 0)
     for row in (
-        Ticket.objects.exclude(status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED])
+        Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES)
         .values("priority")
         .annotate(n=Count("id"))
         .order_by()

@@ -9,6 +9,7 @@ from core.admin import (
     CsvExportMixin,
     EventInline,
     FullTextSearchMixin,
+    PageRelatedMixin,
     ServiceWrittenAdmin,
     SingletonAdmin,
     run_for_each,
@@ -65,7 +66,7 @@ FEEDBACK_CSV_COLUMNS = (
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(FullTextSearchMixin, CsvExportMixin, ServiceWrittenAdmin):
+class FeedbackAdmin(PageRelatedMixin, FullTextSearchMixin, CsvExportMixin, ServiceWrittenAdmin):
     """Read-only except the status; contact data masked; fast at a million rows."""
 
     list_display = (
@@ -88,7 +89,7 @@ class FeedbackAdmin(FullTextSearchMixin, CsvExportMixin, ServiceWrittenAdmin):
         "submitted_at",
         "reward_eligible",
     )
-    list_select_related = ("business", "pilot")
+    page_related = ("business", "pilot")
     search_fields = ("comment",)
     full_text_fields = ("comment",)
     show_full_result_count = False

@@ -17,6 +17,7 @@ from core.admin import (
     CappedCountPaginator,
     CsvExportMixin,
     EventInline,
+    PageRelatedMixin,
     ReadOnlyInlineMixin,
     ServiceWrittenAdmin,
     SingletonAdmin,
@@ -43,7 +44,7 @@ class ManualPaymentForm(forms.Form):
 
 
 @admin.register(Payment)
-class PaymentAdmin(CsvExportMixin, ServiceWrittenAdmin):
+class PaymentAdmin(PageRelatedMixin, CsvExportMixin, ServiceWrittenAdmin):
     list_display = (
         "id",
         "created_at",
@@ -57,7 +58,7 @@ class PaymentAdmin(CsvExportMixin, ServiceWrittenAdmin):
         "last_error",
     )
     list_filter = ("status", "pilot", "business", "created_at")
-    list_select_related = ("business", "pilot", "recipient")
+    page_related = ("business", "pilot", "recipient")
     search_fields = ("=id", "stripe_transfer_id")
     show_full_result_count = False
     paginator = CappedCountPaginator

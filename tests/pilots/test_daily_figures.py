@@ -155,7 +155,7 @@ def test_days_without_a_snapshot_are_counted_live(month_of_feedback):
     assert_dashboard_equals_the_selectors(month_of_feedback)
 
 
-def test_dashboard_queries_stay_the_same_with_or_without_snapshots(
+def test_dashboard_keeps_closed_days_it_counted_and_then_reads_like_the_jobs_snapshots(
     month_of_feedback, manager_client
 ):
     def queries() -> int:
@@ -163,10 +163,21 @@ def test_dashboard_queries_stay_the_same_with_or_without_snapshots(
             assert manager_client.get("/admin/").status_code == 200
         return len(captured)
 
-    live = queries()
+    first = queries()  # nothing snapshotted yet: counted live, and kept
+    kept = {
+        (row.enrollment_id, row.day): (row.submissions, row.quality_total, row.scans)
+        for row in DailyMetric.objects.all()
+    }
+    second = queries()
+    DailyMetric.objects.all().delete()
     snapshots_through_yesterday()
+    with_the_jobs = queries()
 
-    assert queries() == live
+    assert kept
+    for row in DailyMetric.objects.filter(day__in={day for _, day in kept}):
+        assert kept[row.enrollment_id, row.day] == (row.submissions, row.quality_total, row.scans)
+    assert second == with_the_jobs < first
+    assert_dashboard_equals_the_selectors(month_of_feedback)
 
 
 def test_dashboard_counts_only_todays_raw_feedback(month_of_feedback):
