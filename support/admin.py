@@ -163,6 +163,7 @@ class TicketAdmin(FullTextSearchMixin, CsvExportMixin, admin.ModelAdmin):
     inlines = (TicketEventInline,)
     actions = (
         "declare_incident",
+        "acknowledge",
         "assign_to_me",
         "priority_p0",
         "priority_p1",
@@ -278,6 +279,13 @@ class TicketAdmin(FullTextSearchMixin, CsvExportMixin, admin.ModelAdmin):
         )
         messages.success(request, f"{incident.reference} declared and linked.")
         return HttpResponseRedirect(reverse("admin:support_incident_change", args=[incident.pk]))
+
+    @admin.action(description="Acknowledge selected tickets (stops paging)", permissions=["change"])
+    def acknowledge(self, request, queryset):
+        acknowledge = partial(services.ticket_acknowledge, actor=request.user)
+        run_for_each(
+            request, queryset, acknowledge, keyword="ticket", done="ticket(s) acknowledged"
+        )
 
     @admin.action(description="Assign selected tickets to me", permissions=["change"])
     def assign_to_me(self, request, queryset):
