@@ -34,7 +34,7 @@ from pilots.models import (
 from pilots.reporting import pilot_report
 from pilots.selectors import enrollment_kpis, payment_outcomes, pilot_kpis
 from support.models import Priority, Ticket
-from support.selectors import report_support_figures
+from support.selectors import paging_figures, report_support_figures
 from support.services import ticket_create
 
 HEALTH_QUALITY_MIN = 65
@@ -242,6 +242,7 @@ def report_send(*, start: date, end: date, title: str) -> Counts:
         "end": end,
         "pilots": pilot_figures(start=start, end=end),
         "support": report_support_figures(start=start, end=end),
+        "paging": paging_figures(start=start, end=end),
     }
     with step_once(f"report:{title}:{start}:{end}") as due:
         if not due:

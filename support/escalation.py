@@ -163,6 +163,11 @@ def steps_take(
         for name, value in moved.items():
             setattr(escalation, name, value)
         escalation.steps_taken += 1
+        if step is not None and step.delay_minutes and escalation.escalated_at is None:
+            escalation.escalated_at = now
+            Escalation.objects.filter(pk=escalation.pk, escalated_at__isnull=True).update(
+                escalated_at=now
+            )
         if step is not None:
             _step_pages(escalation, step, subject, now=now)
             taken += 1

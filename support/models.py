@@ -701,6 +701,9 @@ class Escalation(TimeStampedModel):
     next_position = models.PositiveSmallIntegerField(null=True, blank=True)
     next_step_at = models.DateTimeField(null=True, blank=True)
     steps_taken = models.PositiveSmallIntegerField(default=0)
+    escalated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a later step paged, nobody having acknowledged."
+    )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
