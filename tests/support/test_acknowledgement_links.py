@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from core.logging import redact_contact_data
 from support import services
 from support.ack_links import ack_token
 from support.models import Escalation, Incident, Page
@@ -122,3 +123,10 @@ def test_the_link_is_rate_limited_per_client(paged, settings, client):
 def test_a_token_names_one_page_and_nothing_else(paged):
     page = Page.objects.first()
     assert ack_token(page).startswith(f"{page.pk}.")
+
+
+def test_the_link_never_reaches_a_log_line(paged):
+    _, path = paged
+    assert redact_contact_data(f'"POST {path}?lang=en HTTP/1.1" 200') == (
+        '"POST /ack/[token]/?lang=en HTTP/1.1" 200'
+    )
