@@ -84,19 +84,23 @@ def email_queue(
     return messages
 
 
-def sms_queue(*, to: str, text: str, purpose: str) -> Message:
-    """An SMS to an E.164 number, sent after the caller's transaction commits."""
+def _queue(*, channel: str, recipient: str, body: str, purpose: str) -> Message:
     message = Message(
-        channel=Message.Channel.SMS,
+        channel=channel,
         purpose=purpose,
-        recipient=to,
-        recipient_hash=contact_hash(to),
-        body=text,
+        recipient=recipient,
+        recipient_hash=contact_hash(recipient),
+        body=body,
     )
     message.full_clean()
     message.save()
     _deliver_after_commit(message)
     return message
+
+
+def sms_queue(*, to: str, text: str, purpose: str) -> Message:
+    """An SMS to an E.164 number, sent after the caller's transaction commits."""
+    return _queue(channel=Message.Channel.SMS, recipient=to, body=text, purpose=purpose)
 
 
 SLACK_CHANNEL_RECIPIENT = "channel"
@@ -104,18 +108,12 @@ SLACK_CHANNEL_RECIPIENT = "channel"
 
 def slack_queue(*, text: str, purpose: str, member: str = "") -> Message:
     """A Slack post to the on-call channel, mentioning ``member`` (a Slack member id) if given."""
-    recipient = member or SLACK_CHANNEL_RECIPIENT
-    message = Message(
+    return _queue(
         channel=Message.Channel.SLACK,
-        purpose=purpose,
-        recipient=recipient,
-        recipient_hash=contact_hash(recipient),
+        recipient=member or SLACK_CHANNEL_RECIPIENT,
         body=text,
+        purpose=purpose,
     )
-    message.full_clean()
-    message.save()
-    _deliver_after_commit(message)
-    return message
 
 
 def message_backoff(attempts: int) -> timedelta:

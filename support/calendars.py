@@ -68,6 +68,11 @@ def default_policies_in_migration(apps, schema_editor) -> None:
 # ------------------------------------------------------------------------------
 ON_CALL_ROTATION = "Support on call"
 ALWAYS_RULE, OUT_OF_HOURS_RULE, IN_HOURS_RULE = "always", "out_of_hours", "in_hours"
+# P2 and P3: e-mail to the primary and the ticket's assignee, in business hours only.
+OFFICE_HOURS_STEPS = [
+    (0, "primary", IN_HOURS_RULE, "never", "never"),
+    (0, "owner", IN_HOURS_RULE, "never", "never"),
+]
 
 # name: (priority, severity, SLA notice hours, steps as (delay minutes, target, e-mail, Slack, SMS))
 DEFAULT_ESCALATION_POLICIES = {
@@ -87,24 +92,8 @@ DEFAULT_ESCALATION_POLICIES = {
         ALWAYS_RULE,
         [(0, "primary", ALWAYS_RULE, ALWAYS_RULE, OUT_OF_HOURS_RULE)],
     ),
-    "Medium (P2 / SEV3)": (
-        Priority.P2,
-        "SEV3",
-        IN_HOURS_RULE,
-        [
-            (0, "primary", IN_HOURS_RULE, "never", "never"),
-            (0, "owner", IN_HOURS_RULE, "never", "never"),
-        ],
-    ),
-    "Low (P3 / SEV4)": (
-        Priority.P3,
-        "SEV4",
-        IN_HOURS_RULE,
-        [
-            (0, "primary", IN_HOURS_RULE, "never", "never"),
-            (0, "owner", IN_HOURS_RULE, "never", "never"),
-        ],
-    ),
+    "Medium (P2 / SEV3)": (Priority.P2, "SEV3", IN_HOURS_RULE, OFFICE_HOURS_STEPS),
+    "Low (P3 / SEV4)": (Priority.P3, "SEV4", IN_HOURS_RULE, OFFICE_HOURS_STEPS),
 }
 
 

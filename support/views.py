@@ -22,6 +22,18 @@ from support.forms import StaffReportForm
 from support.models import StaffLink, Ticket, TicketEvent
 
 
+def _slow_down(request, context: dict, message: str, retry_after_seconds: int) -> HttpResponse:
+    """429 on the public page's own design, saying when to try again."""
+    response = render(
+        request,
+        "public/state.html",
+        {**context, "title": _("Slow down a little"), "message": message},
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after_seconds)
+    return response
+
+
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "POST"])
@@ -52,18 +64,12 @@ def staff_link(request: HttpRequest, token: str) -> HttpResponse:
                         **form.cleaned_data,
                     )
                 except services.StaffReportRefused as refused:
-                    response = render(
+                    return _slow_down(
                         request,
-                        "public/state.html",
-                        {
-                            **context,
-                            "title": _("Slow down a little"),
-                            "message": _("Many reports came from here. Please try again later."),
-                        },
-                        status=429,
+                        context,
+                        _("Many reports came from here. Please try again later."),
+                        refused.retry_after_seconds,
                     )
-                    response["Retry-After"] = str(refused.retry_after_seconds)
-                    return response
                 return redirect(f"{request.path}?{urlencode({'reported': ticket.reference})}")
             status = 400
         tickets = list(
@@ -149,18 +155,12 @@ def page_acknowledge(request: HttpRequest, token: str) -> HttpResponse:
             rate=Rate.parse(settings.ACK_LINK_RATE),
         )
         if not verdict.allowed:
-            response = render(
+            return _slow_down(
                 request,
-                "public/state.html",
-                {
-                    **context,
-                    "title": _("Slow down a little"),
-                    "message": _("Many requests came from here. Please try again later."),
-                },
-                status=429,
+                context,
+                _("Many requests came from here. Please try again later."),
+                verdict.retry_after_seconds,
             )
-            response["Retry-After"] = str(verdict.retry_after_seconds)
-            return response
         if request.method == "POST":
             link = acknowledgements.page_acknowledge(token=token)
         else:
