@@ -158,7 +158,9 @@ def _message_queue(page: Page, contact: str, now: datetime) -> Message:
         return slack_queue(text=text, purpose=PAGE_PURPOSE, member=contact)
     (message,) = email_queue(
         to=[contact],
-        subject=f"[{subject.level}] {subject.reference} {news}: {subject.title}",
+        # The reference is in the text: a subject line reads the same for every ticket
+        # of one kind, so a mail client threads a burst of pages together.
+        subject=f"Pilot Ops [{subject.level}] {news}: {subject.title}",
         body=(
             f"{subject.level} {subject.reference} {news}: {subject.title}\n\n"
             f"Acknowledge (stops the paging): {link}\n"
