@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0009_message_slack_channel'),
+        ('core', '0010_message_slack_channel'),
         ('pilots', '0011_feedback_search_index'),
         ('support', '0007_ticket_search_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
