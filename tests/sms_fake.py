@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.local_server import FakeWithFaults
+from tests.local_server import LocalServer
 
 USERNAME, PASSWORD = "u_pilotops_test", "sms-test-secret"
 
@@ -32,7 +32,7 @@ class SmsState:
     faults: list[tuple[str, int]] = field(default_factory=list)  # (kind, status)
 
 
-class SmsFake(FakeWithFaults):
+class SmsFake(LocalServer):
     def __init__(self):
         self.state = SmsState()
         self.lock = threading.Lock()
