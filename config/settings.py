@@ -285,6 +285,19 @@ MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=8)
 MESSAGE_SENDING_STUCK_SECONDS = env.int("MESSAGE_SENDING_STUCK_SECONDS", default=300)
 
 # ------------------------------------------------------------------------------
+# On call: Slack and acknowledgement links
+# ------------------------------------------------------------------------------
+# The incoming webhook of the on-call Slack channel (a secret). Empty: posts
+# stay on the admin's outbox page (the embedded mode).
+SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
+SLACK_CONNECT_TIMEOUT_SECONDS = env.float("SLACK_CONNECT_TIMEOUT_SECONDS", default=5.0)
+SLACK_READ_TIMEOUT_SECONDS = env.float("SLACK_READ_TIMEOUT_SECONDS", default=10.0)
+# How long the acknowledgement link in a page works (each link works once).
+ACK_LINK_MAX_AGE_HOURS = env.int("ACK_LINK_MAX_AGE_HOURS", default=24)
+# Acknowledgement page requests allowed per client (hashed address).
+ACK_LINK_RATE = env.str("ACK_LINK_RATE", default="30/h")
+
+# ------------------------------------------------------------------------------
 # Celery
 # ------------------------------------------------------------------------------
 CELERY_BROKER_URL = required_in_production("CELERY_BROKER_URL", "filesystem://")
@@ -334,6 +347,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 55},
     },
     "support-sla-sweep": _maintenance("sla_sweep", 60.0, 55),
+    "support-escalations": _maintenance("escalations", 60.0, 55),
     "core-outbox-delivery": _maintenance("outbox_delivery", 60.0, 55),
     "pilots-scan-flush": _maintenance("scan_flush", 60.0, 55),
     "pilots-payout-run": _maintenance("payout_run", 300.0, 290),

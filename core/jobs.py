@@ -25,6 +25,7 @@ from pilots import maintenance as pilot_jobs
 from pilots import payouts, stripe_events, stripe_gateway
 from pilots import services as pilot_services
 from rollouts import services as rollouts
+from support import escalation, notices
 from support import services as support
 
 RUN_RECORDS_KEPT_DAYS = 30
@@ -37,6 +38,14 @@ STEPS_KEPT_DAYS = 60
 @job("sla_sweep", EVERY_MINUTE)
 def sla_sweep(now: datetime):
     return support.sla_sweep(now=now)
+
+
+@job("escalations", EVERY_MINUTE)
+def escalations(now: datetime):
+    """Escalation steps come due, digests at the end of quiet hours, café notices owed."""
+    summary = escalation.escalations_run(now=now)
+    summary.add("café notices sent", notices.cafe_notices_due(now=now))
+    return summary
 
 
 @job("outbox_delivery", EVERY_MINUTE)

@@ -1,7 +1,8 @@
 """Log record filters: the request id on every line, and no secrets in output.
 
 Contact data (e-mail addresses, phone numbers) and the tokens of printed
-links (``/q/<token>/``, ``/staff/<token>/``) must never reach a log line,
+links (``/q/<token>/``, ``/staff/<token>/``) and of acknowledgement links
+(``/ack/<token>/``) must never reach a log line,
 whoever wrote the message (access logs included): the filter rewrites the
 message, its arguments, extra string fields and the formatted traceback
 before any formatter sees them.
@@ -18,7 +19,7 @@ EMAIL_PATTERN = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # 0 or +, and dates carry their dashes after four digits, so they are left alone.
 PHONE_PATTERN = re.compile(r"(?<![\w+])(?:\+|00|0)\d(?:[ -]?\d){6,13}(?![\w-])")
 # The secret segment of a printed link, wherever it appears in a line.
-LINK_TOKEN_PATTERN = re.compile(r"(/(?:q|staff)/)[A-Za-z0-9_-]{8,}")
+LINK_TOKEN_PATTERN = re.compile(r"(/(?:q|staff|ack)/)[^/\s?#\"']{8,}")
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
 TOKEN_MASK = r"\1[token]"  # noqa: S105 - a placeholder, not a secret

@@ -24,7 +24,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -99,6 +99,21 @@ def run_key(cadence: str, now: datetime) -> str | None:
     if cadence == EVERY_5_MINUTES:
         return utc.replace(minute=utc.minute - utc.minute % 5).strftime("%Y-%m-%dT%H:%MZ")
     return utc.strftime("%Y-%m-%dT%H:%MZ")
+
+
+@dataclass
+class Counts:
+    """A job's summary: named counts, kept on its run record."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, name: str, amount: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + amount
+
+    def __str__(self) -> str:
+        return (
+            ", ".join(f"{value} {name}" for name, value in self.counts.items()) or "nothing to do"
+        )
 
 
 def lease_seconds(cadence: str) -> float:

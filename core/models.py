@@ -166,17 +166,19 @@ class Lease(models.Model):
 
 
 class Message(TimeStampedModel):
-    """One e-mail or SMS in the outbox: written in the transaction that caused it.
+    """One e-mail, SMS or Slack post in the outbox: written in the transaction that caused it.
 
     A delivery task sends it with timeouts and retries. Like a payout, an
     attempt has three outcomes: sent, refused (a definitive answer: *failed*)
     or not known (the answer was lost: *unknown*, settled by asking the SMS
-    gateway, or for e-mail by sending again under the same Message-ID).
+    gateway, for e-mail by sending again under the same Message-ID, and for
+    Slack, which cannot be asked, by posting again).
     """
 
     class Channel(models.TextChoices):
         EMAIL = "email", "E-mail"
         SMS = "sms", "SMS"
+        SLACK = "slack", "Slack"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"
@@ -189,7 +191,10 @@ class Message(TimeStampedModel):
     purpose = models.CharField(
         max_length=50, help_text="What the message is for, e.g. reward_claim, sla_alert."
     )
-    recipient = models.CharField(max_length=254, help_text="E-mail address or E.164 number.")
+    recipient = models.CharField(
+        max_length=254,
+        help_text="E-mail address, E.164 number, or the Slack member mentioned ('channel': none).",
+    )
     recipient_hash = models.CharField(
         max_length=64, db_index=True, help_text="Keyed hash of the recipient: kept after purging."
     )

@@ -1,7 +1,7 @@
-"""The outbox: every e-mail and SMS is a row first, delivered by a task afterwards.
+"""The outbox: every e-mail, SMS and Slack post is a row first, delivered by a task afterwards.
 
 Callers queue messages inside their own transaction (``email_queue``,
-``sms_queue``), so a message exists exactly when what caused it does, and no
+``sms_queue``, ``slack_queue``), so a message exists exactly when what caused it does, and no
 request waits on a mail server or an SMS gateway. ``message_deliver`` sends
 one message; ``messages_deliver_due`` (every minute, from beat) retries what
 is due and settles deliveries a killed worker left half-way.
@@ -11,6 +11,10 @@ Transitions are conditional updates from the status the deliverer expects:
     pending ──▶ sending ──▶ sent
        ▲           │ ├────▶ failed    (a definitive refusal, or never sent after every try)
        └─ not made ┘ └────▶ unknown   (the answer was lost) ──▶ sending (after asking) …
+
+An unknown SMS is settled by asking the gateway; an unknown e-mail is sent
+again under its Message-ID; an unknown Slack post is posted again, since
+Slack cannot be asked (see core.slack_gateway).
 """
 
 import logging
@@ -23,7 +27,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from core import email_gateway, sms_gateway
+from core import email_gateway, slack_gateway, sms_gateway
 from core.delivery import DeliveryNotMade, DeliveryRefused, DeliveryUnknown
 from core.models import Message, MessageAttachment
 from core.privacy import contact_hash
@@ -80,19 +84,36 @@ def email_queue(
     return messages
 
 
-def sms_queue(*, to: str, text: str, purpose: str) -> Message:
-    """An SMS to an E.164 number, sent after the caller's transaction commits."""
+def _queue(*, channel: str, recipient: str, body: str, purpose: str) -> Message:
     message = Message(
-        channel=Message.Channel.SMS,
+        channel=channel,
         purpose=purpose,
-        recipient=to,
-        recipient_hash=contact_hash(to),
-        body=text,
+        recipient=recipient,
+        recipient_hash=contact_hash(recipient),
+        body=body,
     )
     message.full_clean()
     message.save()
     _deliver_after_commit(message)
     return message
+
+
+def sms_queue(*, to: str, text: str, purpose: str) -> Message:
+    """An SMS to an E.164 number, sent after the caller's transaction commits."""
+    return _queue(channel=Message.Channel.SMS, recipient=to, body=text, purpose=purpose)
+
+
+SLACK_CHANNEL_RECIPIENT = "channel"
+
+
+def slack_queue(*, text: str, purpose: str, member: str = "") -> Message:
+    """A Slack post to the on-call channel, mentioning ``member`` (a Slack member id) if given."""
+    return _queue(
+        channel=Message.Channel.SLACK,
+        recipient=member or SLACK_CHANNEL_RECIPIENT,
+        body=text,
+        purpose=purpose,
+    )
 
 
 def message_backoff(attempts: int) -> timedelta:
@@ -187,6 +208,8 @@ def message_deliver(*, message_id: int, now: datetime | None = None) -> str:
 def _send(message: Message) -> str:
     if message.channel == Message.Channel.SMS:
         return sms_gateway.sms_send(to=message.recipient, text=message.body)
+    if message.channel == Message.Channel.SLACK:
+        return slack_gateway.slack_post(text=message.body)
     return email_gateway.email_send(message)
 
 

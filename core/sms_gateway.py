@@ -10,10 +10,9 @@ the console gets a masked line and the admin's outbox page shows the text.
 import logging
 from datetime import datetime, timedelta
 
-import requests
 from django.conf import settings
 
-from core.delivery import DeliveryNotMade, DeliveryRefused, DeliveryUnknown
+from core.delivery import DeliveryUnknown, http_delivery_call
 from core.privacy import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -31,28 +30,14 @@ def _timeouts() -> tuple[float, float]:
 
 def _call(method: str, path: str, **kwargs) -> dict:
     """One request to the gateway; its outcome sorted into the three Delivery* kinds."""
-    try:
-        response = requests.request(
-            method,
-            settings.SMS_GATEWAY_URL.rstrip("/") + path,
-            auth=(settings.SMS_GATEWAY_USERNAME, settings.SMS_GATEWAY_PASSWORD),
-            timeout=_timeouts(),
-            **kwargs,
-        )
-    except requests.ConnectTimeout as error:
-        raise DeliveryNotMade("could not reach the SMS gateway (connect timeout)") from error
-    except requests.ConnectionError as error:
-        if "NewConnectionError" in repr(error) or "Connection refused" in str(error):
-            raise DeliveryNotMade("could not reach the SMS gateway") from error
-        raise DeliveryUnknown("the SMS gateway's answer was lost (connection broke)") from error
-    except requests.Timeout as error:
-        raise DeliveryUnknown("no answer from the SMS gateway in time") from error
-    if response.status_code == 429:
-        raise DeliveryNotMade("the SMS gateway asks us to slow down (429)")
-    if 400 <= response.status_code < 500:
-        raise DeliveryRefused(f"the SMS gateway refused the text ({response.status_code})")
-    if response.status_code >= 500:
-        raise DeliveryUnknown(f"the SMS gateway failed ({response.status_code})")
+    response = http_delivery_call(
+        method,
+        settings.SMS_GATEWAY_URL.rstrip("/") + path,
+        service="the SMS gateway",
+        timeout=_timeouts(),
+        auth=(settings.SMS_GATEWAY_USERNAME, settings.SMS_GATEWAY_PASSWORD),
+        **kwargs,
+    )
     try:
         return response.json()
     except ValueError as error:

@@ -7,7 +7,7 @@ from a dead worker does only what is left. ``checkpoint()`` between subjects
 renews the run's lease.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.template.loader import render_to_string
 
-from core.maintenance import checkpoint, step_once
+from core.maintenance import Counts, checkpoint, step_once
 from core.outbox import email_queue
 from core.pdf import html_to_pdf
 from core.roles import PILOT_MANAGERS
@@ -34,28 +34,13 @@ from pilots.models import (
 from pilots.reporting import pilot_report
 from pilots.selectors import enrollment_kpis, payment_outcomes, pilot_kpis
 from support.models import Priority, Ticket
-from support.selectors import report_support_figures
+from support.selectors import paging_figures, report_support_figures
 from support.services import ticket_create
 
 HEALTH_QUALITY_MIN = 65
 HEALTH_PARTICIPATION_MIN = 8
 HEALTH_PAYOUT_FAILURES_MAX = 2
 QR_UNSCANNED_DAYS = 14
-
-
-@dataclass
-class Counts:
-    """A job's summary: named counts, kept on its run record."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def add(self, name: str, amount: int = 1) -> None:
-        self.counts[name] = self.counts.get(name, 0) + amount
-
-    def __str__(self) -> str:
-        return (
-            ", ".join(f"{value} {name}" for name, value in self.counts.items()) or "nothing to do"
-        )
 
 
 def kpi_snapshot_take(*, day: date) -> Counts:
@@ -257,6 +242,7 @@ def report_send(*, start: date, end: date, title: str) -> Counts:
         "end": end,
         "pilots": pilot_figures(start=start, end=end),
         "support": report_support_figures(start=start, end=end),
+        "paging": paging_figures(start=start, end=end),
     }
     with step_once(f"report:{title}:{start}:{end}") as due:
         if not due:

@@ -32,7 +32,8 @@ from core.forms import ReportPeriodForm
 from pilots.printing import cards_sheet_html
 from pilots.qr import qr_png_data_uri
 from pilots.selectors import TableCard, local_day_bounds
-from support import incidents, selectors, services
+from support import incidents, notices, selectors, services
+from support.admin_on_call import CafeNoticeInline, EscalationInline
 from support.business_time import between
 from support.forms import TicketTextForm
 from support.models import (
@@ -160,9 +161,10 @@ class TicketAdmin(FullTextSearchMixin, CsvExportMixin, admin.ModelAdmin):
         ("escalation_level", "escalation level"),
     )
     autocomplete_fields = ("business",)
-    inlines = (TicketEventInline,)
+    inlines = (EscalationInline, TicketEventInline)
     actions = (
         "declare_incident",
+        "acknowledge",
         "assign_to_me",
         "priority_p0",
         "priority_p1",
@@ -279,6 +281,13 @@ class TicketAdmin(FullTextSearchMixin, CsvExportMixin, admin.ModelAdmin):
         messages.success(request, f"{incident.reference} declared and linked.")
         return HttpResponseRedirect(reverse("admin:support_incident_change", args=[incident.pk]))
 
+    @admin.action(description="Acknowledge selected tickets (stops paging)", permissions=["change"])
+    def acknowledge(self, request, queryset):
+        acknowledge = partial(services.ticket_acknowledge, actor=request.user)
+        run_for_each(
+            request, queryset, acknowledge, keyword="ticket", done="ticket(s) acknowledged"
+        )
+
     @admin.action(description="Assign selected tickets to me", permissions=["change"])
     def assign_to_me(self, request, queryset):
         assign = partial(services.ticket_assign, assignee=request.user)
@@ -378,6 +387,7 @@ class TicketAdmin(FullTextSearchMixin, CsvExportMixin, admin.ModelAdmin):
             "mean_times": selectors.mean_business_times(start=opens, end=closes),
             "backlog": selectors.backlog_by_age(),
             "incident_times": incidents.incident_response_times(),
+            "paging": selectors.paging_figures(start=start, end=end),
         }
         return TemplateResponse(request, "admin/support/ticket/reports.html", context)
 
@@ -531,7 +541,7 @@ class IncidentAdmin(admin.ModelAdmin):
     full_text_fields = ("title",)
     exact_search_fields = ("reference",)
     filter_horizontal = ("businesses",)
-    inlines = (IncidentUpdateInline,)
+    inlines = (EscalationInline, CafeNoticeInline, IncidentUpdateInline)
     actions = ("acknowledge", "resolve")
     change_form_template = "admin/support/incident/change_form.html"
     fields = (
@@ -541,6 +551,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "status",
         "commander",
         "businesses",
+        "expected_downtime_minutes",
         "detected_at",
         "acknowledged_at",
         "mitigated_at",
@@ -599,9 +610,15 @@ class IncidentAdmin(admin.ModelAdmin):
             severity=form.cleaned_data["severity"],
             commander=form.cleaned_data.get("commander"),
             detected_at=form.cleaned_data.get("detected_at"),
+            expected_downtime_minutes=form.cleaned_data.get("expected_downtime_minutes"),
             actor=request.user,
         )
         obj.pk = created.pk
+
+    def save_related(self, request, form, formsets, change):
+        """The affected businesses are saved with the form: then the cafés are told."""
+        super().save_related(request, form, formsets, change)
+        notices.cafe_notices_send(incident=form.instance)
 
     @admin.action(description="Acknowledge selected incidents", permissions=["change"])
     def acknowledge(self, request, queryset):

@@ -17,15 +17,10 @@ from django.utils import timezone
 
 from core.services import editable_fields_apply
 from pilots.models import Business
-from support.models import Incident, IncidentUpdate, Severity, Ticket
+from support import escalation, notices
+from support.models import PRIORITY_SEVERITY, Incident, IncidentUpdate, Severity, Ticket
 
 POSTMORTEM_REQUIRED = (Severity.SEV1, Severity.SEV2)
-PRIORITY_SEVERITY = {
-    "P0": Severity.SEV1,
-    "P1": Severity.SEV2,
-    "P2": Severity.SEV3,
-    "P3": Severity.SEV4,
-}
 ALERT_SEVERITY = {
     "critical": Severity.SEV1,
     "sev1": Severity.SEV1,
@@ -71,9 +66,12 @@ def incident_declare(
     detected_at: datetime | None = None,
     alert_fingerprint: str = "",
     body: str = "",
+    expected_downtime_minutes: int | None = None,
     actor=None,
+    now: datetime | None = None,
 ) -> Incident:
-    now = timezone.now()
+    """Open an incident and page the on-call people its severity's policy names."""
+    now = now or timezone.now()
     incident = Incident(
         reference=f"new-{uuid.uuid4().hex[:16]}",  # the real one needs the row's id
         title=title,
@@ -81,6 +79,7 @@ def incident_declare(
         commander=commander,
         detected_at=detected_at or now,
         alert_fingerprint=alert_fingerprint,
+        expected_downtime_minutes=expected_downtime_minutes,
     )
     # One open incident per alert is the database's to decide (see alert_receive).
     incident.full_clean(exclude=["reference"], validate_constraints=False)
@@ -89,7 +88,11 @@ def incident_declare(
     incident.save(update_fields=["reference"])
     incident.businesses.set(businesses)
     incident.tickets.set(tickets)
-    _update(incident, body or f"Declared as {incident.get_severity_display()}.", author=actor)
+    _update(
+        incident, body or f"Declared as {incident.get_severity_display()}.", author=actor, at=now
+    )
+    escalation.escalation_start(incident=incident, trigger="opened", now=now)
+    notices.cafe_notices_send(incident=incident, now=now)
     return incident
 
 
@@ -108,7 +111,7 @@ def incident_declare_from_tickets(*, tickets: list[Ticket], actor=None) -> Incid
     )
 
 
-EDITABLE = ("title", "commander", "root_cause", "corrective_actions")
+EDITABLE = ("title", "commander", "root_cause", "corrective_actions", "expected_downtime_minutes")
 
 
 @transaction.atomic
@@ -121,18 +124,28 @@ def incident_edit(*, incident: Incident, changes: dict, actor=None) -> Incident:
     locked.full_clean()
     locked.save()
     _update(locked, "Edited: " + ", ".join(sorted(changes)) + ".", author=actor)
+    notices.cafe_notices_send(incident=locked, now=timezone.now())
     return locked
 
 
 @transaction.atomic
-def incident_acknowledge(*, incident: Incident, actor=None) -> Incident:
+def incident_acknowledge(
+    *, incident: Incident, actor=None, now: datetime | None = None
+) -> Incident:
+    """Someone is on it: the first acknowledgement sets the time; every one stops the paging."""
     incident = _locked(incident)
+    now = now or timezone.now()
+    person = actor if actor is not None and actor.is_authenticated else None
+    stopped = escalation.escalations_acknowledge(incident=incident, by=person, now=now)
     if incident.acknowledged_at is None:
-        incident.acknowledged_at = timezone.now()
-        if incident.commander is None and actor is not None and actor.is_authenticated:
-            incident.commander = actor
+        incident.acknowledged_at = now
+        if incident.commander is None and person is not None:
+            incident.commander = person
         incident.save(update_fields=["acknowledged_at", "commander", "updated_at"])
-        _update(incident, "Acknowledged.", author=actor)
+        name = f" by {person.get_username()}" if person else ""
+        _update(incident, f"Acknowledged{name}.", author=actor, at=now)
+    elif stopped:
+        _update(incident, "Acknowledged again: paging stopped.", author=actor, at=now)
     return incident
 
 
@@ -160,7 +173,9 @@ def incident_set_severity(*, incident: Incident, severity: str, actor=None) -> I
         previous = incident.severity
         incident.severity = severity
         incident.save(update_fields=["severity", "updated_at"])
-        _update(incident, f"Severity {previous} → {severity}.", author=actor)
+        update = _update(incident, f"Severity {previous} → {severity}.", author=actor)
+        if severity < previous and incident.status != Incident.Status.RESOLVED:  # SEV1 is first
+            escalation.escalation_start(incident=incident, trigger=f"severity:{update.pk}")
     return incident
 
 
@@ -200,6 +215,8 @@ def incident_resolve(
         author=actor,
         public=True,
     )
+    escalation.escalations_stop(incident=incident, reason="resolved", now=now)
+    notices.cafe_notices_send(incident=incident, now=now)
     return incident
 
 
@@ -269,6 +286,8 @@ def alert_receive(alert: Alert) -> Incident | None:
 
     Two deliveries of a new alert at once (Alertmanager retries, several
     replicas) open one incident: the one whose insert loses finds the other's.
+    Opening the incident, or its alert firing again, starts its escalation in
+    the same transaction: the delivery that loses pages nobody.
     """
     incident = _open_incident_of(alert)
     summary = f"{alert.name}: {alert.summary}" if alert.summary else alert.name
@@ -305,7 +324,9 @@ def alert_receive(alert: Alert) -> Incident | None:
         incident.status = Incident.Status.INVESTIGATING
         body = f"Alert firing again: {summary}"
     incident.save(update_fields=["alert_status", "status", "mitigated_at", "updated_at"])
-    _update(incident, body)
+    update = _update(incident, body)
+    if alert.status == "firing":
+        escalation.escalation_start(incident=incident, trigger=f"firing:{update.pk}")
     return incident
 
 

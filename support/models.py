@@ -1,17 +1,17 @@
 """Support: calendars and SLA policies, tickets and their timeline, staff links."""
 
 import zoneinfo
-from datetime import date
+from datetime import date, time
 
 import holidays
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from core.models import TimeStampedModel
+from core.models import Message, TimeStampedModel
 from pilots.models import validate_timezone
 from support.business_time import MINUTES_PER_DAY, BusinessCalendar, Window
 
@@ -331,6 +331,7 @@ class TicketEvent(models.Model):
         NOTE = "note", "Internal note"
         REPORTER = "reporter", "Reporter wrote"
         SLA = "sla", "SLA"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -403,6 +404,15 @@ class Severity(models.TextChoices):
     SEV4 = "SEV4", "SEV4 low"
 
 
+# The severity a ticket's priority stands for (an incident declared from it, on-call reports).
+PRIORITY_SEVERITY = {
+    Priority.P0: Severity.SEV1,
+    Priority.P1: Severity.SEV2,
+    Priority.P2: Severity.SEV3,
+    Priority.P3: Severity.SEV4,
+}
+
+
 class Incident(TimeStampedModel):
     """Something is broken for many: severity, a commander, a timeline and a postmortem."""
 
@@ -435,6 +445,12 @@ class Incident(TimeStampedModel):
     alert_status = models.CharField(
         max_length=10, blank=True, help_text="The last state Alertmanager reported."
     )
+    expected_downtime_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="How long the affected cafés should expect to be down. Over 15 minutes, "
+        "each affected café's contact is told once, and again when it is resolved.",
+    )
 
     class Meta:
         ordering = ["-detected_at"]
@@ -465,3 +481,346 @@ class IncidentUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id} {self.status}"
+
+
+# ------------------------------------------------------------------------------
+# On call
+# ------------------------------------------------------------------------------
+class Responder(TimeStampedModel):
+    """How a member of staff is reached when paged, besides their e-mail address."""
+
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="responder")
+    mobile = models.CharField(
+        max_length=20, blank=True, help_text="For SMS pages, in E.164 (+46701234567)."
+    )
+    slack_member_id = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[
+            RegexValidator(r"^[UW][A-Z0-9]{2,19}$", "A Slack member id looks like U024BE7LH.")
+        ],
+        help_text="Mentioned in Slack pages (Profile → ⋮ → Copy member ID).",
+    )
+
+    def __str__(self) -> str:
+        return f"How to reach {self.user.get_username()}"
+
+
+class Rotation(TimeStampedModel):
+    """Who is on call when: members take turns, handing over on a weekday at a time of day."""
+
+    name = models.CharField(max_length=100, unique=True)
+    timezone = models.CharField(
+        max_length=64, default="Europe/Stockholm", validators=[validate_timezone]
+    )
+    handoff_weekday = models.PositiveSmallIntegerField(
+        choices=OpeningWindow.Weekday.choices, default=OpeningWindow.Weekday.MONDAY
+    )
+    handoff_time = models.TimeField(default=time(9))
+    shift_weeks = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text="Weeks each member is on call."
+    )
+    starts_on = models.DateField(
+        help_text="The first shift starts at the first hand-off on or after this date."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(shift_weeks__gte=1), name="support_rotation_shift_at_least_a_week"
+            ),
+            models.CheckConstraint(
+                condition=Q(handoff_weekday__gte=0, handoff_weekday__lte=6),
+                name="support_rotation_handoff_weekday",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RotationMember(models.Model):
+    """A member of a rotation; the position is their turn (the next one is the secondary)."""
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["rotation", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rotation", "position"], name="support_rotationmember_one_per_turn"
+            ),
+            models.UniqueConstraint(
+                fields=["rotation", "user"], name="support_rotationmember_once_per_rotation"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.get_username()} ({self.position})"
+
+
+class OnCallTier(models.TextChoices):
+    PRIMARY = "primary", "Primary"
+    SECONDARY = "secondary", "Secondary"
+
+
+class OnCallOverride(TimeStampedModel):
+    """For a while, someone else is on call: holiday cover, a swap of shifts."""
+
+    class Reason(models.TextChoices):
+        HOLIDAY = "holiday", "Holiday cover"
+        SWAP = "swap", "Swap"
+        OTHER = "other", "Other"
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="overrides")
+    tier = models.CharField(max_length=10, choices=OnCallTier.choices, default=OnCallTier.PRIMARY)
+    user = models.ForeignKey(
+        "auth.User", on_delete=models.CASCADE, related_name="+", help_text="Who is on call instead."
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.HOLIDAY)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["rotation", "ends_at", "starts_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="support_override_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_tier_display()} of {self.rotation}: {self.user.get_username()}"
+
+
+class ChannelRule(models.TextChoices):
+    NEVER = "never", "Never"
+    ALWAYS = "always", "At any hour"
+    OUT_OF_HOURS = "out_of_hours", "Outside business hours only"
+    IN_HOURS = "in_hours", "Business hours only (else in the opening digest)"
+
+
+def channel_rule_field(default: str, help_text: str = "") -> models.CharField:
+    return models.CharField(
+        max_length=12, choices=ChannelRule.choices, default=default, help_text=help_text
+    )
+
+
+class EscalationPolicy(TimeStampedModel):
+    """Who is paged, on which channel and when, for a ticket priority and an incident severity."""
+
+    name = models.CharField(max_length=100, unique=True)
+    priority = models.CharField(max_length=2, choices=Priority.choices, blank=True)
+    severity = models.CharField(max_length=4, choices=Severity.choices, blank=True)
+    rotation = models.ForeignKey(Rotation, on_delete=models.PROTECT, related_name="policies")
+    calendar = models.ForeignKey(
+        SupportCalendar,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Business hours: outside them quiet hours hold e-mails for the opening digest.",
+    )
+    sla_notice = models.CharField(
+        max_length=12,
+        choices=[
+            (ChannelRule.ALWAYS, ChannelRule.ALWAYS.label),
+            (ChannelRule.IN_HOURS, ChannelRule.IN_HOURS.label),
+            (ChannelRule.NEVER, ChannelRule.NEVER.label),
+        ],
+        default=ChannelRule.ALWAYS,
+        help_text="SLA warnings and breaches, e-mailed to the ticket's owner and the Support "
+        "leads (while steps are still to come, the escalation itself pages instead).",
+    )
+
+    class Meta:
+        ordering = ["priority", "severity", "name"]
+        verbose_name_plural = "escalation policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["priority"], condition=~Q(priority=""), name="support_policy_per_priority"
+            ),
+            models.UniqueConstraint(
+                fields=["severity"], condition=~Q(severity=""), name="support_policy_per_severity"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EscalationStep(models.Model):
+    """One rung of a policy: after a delay, page a target on some channels."""
+
+    class Target(models.TextChoices):
+        PRIMARY = "primary", "On-call primary"
+        SECONDARY = "secondary", "On-call secondary"
+        LEADS = "leads", "Support leads"
+        OWNER = "owner", "Ticket assignee / incident commander"
+
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    delay_minutes = models.PositiveIntegerField(
+        default=0, help_text="Minutes after the escalation starts, if nobody has acknowledged."
+    )
+    target = models.CharField(max_length=10, choices=Target.choices)
+    email = channel_rule_field(ChannelRule.NEVER)
+    slack = channel_rule_field(ChannelRule.NEVER)
+    sms = channel_rule_field(ChannelRule.NEVER)
+
+    class Meta:
+        ordering = ["policy", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "position"], name="support_escalationstep_one_per_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Step {self.position}: {self.get_target_display()} after {self.delay_minutes} min"
+
+    def channel_rules(self) -> dict[str, str]:
+        return {"email": self.email, "slack": self.slack, "sms": self.sms}
+
+
+class Escalation(TimeStampedModel):
+    """One run of a policy for a ticket or an incident, from its trigger until acknowledged.
+
+    ``trigger`` names what started it (``opened``, ``priority:<event>``,
+    ``firing:<update>``): one escalation per subject and trigger, decided by
+    the database, so twins that hand over the same event start one.
+    ``next_position``/``next_step_at`` are the step still to come; moving them
+    on is a conditional update from the expected position, so each step is
+    taken once whoever runs it.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Paging"
+        WAITING = "waiting", "Every step taken; not acknowledged"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        STOPPED = "stopped", "Stopped"
+
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="escalations"
+    )
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="escalations"
+    )
+    trigger = models.CharField(max_length=60)
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.PROTECT, related_name="+")
+    severity = models.CharField(max_length=4, choices=Severity.choices)
+    started_at = models.DateTimeField()
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.RUNNING)
+    next_position = models.PositiveSmallIntegerField(null=True, blank=True)
+    next_step_at = models.DateTimeField(null=True, blank=True)
+    steps_taken = models.PositiveSmallIntegerField(default=0)
+    escalated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a later step paged, nobody having acknowledged."
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stop_reason = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_step_at"]),
+            models.Index(fields=["started_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ticket__isnull=True, incident__isnull=False)
+                | Q(ticket__isnull=False, incident__isnull=True),
+                name="support_escalation_one_subject",
+            ),
+            models.UniqueConstraint(
+                fields=["ticket", "trigger"],
+                condition=Q(ticket__isnull=False),
+                name="support_escalation_once_per_ticket_trigger",
+            ),
+            models.UniqueConstraint(
+                fields=["incident", "trigger"],
+                condition=Q(incident__isnull=False),
+                name="support_escalation_once_per_incident_trigger",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        subject = self.ticket or self.incident
+        return f"Escalation of {subject.reference if subject else '?'} ({self.trigger})"
+
+
+class Page(models.Model):
+    """One message of an escalation to one person on one channel, with its acknowledgement link.
+
+    Unique per escalation, step (``key``), person and channel: each step
+    pages each person once. The link in it works once (``link_used_at``).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "In the outbox"
+        HELD = "held", "Held for the opening digest"
+        DIGESTED = "digested", "Sent in a digest"
+        UNREACHABLE = "unreachable", "No address on this channel"
+        DROPPED = "dropped", "Dropped: handled before the digest"
+
+    escalation = models.ForeignKey(Escalation, on_delete=models.CASCADE, related_name="pages")
+    key = models.CharField(max_length=40, help_text="step-<n>, or the SLA mark it tells of.")
+    recipient = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=10, choices=Message.Channel.choices)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    held_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its message went to the outbox: its link's age."
+    )
+    link_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "held_until"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["escalation", "key", "recipient", "channel"],
+                name="support_page_once_per_step_person_channel",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Page {self.pk} ({self.get_channel_display()}, {self.get_status_display()})"
+
+
+class CafeNotice(models.Model):
+    """A café told about an incident that affects it: once when it starts, once when resolved."""
+
+    class Kind(models.TextChoices):
+        OUTAGE = "outage", "Outage"
+        RESTORED = "restored", "Restored"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="cafe_notices")
+    business = models.ForeignKey("pilots.Business", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "business", "kind"], name="support_cafenotice_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} notice of {self.incident_id} to {self.business_id}"

@@ -1,14 +1,26 @@
-"""Read paths of support: SLA attainment, response and resolution times, the backlog's age."""
+"""Read paths of support: SLA attainment, response times, the backlog's age, who is on call."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Prefetch, Q
 from django.utils import timezone
 
+from core.models import Message
 from pilots.selectors import local_day_bounds
 from support.business_time import between
-from support.models import Incident, Priority, Ticket
+from support.models import (
+    Escalation,
+    Incident,
+    OnCallOverride,
+    Page,
+    Priority,
+    Rotation,
+    RotationMember,
+    Severity,
+    Ticket,
+)
+from support.oncall import OnCall, on_call_at
 
 BACKLOG_AGES = (
     ("under 1 day", timedelta(0), timedelta(days=1)),
@@ -166,3 +178,117 @@ def report_support_figures(*, start, end) -> SupportFigures:
     ).count()
     incidents = Incident.objects.exclude(status=Incident.Status.RESOLVED).count()
     return SupportFigures(open_by_priority, breaches, incidents)
+
+
+# ------------------------------------------------------------------------------
+# On call
+# ------------------------------------------------------------------------------
+def on_call_now(*, now: datetime | None = None) -> list[OnCall]:
+    """Who is primary and secondary on every rotation now, and until when: three queries."""
+    now = now or timezone.now()
+    rotations = list(
+        Rotation.objects.prefetch_related(
+            Prefetch("members", RotationMember.objects.select_related("user").order_by("position")),
+            Prefetch(
+                "overrides",
+                OnCallOverride.objects.select_related("user").filter(
+                    ends_at__gt=now, starts_at__lt=now + timedelta(weeks=53)
+                ),
+            ),
+        )
+    )
+    return [
+        on_call_at(
+            rotation,
+            now,
+            members=list(rotation.members.all()),
+            overrides=list(rotation.overrides.all()),
+        )
+        for rotation in rotations
+    ]
+
+
+@dataclass(frozen=True)
+class ResponseTimes:
+    label: str  # a severity (tickets counted by their priority's severity) or a person
+    escalations: int
+    acknowledged: int
+    mean_to_acknowledge: timedelta | None
+    resolved: int
+    mean_to_resolve: timedelta | None
+
+
+@dataclass(frozen=True)
+class PagingFigures:
+    pages_by_channel: dict[str, int]
+    escalations: int
+    acknowledged: int
+    escalated: int  # reached a later step (nobody acknowledged in time)
+    by_severity: list[ResponseTimes]
+    by_person: list[ResponseTimes]
+
+
+def paging_figures(*, start: date, end: date) -> PagingFigures:
+    """Pages sent, escalations acknowledged and escalated, and response times, for
+    escalations started on local days ``start``..``end``: per severity and per person
+    who acknowledged."""
+    opens, closes = local_day_bounds(start, end)
+    escalations = list(
+        Escalation.objects.filter(started_at__gte=opens, started_at__lt=closes)
+        .select_related("acknowledged_by", "ticket", "incident")
+        .only(
+            "severity",
+            "started_at",
+            "acknowledged_at",
+            "acknowledged_by__username",
+            "escalated_at",
+            "ticket__resolved_at",
+            "incident__resolved_at",
+        )
+    )
+    pages = {channel: 0 for channel in Message.Channel.values}
+    for row in (
+        Page.objects.filter(created_at__gte=opens, created_at__lt=closes)
+        .filter(status__in=[Page.Status.QUEUED, Page.Status.DIGESTED])
+        .values("channel")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        pages[row["channel"]] = row["n"]
+    by_severity = {severity: [] for severity in Severity.values}
+    by_person: dict[str, list] = {}
+    for escalation in escalations:
+        by_severity[escalation.severity].append(escalation)
+        if escalation.acknowledged_by is not None:
+            by_person.setdefault(escalation.acknowledged_by.get_username(), []).append(escalation)
+    return PagingFigures(
+        pages_by_channel=pages,
+        escalations=len(escalations),
+        acknowledged=sum(e.acknowledged_at is not None for e in escalations),
+        escalated=sum(
+            e.steps_taken > 1 and (e.acknowledged_at is None or e.acknowledged_at > e.started_at)
+            for e in escalations
+        ),
+        by_severity=[_response_times(label, rows) for label, rows in by_severity.items()],
+        by_person=[_response_times(label, rows) for label, rows in sorted(by_person.items())],
+    )
+
+
+def _mean(durations: list[timedelta]) -> timedelta | None:
+    return sum(durations, timedelta(0)) / len(durations) if durations else None
+
+
+def _response_times(label: str, escalations: list[Escalation]) -> ResponseTimes:
+    to_acknowledge = [
+        e.acknowledged_at - e.started_at for e in escalations if e.acknowledged_at is not None
+    ]
+    resolved_at = [(e, (e.ticket or e.incident).resolved_at) for e in escalations]
+    to_resolve = [at - e.started_at for e, at in resolved_at if at is not None]
+    return ResponseTimes(
+        label=label,
+        escalations=len(escalations),
+        acknowledged=len(to_acknowledge),
+        mean_to_acknowledge=_mean(to_acknowledge),
+        resolved=len(to_resolve),
+        mean_to_resolve=_mean(to_resolve),
+    )

@@ -9,7 +9,6 @@ clock and reopening resumes it.
 
 import logging
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,20 +17,15 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from core import roles
 from core.maintenance import checkpoint
 from core.metrics import SLA_EVENTS
-from core.outbox import email_queue
 from core.ratelimit import Rate, rate_limit_hit
-from core.selectors import staff_emails
 from core.services import editable_fields_apply, event_record
 from core.tokens import printed_link_token
-from support import sla
+from support import escalation, sla
 from support.models import Priority, SLAPolicy, StaffLink, Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
-
-SUPPORT_LEADS = roles.SUPPORT_LEADS
 
 
 class TicketError(ValidationError):
@@ -116,6 +110,7 @@ def ticket_create(
         body=f"Opened as {ticket.get_priority_display()}.",
         source=source,
     )
+    escalation.escalation_start(ticket=ticket, trigger="opened", now=now)
     return ticket
 
 
@@ -194,13 +189,15 @@ def ticket_set_priority(
     ticket.priority = priority
     sla.policy_apply(ticket, _policy(priority), now=now)
     _save(ticket)
-    _event(
+    event = _event(
         ticket,
         TicketEvent.Kind.PRIORITY,
         author=actor,
         public=True,
         body=f"Priority {previous} → {priority}.",
     )
+    if priority < previous and ticket.is_open:  # P0 comes first: more urgent than before
+        escalation.escalation_start(ticket=ticket, trigger=f"priority:{event.pk}", now=now)
     return ticket
 
 
@@ -237,6 +234,30 @@ def ticket_set_status(
         public=True,
         body=f"{Ticket.Status(previous).label} → {ticket.get_status_display()}.",
     )
+    if not ticket.is_open:
+        escalation.escalations_stop(ticket=ticket, reason=ticket.get_status_display(), now=now)
+    return ticket
+
+
+@transaction.atomic
+def ticket_acknowledge(*, ticket: Ticket, actor, now: datetime | None = None) -> Ticket:
+    """Someone is on it: paging about the ticket stops, and it is theirs if nobody had it.
+
+    Returns the ticket; an acknowledgement when nothing is paging records nothing.
+    """
+    ticket = _locked(ticket)
+    now = now or timezone.now()
+    person = actor if actor is not None and actor.is_authenticated else None
+    if not escalation.escalations_acknowledge(ticket=ticket, by=person, now=now):
+        return ticket
+    name = person.get_username() if person else "someone"
+    _event(ticket, TicketEvent.Kind.ACKNOWLEDGED, author=person, body=f"Acknowledged by {name}.")
+    if ticket.assignee is None and person is not None and ticket.is_open:
+        ticket.assignee = person
+        if ticket.status == Ticket.Status.NEW:
+            ticket.status = Ticket.Status.TRIAGED
+        _save(ticket)
+        _event(ticket, TicketEvent.Kind.ASSIGNED, author=person, body=f"Assigned to {name}.")
     return ticket
 
 
@@ -283,17 +304,17 @@ class SweepSummary:
     warnings: int = 0
     breaches: int = 0
     notified: int = 0
-    marks: list[tuple[int, str, str]] = field(default_factory=list)
+    marks: list[tuple[int, str, str, datetime]] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (
             f"SLA sweep: {self.checked} ticket(s) due, {self.warnings} warning(s), "
-            f"{self.breaches} breach(es), {self.notified} e-mail(s)"
+            f"{self.breaches} breach(es), {self.notified} page(s)"
         )
 
 
 def sla_sweep(*, now: datetime | None = None, batch: int = 500) -> SweepSummary:
-    """Mark warnings and breaches that have come due, escalate, notify once each.
+    """Mark warnings and breaches that have come due and hand them to the escalation engine.
 
     Reads only tickets whose ``next_sla_check_at`` has passed (an index range),
     so its cost follows the tickets due, not the tickets open. Works in
@@ -301,7 +322,7 @@ def sla_sweep(*, now: datetime | None = None, batch: int = 500) -> SweepSummary:
     memory, write the marks and the tickets back in bulk. The warned/breached
     times on the locked rows decide what is new, and each mark is also a
     unique timeline row: running twice, or on two workers at once, marks and
-    notifies once.
+    hands each mark over once.
     """
     now = now or timezone.now()
     summary = SweepSummary()
@@ -318,8 +339,15 @@ def sla_sweep(*, now: datetime | None = None, batch: int = 500) -> SweepSummary:
             events = [event for ticket in tickets for event in _marks_due(ticket, now, summary)]
             TicketEvent.objects.bulk_create(events, ignore_conflicts=True)
             _swept_tickets_save(tickets)
-            # The e-mails are outbox rows of the same transaction as the marks.
-            summary.notified += _notify(summary.marks[marked_before:])
+            # The pages are rows of the same transaction as the marks.
+            by_id = {ticket.pk: ticket for ticket in tickets}
+            summary.notified += escalation.sla_marks_receive(
+                marks=[
+                    (by_id[pk], metric, level, due)
+                    for pk, metric, level, due in summary.marks[marked_before:]
+                ],
+                now=now,
+            )
         summary.checked += len(tickets)
         if len(tickets) < batch:
             break
@@ -383,38 +411,11 @@ def _marks_due(ticket: Ticket, now: datetime, summary: SweepSummary) -> list[Tic
             summary.breaches += 1
         else:
             summary.warnings += 1
-        summary.marks.append((ticket.pk, metric, level))
+        summary.marks.append((ticket.pk, metric, level, instant))
         SLA_EVENTS.labels(priority=ticket.priority, metric=metric, level=level).inc()
     ticket.next_sla_check_at = sla.next_check(ticket)
     sla.urgency_refresh(ticket)
     return events
-
-
-def _notify(marks: list[tuple[int, str, str]]) -> int:
-    """One e-mail per person, listing every new mark on their tickets (leads get all)."""
-    if not marks:
-        return 0
-    tickets = Ticket.objects.in_bulk({ticket_id for ticket_id, _, _ in marks})
-    leads = staff_emails(SUPPORT_LEADS)
-    assignee_emails = dict(
-        Ticket.objects.filter(pk__in=tickets, assignee__isnull=False)
-        .exclude(assignee__email="")
-        .values_list("pk", "assignee__email")
-    )
-    lines: dict[str, list[str]] = defaultdict(list)
-    for ticket_id, metric, level in marks:
-        ticket = tickets[ticket_id]
-        line = f"{ticket.reference} [{ticket.priority}] {ticket.title}: {metric} {level}"
-        for address in {*leads, assignee_emails.get(ticket_id)} - {None}:
-            lines[address].append(line)
-    for address, entries in lines.items():
-        email_queue(
-            to=[address],
-            subject=f"Pilot Ops SLA: {len(entries)} ticket(s) need attention",
-            body="\n".join(entries),
-            purpose="sla_alert",
-        )
-    return len(lines)
 
 
 # ------------------------------------------------------------------------------

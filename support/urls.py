@@ -7,4 +7,5 @@ app_name = "support"
 urlpatterns = [
     re_path(r"^staff/(?P<token>[a-z2-7]{16,64})/$", views.staff_link, name="staff-link"),
     path("webhooks/alertmanager/", views.alertmanager_webhook, name="alertmanager-webhook"),
+    path("ack/<str:token>/", views.page_acknowledge, name="page-acknowledge"),
 ]

@@ -15,9 +15,23 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.access import bearer_token_matches
 from core.client import client_hash
 from core.i18n import public_page_context, visitor_language
-from support import incidents, services
+from core.logging import redact_contact_data
+from core.ratelimit import Rate, rate_limit_hit
+from support import ack_links, acknowledgements, incidents, services
 from support.forms import StaffReportForm
 from support.models import StaffLink, Ticket, TicketEvent
+
+
+def _slow_down(request, context: dict, message: str, retry_after_seconds: int) -> HttpResponse:
+    """429 on the public page's own design, saying when to try again."""
+    response = render(
+        request,
+        "public/state.html",
+        {**context, "title": _("Slow down a little"), "message": message},
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after_seconds)
+    return response
 
 
 @never_cache
@@ -50,18 +64,12 @@ def staff_link(request: HttpRequest, token: str) -> HttpResponse:
                         **form.cleaned_data,
                     )
                 except services.StaffReportRefused as refused:
-                    response = render(
+                    return _slow_down(
                         request,
-                        "public/state.html",
-                        {
-                            **context,
-                            "title": _("Slow down a little"),
-                            "message": _("Many reports came from here. Please try again later."),
-                        },
-                        status=429,
+                        context,
+                        _("Many reports came from here. Please try again later."),
+                        refused.retry_after_seconds,
                     )
-                    response["Retry-After"] = str(refused.retry_after_seconds)
-                    return response
                 return redirect(f"{request.path}?{urlencode({'reported': ticket.reference})}")
             status = 400
         tickets = list(
@@ -109,3 +117,74 @@ def alertmanager_webhook(request: HttpRequest) -> HttpResponse:
     return JsonResponse(
         {"incidents": sorted({incident.reference for incident in touched if incident})}
     )
+
+
+# ------------------------------------------------------------------------------
+# Acknowledging a page
+# ------------------------------------------------------------------------------
+REFUSED_LINKS = {
+    ack_links.TAMPERED: (
+        404,
+        _("This link is not valid"),
+        _("It may have been cut short or changed. Open the ticket or incident in the admin."),
+    ),
+    ack_links.EXPIRED: (
+        410,
+        _("This link has expired"),
+        _("Acknowledgement links work for a limited time. Open it in the admin instead."),
+    ),
+    ack_links.USED: (
+        410,
+        _("This link has already been used"),
+        _("Each acknowledgement link works once. Open it in the admin to see who is on it."),
+    ),
+}
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def page_acknowledge(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in a page: GET shows what it acknowledges, the button (POST) acknowledges."""
+    language = visitor_language(request)
+    with translation.override(language):
+        context = public_page_context(request, language)
+        verdict = rate_limit_hit(
+            scope="page-acknowledge",
+            key=client_hash(request),
+            rate=Rate.parse(settings.ACK_LINK_RATE),
+        )
+        if not verdict.allowed:
+            return _slow_down(
+                request,
+                context,
+                _("Many requests came from here. Please try again later."),
+                verdict.retry_after_seconds,
+            )
+        if request.method == "POST":
+            link = acknowledgements.page_acknowledge(token=token)
+        else:
+            link = ack_links.ack_link_read(token)
+        if link.state in REFUSED_LINKS:
+            status, title, message = REFUSED_LINKS[link.state]
+            return render(
+                request,
+                "public/state.html",
+                {**context, "title": title, "message": message},
+                status=status,
+            )
+        escalation = link.page.escalation
+        subject = escalation.ticket or escalation.incident
+        return render(
+            request,
+            "support/acknowledge.html",
+            {
+                **context,
+                "page": link.page,
+                "subject": subject,
+                "level": escalation.ticket.priority if escalation.ticket else subject.severity,
+                "title": redact_contact_data(subject.title),
+                "escalation": escalation,
+                "done": request.method == "POST",
+            },
+        )

@@ -375,6 +375,23 @@ def sms_fake(sms_fake_server, settings):
     return sms_fake_server
 
 
+@pytest.fixture(scope="session")
+def slack_fake_server():
+    from tests.slack_fake import running_slack_fake
+
+    with running_slack_fake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def slack_fake(slack_fake_server, settings):
+    """The local Slack webhook fake, emptied, with Pilot Ops pointed at it."""
+    slack_fake_server.reset()
+    settings.SLACK_WEBHOOK_URL = slack_fake_server.url
+    settings.SLACK_READ_TIMEOUT_SECONDS = 2.0
+    return slack_fake_server
+
+
 def recipient_payable(recipient, fake):
     """Give ``recipient`` an Express account at the Stripe fake that can receive transfers."""
     recipient.stripe_account_id = fake.account_add(payouts_enabled=True)

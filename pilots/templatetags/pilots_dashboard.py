@@ -14,7 +14,7 @@ def pilot_dashboard(context):
     request = context["request"]
     if not request.user.has_perm("pilots.view_pilot"):
         return {"boards": None}
-    from support.selectors import report_support_figures
+    from support.selectors import on_call_now, report_support_figures
 
     today = timezone.localdate()
     boards = dashboard(today=today)
@@ -24,5 +24,6 @@ def pilot_dashboard(context):
     return {
         "boards": boards,
         "support": report_support_figures(start=today, end=today),
+        "on_call": on_call_now(),
         "today": today,
     }

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from core import roles
 from support import services
-from support.models import Ticket, TicketEvent
+from support.models import Page, Ticket, TicketEvent
 from tests.conftest import outbox_delivered
 
 pytestmark = pytest.mark.django_db
@@ -129,7 +129,15 @@ def lead(django_user_model):
     return user
 
 
-def test_sla_sweep_marks_warns_breaches_and_notifies_once(lead, django_user_model):
+def sla_notices(ticket) -> list[tuple[str, str]]:
+    """(mark, recipient) of every SLA notice e-mailed about ``ticket``."""
+    return sorted(
+        (page.key, page.message.recipient)
+        for page in Page.objects.filter(escalation__ticket=ticket, key__startswith="sla:")
+    )
+
+
+def test_sla_sweep_marks_warns_breaches_and_hands_each_mark_over_once(lead, django_user_model):
     agent = django_user_model.objects.create_user("ali", email="ali@pilotops.example")
     ticket = new("P0", "2026-11-21 03:00")  # respond by 03:15, warn at 75 %
     services.ticket_assign(ticket=ticket, assignee=agent)
@@ -139,29 +147,37 @@ def test_sla_sweep_marks_warns_breaches_and_notifies_once(lead, django_user_mode
     again = services.sla_sweep(now=at("2026-11-21 03:16"))
 
     ticket.refresh_from_db()
-    assert (warned.warnings, warned.breaches) == (2, 0) or (warned.warnings, warned.breaches) == (
-        1,
-        0,
-    )
+    assert (warned.warnings, warned.breaches) == (1, 0)
     assert breached.breaches == 1
     assert again.checked == 0 and again.notified == 0
     assert ticket.response_breached_at is not None
     assert ticket.escalation_level == 1
     marks = set(ticket.events.exclude(sla_mark="").values_list("sla_mark", flat=True))
     assert {"response:warning", "response:breach"} <= marks
-    recipients = sorted(address for message in outbox_delivered() for address in message.to)
-    assert recipients.count("lena@pilotops.example") == 2  # one per sweep that found news
-    assert recipients.count("ali@pilotops.example") == 2
+    # The warning came while the escalation still had steps to come: it pages
+    # already. The breach came after its last step was due: the owner and the
+    # leads hear of it by e-mail, once.
+    assert warned.notified == 0 and breached.notified == 2
+    assert sla_notices(ticket) == [
+        ("sla:response:breach", "ali@pilotops.example"),
+        ("sla:response:breach", "lena@pilotops.example"),
+    ]
+    delivered = [m for m in outbox_delivered() if "response breach" in m.subject]
+    assert sorted(address for m in delivered for address in m.to) == [
+        "ali@pilotops.example",
+        "lena@pilotops.example",
+    ]
 
 
 def test_sla_sweep_twice_at_the_same_instant_notifies_once(lead):
-    new("P0", "2026-11-21 03:00")
+    ticket = new("P0", "2026-11-21 03:00")
 
     first = services.sla_sweep(now=at("2026-11-21 05:00"))
     second = services.sla_sweep(now=at("2026-11-21 05:00"))
 
     assert first.breaches == 1 and second.breaches == 0
-    assert len(outbox_delivered()) == 1
+    assert sla_notices(ticket) == [("sla:response:breach", "lena@pilotops.example")]
+    assert len([m for m in outbox_delivered() if "response breach" in m.subject]) == 1
 
 
 def test_sla_sweep_reads_only_the_tickets_that_are_due():
