@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('pilots', '0012_quality_rubric_version'),
-        ('support', '0007_ticket_search_index'),
+        ("support", "0009_default_on_call"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
