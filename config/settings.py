@@ -14,11 +14,14 @@ process environment, then from ``.env`` if present; ``.env.example`` lists
 them all.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+
+from core.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -106,6 +109,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.middleware.RequestIdMiddleware",
+    "core.request_limits.RequestBodyLimitMiddleware",
     "core.flags.FeatureFlagMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -364,9 +368,17 @@ BEAT_HEARTBEAT_MAX_AGE_SECONDS = env.int("BEAT_HEARTBEAT_MAX_AGE_SECONDS", defau
 # ------------------------------------------------------------------------------
 # Public pages
 # ------------------------------------------------------------------------------
-# How many proxies of our own sit in front and append to X-Forwarded-For
-# (0: trust REMOTE_ADDR only). Set it to 1 behind one load balancer.
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# The networks of our own proxies (CIDR). X-Forwarded-For is read only when the
+# direct peer is in one of them; empty: the direct peer is the client.
+# gunicorn's forwarded_allow_ips follows the same list (deploy/gunicorn.conf.py).
+TRUSTED_PROXY_NETWORKS = env.list("TRUSTED_PROXY_NETWORKS", default=[])
+for _network in TRUSTED_PROXY_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise configuration_error(
+            f"TRUSTED_PROXY_NETWORKS: {_network!r} is not a network like 10.0.0.0/8."
+        ) from None
 # Submissions allowed per client (hashed address) and per printed code.
 FEEDBACK_RATE_PER_CLIENT = env.str("FEEDBACK_RATE_PER_CLIENT", default="10/h")
 FEEDBACK_RATE_PER_CODE = env.str("FEEDBACK_RATE_PER_CODE", default="120/h")
@@ -446,41 +458,7 @@ FEATURE_COUNTS_KEPT_DAYS = env.int("FEATURE_COUNTS_KEPT_DAYS", default=14)
 # ------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if IS_PRODUCTION else "text")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "request_id": {"()": "core.logging.RequestIdFilter"},
-        "redact_contacts": {"()": "core.logging.RedactContactDataFilter"},
-    },
-    "formatters": {
-        "text": {
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
-        },
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": LOG_FORMAT,
-            "filters": ["request_id", "redact_contacts"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # Django's own handlers would print unfiltered lines: send all to root.
-        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
-        "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
-        "django.db.backends": {"level": "INFO"},
-        # PDF rendering narrates every page and font subset at INFO.
-        "weasyprint": {"level": "WARNING"},
-        "fontTools": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT)
 
 # ------------------------------------------------------------------------------
 # Demo data

@@ -10,10 +10,13 @@ admin.site.index_title = "Back office"
 urlpatterns = [
     path("health/", core_views.health, name="health"),
     path("health/ready/", core_views.ready, name="health-ready"),
-    path("", include("django_prometheus.urls")),
+    path("metrics", core_views.metrics, name="prometheus-django-metrics"),
     path("admin/", admin.site.urls),
     path("", include("pilots.urls")),
     path("", include("support.urls")),
 ]
 
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
 handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"

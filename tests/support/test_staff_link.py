@@ -1,10 +1,10 @@
 """The café staff link: report in seconds, see public replies, never internal notes."""
 
 import pytest
-from django.test import Client
 
 from support import services
 from support.models import StaffLink, Ticket
+from tests.conftest import Client
 
 pytestmark = pytest.mark.django_db
 
