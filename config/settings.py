@@ -16,6 +16,7 @@ them all.
 
 import ipaddress
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -100,6 +101,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "django_prometheus",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "core",
     "pilots",
     "support",
@@ -117,9 +122,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "core.security.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last, as django-axes asks: it turns a lockout into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -206,6 +215,25 @@ if IS_PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+
+# Staff sign-in: django-axes locks an account for one client address after
+# AXES_FAILURE_LIMIT wrong passwords within AXES_COOLOFF_MINUTES (superusers
+# unlock it in the admin under Axes); django-otp adds time-based codes, which
+# superusers and Pilot managers must have in production.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "core.client.client_address"
+AXES_HANDLER = "core.security.SecurityEventAxesHandler"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "otp_token"]
+SECOND_FACTOR_REQUIRED = IS_PRODUCTION
+OTP_TOTP_ISSUER = "Pilot Ops"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -386,6 +414,8 @@ FEEDBACK_RATE_PER_CODE = env.str("FEEDBACK_RATE_PER_CODE", default="120/h")
 FEEDBACK_DUPLICATE_MINUTES = env.int("FEEDBACK_DUPLICATE_MINUTES", default=10)
 # Reports allowed per client (hashed address) through café staff links.
 STAFF_REPORT_RATE = env.str("STAFF_REPORT_RATE", default="20/h")
+# Reports allowed through one staff link, from every client together.
+STAFF_REPORT_RATE_PER_LINK = env.str("STAFF_REPORT_RATE_PER_LINK", default="30/h")
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 
 # ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 # Report periods are clamped into these bounds: a year like 9999 would
 # overflow the day arithmetic, and decades of daily rows help nobody.
@@ -27,3 +28,16 @@ class ReportPeriodForm(forms.Form):
                 raise forms.ValidationError("The period must start before it ends.")
             cleaned["start"], cleaned["end"] = max(start, end - LONGEST_REPORT_PERIOD), end
         return cleaned
+
+
+class HoneypotMixin(forms.Form):
+    """A field people never see (``templates/public/honeypot.html``); bots fill in every field.
+
+    A form with it filled in is answered as if it had been taken, and nothing is kept.
+    """
+
+    website = forms.CharField(required=False, max_length=200, label=_("Leave this empty"))
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.cleaned_data.get("website"))

@@ -10,7 +10,7 @@ import logging
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_prometheus.exports import ExportToDjangoView
@@ -21,6 +21,12 @@ from core.maintenance import last_success_by_job
 from core.selectors import readiness_checks
 
 logger = logging.getLogger(__name__)
+
+# The refusal every public form gives a client or a printed link that sent too much.
+RATE_LIMITED_TITLE = gettext_lazy("Slow down a little")
+RATE_LIMITED_MESSAGE = gettext_lazy(
+    "Many answers have come from here in a short time. Please try again later."
+)
 
 
 @never_cache

@@ -22,6 +22,7 @@ from core.money import format_money
 from core.privacy import mask_contact
 from pilots import payments, selectors, services, stripe_events, stripe_gateway
 from pilots.claims import claim_find, recipient_contact_verify
+from core.views import RATE_LIMITED_MESSAGE, RATE_LIMITED_TITLE
 from pilots.features import SMS_REWARD_LINKS, business_tenant
 from pilots.forms import FeedbackForm
 from pilots.models import Feedback, QRCode, RewardRecipient
@@ -77,11 +78,7 @@ STATE_PAGES: dict[str, tuple[int, str, str]] = {
         _("The pilot is full"),
         _("We have all the feedback we can take here for now. Thank you!"),
     ),
-    services.RATE_LIMITED: (
-        429,
-        _("Slow down a little"),
-        _("Many answers have come from here in a short time. Please try again later."),
-    ),
+    services.RATE_LIMITED: (429, RATE_LIMITED_TITLE, RATE_LIMITED_MESSAGE),
     services.DUPLICATE: (
         409,
         _("You have already told us"),

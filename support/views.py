@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.access import bearer_token_matches
 from core.client import client_hash
 from core.i18n import public_page_context, visitor_language
+from core.views import RATE_LIMITED_MESSAGE, RATE_LIMITED_TITLE
 from support import incidents, services
 from support.forms import StaffReportForm
 from support.models import StaffLink, Ticket, TicketEvent
@@ -43,21 +44,21 @@ def staff_link(request: HttpRequest, token: str) -> HttpResponse:
         status = 200
         if request.method == "POST":
             if form.is_valid():
+                if form.is_bot:
+                    return redirect(request.path)
                 try:
                     ticket = services.staff_report(
                         link=link,
                         client_hash=client_hash(request),
-                        **form.cleaned_data,
+                        category=form.cleaned_data["category"],
+                        description=form.cleaned_data["description"],
+                        reporter=form.cleaned_data["reporter"],
                     )
                 except services.StaffReportRefused as refused:
                     response = render(
                         request,
                         "public/state.html",
-                        {
-                            **context,
-                            "title": _("Slow down a little"),
-                            "message": _("Many reports came from here. Please try again later."),
-                        },
+                        {**context, "title": RATE_LIMITED_TITLE, "message": RATE_LIMITED_MESSAGE},
                         status=429,
                     )
                     response["Retry-After"] = str(refused.retry_after_seconds)

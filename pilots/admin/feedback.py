@@ -6,6 +6,7 @@ from django.contrib import admin
 
 from core.admin import (
     CappedCountPaginator,
+    ContactDataAdminMixin,
     CsvExportMixin,
     EventInline,
     FullTextSearchMixin,
@@ -65,7 +66,7 @@ FEEDBACK_CSV_COLUMNS = (
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(FullTextSearchMixin, CsvExportMixin, ServiceWrittenAdmin):
+class FeedbackAdmin(ContactDataAdminMixin, FullTextSearchMixin, CsvExportMixin, ServiceWrittenAdmin):
     """Read-only except the status; contact data masked; fast at a million rows."""
 
     list_display = (
