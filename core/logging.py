@@ -117,9 +117,18 @@ def logging_config(*, level: str, log_format: str) -> dict:
             # Their own handlers would print unfiltered lines: send all to root.
             "django": {"handlers": [], "level": level, "propagate": True},
             "django.server": {"handlers": [], "level": level, "propagate": True},
+            # A client's 4xx is one line before any handler (the test log capture too) sees it.
+            "django.request": {
+                "handlers": [],
+                "level": level,
+                "propagate": True,
+                "filters": ["client_errors_one_line"],
+            },
             "django.db.backends": {"level": "INFO"},
             "gunicorn.error": {"handlers": [], "level": level, "propagate": True},
             "gunicorn.access": {"handlers": [], "level": level, "propagate": True},
+            # django-axes announces itself at INFO in every process; failures are WARNINGs.
+            "axes": {"level": "WARNING"},
             # PDF rendering narrates every page and font subset at INFO.
             "weasyprint": {"level": "WARNING"},
             "fontTools": {"level": "WARNING"},

@@ -234,15 +234,17 @@ class SecondFactorMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        admin_root = reverse("admin:index")
-        setup = reverse("second-factor")
         if (
             user is not None
             and user.is_authenticated
-            and request.path.startswith(admin_root)
-            and request.path not in (setup, reverse("admin:logout"), reverse("admin:login"))
             and not user.is_verified()
+            and request.path.startswith(reverse("admin:index"))
+            and request.path not in self._always_open()
             and second_factor_required(user)
         ):
-            return redirect(setup)
+            return redirect("second-factor")
         return self.get_response(request)
+
+    @staticmethod
+    def _always_open() -> tuple[str, ...]:
+        return (reverse("second-factor"), reverse("admin:logout"), reverse("admin:login"))

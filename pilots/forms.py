@@ -145,6 +145,12 @@ class FeedbackForm(HoneypotMixin, forms.Form):
         if not phone_allowed:
             self.fields["contact"].label = _("E-mail address")
 
+    def clean_categories(self) -> list[str]:
+        categories = self.cleaned_data["categories"]
+        if len(set(categories)) != len(categories):
+            raise forms.ValidationError(_("Choose each topic once."))
+        return categories
+
     def clean_contact(self) -> Contact:
         contact = contact_normalise(self.cleaned_data["contact"])
         if contact.phone and not self.phone_allowed:

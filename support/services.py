@@ -477,7 +477,7 @@ def staff_report(
             raise StaffReportRefused(verdict.retry_after_seconds)
     label = Ticket.Category(category).label
     return ticket_create(
-        title=f"{link.business.name}: {label}",
+        title=f"{link.business.name}: {label}"[: Ticket._meta.get_field("title").max_length],
         description=description,
         priority=STAFF_REPORT_PRIORITY[category],
         category=category,

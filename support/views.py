@@ -1,7 +1,5 @@
 """Public support endpoints: the café staff link, and the Alertmanager receiver."""
 
-import json
-
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.access import bearer_token_matches
 from core.client import client_hash
+from core.json_body import JsonBodyError, json_body_parse
 from core.i18n import public_page_context, visitor_language
 from core.views import RATE_LIMITED_MESSAGE, RATE_LIMITED_TITLE
 from support import incidents, services
@@ -99,8 +98,8 @@ def alertmanager_webhook(request: HttpRequest) -> HttpResponse:
     if not bearer_token_matches(request, settings.ALERTMANAGER_TOKEN):
         return JsonResponse({"error": "missing or wrong bearer token"}, status=401)
     try:
-        alerts = incidents.alerts_parse(json.loads(request.body))
-    except (ValueError, incidents.AlertPayloadError) as error:
+        alerts = incidents.alerts_parse(json_body_parse(request.body))
+    except (JsonBodyError, incidents.AlertPayloadError) as error:
         return JsonResponse({"error": f"not an Alertmanager payload: {error}"}, status=400)
     touched = []
     for alert in alerts:
