@@ -250,7 +250,7 @@ class TicketAdmin(
                 (None, {"fields": ("title", "description", "business", "pilot", "category")}),
                 ("Reporter", {"fields": ("reporter_name", "reporter_contact")}),
             )
-        return self.fieldsets
+        return super().get_fieldsets(request, obj)  # contact fields only for those allowed
 
     @admin.display(description="reporter (contact data masked)")
     def reporter_masked(self, ticket: Ticket) -> str:
