@@ -1,6 +1,8 @@
 from collections.abc import Callable
 from datetime import datetime
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -200,6 +202,35 @@ admin.site.unregister(get_user_model())
 admin.site.register(get_user_model(), StaffUserAdmin)
 admin.site.unregister(Group)
 admin.site.register(Group, StaffGroupAdmin)
+
+
+class LockoutAdmin(AccessAttemptAdmin):
+    """django-axes' failed attempts; deleting one unlocks that account for that address.
+
+    Superusers only (no group holds these permissions); each unlock is a security event.
+    """
+
+    def delete_model(self, request, obj):
+        self._unlocked(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        self._unlocked(request, list(queryset))
+        super().delete_queryset(request, queryset)
+
+    def _unlocked(self, request, attempts) -> None:
+        for attempt in attempts:
+            security_event_record(
+                kind=SecurityEvent.Kind.UNLOCKED,
+                username=attempt.username or "",
+                actor=request.user,
+                request=request,
+                detail=f"after {attempt.failures_since_start} failure(s)",
+            )
+
+
+admin.site.unregister(AccessAttempt)
+admin.site.register(AccessAttempt, LockoutAdmin)
 
 
 class ReadOnlyInlineMixin:

@@ -104,7 +104,7 @@ class SecurityEventAxesHandler(AxesDatabaseHandler):
     """django-axes' database handler that also records each failure and lockout."""
 
     def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
-        already_locked = bool(getattr(request, "axes_locked_out", False))
+        already_locked = request is not None and self.is_locked(request, credentials)
         super().user_login_failed(sender, credentials, request=request, **kwargs)
         if request is None:
             return

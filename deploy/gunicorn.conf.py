@@ -10,8 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config import settings  # noqa: E402 - the project directory is on the path only now
-from core.logging import logging_config  # noqa: E402
+from config import settings
+from core.logging import logging_config
 
 # ------------------------------------------------------------------------------
 # Logging: the same handler and filters as every other Pilot Ops process
@@ -19,7 +19,7 @@ from core.logging import logging_config  # noqa: E402
 logconfig_dict = logging_config(level=settings.LOG_LEVEL, log_format=settings.LOG_FORMAT)
 # Method, path without its query string (receipts and claim links stay out),
 # status, bytes, duration and the request id; no client address, referrer or agent.
-access_log_format = '%(m)s %(U)s %(s)s %(B)s %(M)sms %({x-request-id}o)s'
+access_log_format = "%(m)s %(U)s %(s)s %(B)s %(M)sms %({x-request-id}o)s"
 accesslog = "-"
 errorlog = "-"
 

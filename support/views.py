@@ -12,8 +12,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.access import bearer_token_matches
 from core.client import client_hash
-from core.json_body import JsonBodyError, json_body_parse
 from core.i18n import public_page_context, visitor_language
+from core.json_body import JsonBodyError, json_body_parse
 from core.views import RATE_LIMITED_MESSAGE, RATE_LIMITED_TITLE
 from support import incidents, services
 from support.forms import StaffReportForm
