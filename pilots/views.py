@@ -213,6 +213,8 @@ def feedback_thanks(request: HttpRequest, token: str) -> HttpResponse:
         )
     except signing.BadSignature:
         return redirect("pilots:feedback-form", token=token)
+    if not isinstance(feedback_id, int):
+        return redirect("pilots:feedback-form", token=token)
     feedback = (
         Feedback.objects.select_related("pilot", "payment__recipient")
         .filter(pk=feedback_id, qr_code=qr_code)
