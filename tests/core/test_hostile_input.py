@@ -50,7 +50,11 @@ def test_form_in_latin_1_with_a_made_up_csrf_cookie_is_400(settings, open_code, 
 
 
 def test_repeated_category_is_refused_by_the_form(client, open_code):
-    response = client.post(form_url(open_code), feedback_post(categories=["service", "service"]))
+    response = client.post(
+        form_url(open_code),
+        feedback_post(categories=["service", "service"]),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
 
     assert response.status_code == 400
     assert "Choose each topic once." in response.content.decode()
