@@ -435,7 +435,7 @@ def csv_cell(value):
 
 
 @admin.register(Message)
-class MessageAdmin(ServiceWrittenAdmin):
+class MessageAdmin(ContactDataAdminMixin, ServiceWrittenAdmin):
     """The outbox: every e-mail and SMS, its delivery state, recipients masked.
 
     The text itself can carry a claim link (a way to someone's rewards), so it

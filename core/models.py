@@ -178,6 +178,9 @@ class Message(TimeStampedModel):
         EMAIL = "email", "E-mail"
         SMS = "sms", "SMS"
 
+    # The text can hold a claim link: as private as the address it goes to.
+    CONTACT_FIELDS = ("recipient", "body")
+
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"
         SENDING = "sending", "Sending"

@@ -20,6 +20,7 @@ from core.flags import Tenant, flag_is_on
 from core.i18n import public_page_context, remember_language, visitor_language
 from core.money import format_money
 from core.privacy import mask_contact
+from core.views import RATE_LIMITED_MESSAGE, RATE_LIMITED_TITLE
 from pilots import payments, selectors, services, stripe_events, stripe_gateway
 from pilots.claims import claim_find, recipient_contact_verify
 from core.views import RATE_LIMITED_MESSAGE, RATE_LIMITED_TITLE

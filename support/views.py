@@ -13,7 +13,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.access import bearer_token_matches
 from core.client import client_hash
 from core.i18n import public_page_context, visitor_language
-from core.json_body import JsonBodyError, json_body_parse
+from core.json_input import JsonInputError, json_loads_bounded
+from core.request_limits import WEBHOOK
 from core.views import RATE_LIMITED_MESSAGE, RATE_LIMITED_TITLE
 from support import incidents, services
 from support.forms import StaffReportForm
@@ -98,8 +99,10 @@ def alertmanager_webhook(request: HttpRequest) -> HttpResponse:
     if not bearer_token_matches(request, settings.ALERTMANAGER_TOKEN):
         return JsonResponse({"error": "missing or wrong bearer token"}, status=401)
     try:
-        alerts = incidents.alerts_parse(json_body_parse(request.body))
-    except (JsonBodyError, incidents.AlertPayloadError) as error:
+        alerts = incidents.alerts_parse(
+            json_loads_bounded(request.body, max_bytes=WEBHOOK.max_bytes)
+        )
+    except (JsonInputError, incidents.AlertPayloadError) as error:
         return JsonResponse({"error": f"not an Alertmanager payload: {error}"}, status=400)
     touched = []
     for alert in alerts:

@@ -66,7 +66,9 @@ FEEDBACK_CSV_COLUMNS = (
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(ContactDataAdminMixin, FullTextSearchMixin, CsvExportMixin, ServiceWrittenAdmin):
+class FeedbackAdmin(
+    ContactDataAdminMixin, FullTextSearchMixin, CsvExportMixin, ServiceWrittenAdmin
+):
     """Read-only except the status; contact data masked; fast at a million rows."""
 
     list_display = (

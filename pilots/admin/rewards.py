@@ -25,8 +25,8 @@ from core.admin import (
     SingletonAdmin,
     run_for_each,
 )
-from core.maintenance import job_enqueue
 from core.logging import redact_contact_data
+from core.maintenance import job_enqueue
 from core.money import format_money
 from core.privacy import mask_contact
 from pilots import payments, stripe_events

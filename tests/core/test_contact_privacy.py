@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 
 from core import roles
+from core.models import Message
 from core.privacy import CONTACT_DATA_PERMISSION, path_touches_contact_data
 from pilots.models import Feedback, Payment, Payout, RewardRecipient, StripeEvent
 from support.models import Ticket
@@ -27,6 +28,7 @@ CONTACT_ADMINS = {
     Payout: ("/admin/pilots/payout/", "recipient__contact_phone__regex=^%2B46", None),
     StripeEvent: ("/admin/pilots/stripeevent/", "payload__data__object__email__startswith=g", None),
     Ticket: ("/admin/support/ticket/", "reporter_contact__startswith=g", "export.csv"),
+    Message: ("/admin/core/message/", "recipient__startswith=g", None),
 }
 
 
@@ -84,7 +86,9 @@ def test_filters_on_contact_fields_are_refused_for_every_group(
 
 
 @pytest.mark.parametrize(
-    "model", [Feedback, RewardRecipient, StripeEvent, Ticket], ids=lambda model: model.__name__
+    "model",
+    [Feedback, RewardRecipient, StripeEvent, Ticket, Message],
+    ids=lambda model: model.__name__,
 )
 def test_filters_on_contact_fields_work_for_superusers(contact_rows, admin_client, model):
     """(Lookups through relations stay refused for everyone, as Django does.)"""

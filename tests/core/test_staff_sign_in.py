@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.models import Group, Permission
-from django.core import mail
 from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
@@ -15,7 +14,7 @@ from core import roles
 from core.models import SecurityEvent
 from core.security import security_summary
 from pilots import maintenance
-from tests.conftest import Client, _logged_in_client
+from tests.conftest import Client, _logged_in_client, outbox_delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -284,7 +283,7 @@ def test_weekly_report_has_a_security_section(manager):
         security=security_summary(start=now - timedelta(days=7), end=now + timedelta(seconds=1)),
     )
 
-    (message,) = mail.outbox
+    (message,) = outbox_delivered()
     assert "Security (last 7 days)" in message.body
     assert "Failed sign-ins:    5" in message.body
     assert "Lockouts:           1" in message.body

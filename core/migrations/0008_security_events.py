@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0006_maintenance_run_queued'),
+        ('core', '0007_outbox'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
