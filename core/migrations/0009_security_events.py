@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0007_outbox'),
+        ('core', '0008_maintenance_leases_and_steps'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
