@@ -23,7 +23,6 @@ from core.privacy import mask_contact
 from core.views import RATE_LIMITED_MESSAGE, RATE_LIMITED_TITLE
 from pilots import payments, selectors, services, stripe_events, stripe_gateway
 from pilots.claims import claim_find, recipient_contact_verify
-from core.views import RATE_LIMITED_MESSAGE, RATE_LIMITED_TITLE
 from pilots.features import SMS_REWARD_LINKS, business_tenant
 from pilots.forms import FeedbackForm
 from pilots.models import Feedback, QRCode, RewardRecipient

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0008_maintenance_leases_and_steps'),
+        ('core', '0009_feature_request_counts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
