@@ -14,11 +14,15 @@ process environment, then from ``.env`` if present; ``.env.example`` lists
 them all.
 """
 
+import ipaddress
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+
+from core.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -97,6 +101,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "django_prometheus",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "core",
     "pilots",
     "support",
@@ -106,6 +114,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.middleware.RequestIdMiddleware",
+    "core.request_limits.RequestBodyLimitMiddleware",
     "core.flags.FeatureFlagMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -113,9 +122,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "core.security.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last, as django-axes asks: it turns a lockout into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -202,6 +215,25 @@ if IS_PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+
+# Staff sign-in: django-axes locks an account for one client address after
+# AXES_FAILURE_LIMIT wrong passwords within AXES_COOLOFF_MINUTES (superusers
+# unlock it in the admin under Axes); django-otp adds time-based codes, which
+# superusers and Pilot managers must have in production.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "core.client.client_address"
+AXES_HANDLER = "core.security.SecurityEventAxesHandler"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "otp_token"]
+SECOND_FACTOR_REQUIRED = IS_PRODUCTION
+OTP_TOTP_ISSUER = "Pilot Ops"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -378,9 +410,17 @@ BEAT_HEARTBEAT_MAX_AGE_SECONDS = env.int("BEAT_HEARTBEAT_MAX_AGE_SECONDS", defau
 # ------------------------------------------------------------------------------
 # Public pages
 # ------------------------------------------------------------------------------
-# How many proxies of our own sit in front and append to X-Forwarded-For
-# (0: trust REMOTE_ADDR only). Set it to 1 behind one load balancer.
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# The networks of our own proxies (CIDR). X-Forwarded-For is read only when the
+# direct peer is in one of them; empty: the direct peer is the client.
+# gunicorn's forwarded_allow_ips follows the same list (deploy/gunicorn.conf.py).
+TRUSTED_PROXY_NETWORKS = env.list("TRUSTED_PROXY_NETWORKS", default=[])
+for _network in TRUSTED_PROXY_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise configuration_error(
+            f"TRUSTED_PROXY_NETWORKS: {_network!r} is not a network like 10.0.0.0/8."
+        ) from None
 # Submissions allowed per client (hashed address) and per printed code.
 FEEDBACK_RATE_PER_CLIENT = env.str("FEEDBACK_RATE_PER_CLIENT", default="10/h")
 FEEDBACK_RATE_PER_CODE = env.str("FEEDBACK_RATE_PER_CODE", default="120/h")
@@ -388,6 +428,8 @@ FEEDBACK_RATE_PER_CODE = env.str("FEEDBACK_RATE_PER_CODE", default="120/h")
 FEEDBACK_DUPLICATE_MINUTES = env.int("FEEDBACK_DUPLICATE_MINUTES", default=10)
 # Reports allowed per client (hashed address) through café staff links.
 STAFF_REPORT_RATE = env.str("STAFF_REPORT_RATE", default="20/h")
+# Reports allowed through one staff link, from every client together.
+STAFF_REPORT_RATE_PER_LINK = env.str("STAFF_REPORT_RATE_PER_LINK", default="30/h")
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 
 # ------------------------------------------------------------------------------
@@ -460,41 +502,7 @@ FEATURE_COUNTS_KEPT_DAYS = env.int("FEATURE_COUNTS_KEPT_DAYS", default=14)
 # ------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if IS_PRODUCTION else "text")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "request_id": {"()": "core.logging.RequestIdFilter"},
-        "redact_contacts": {"()": "core.logging.RedactContactDataFilter"},
-    },
-    "formatters": {
-        "text": {
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
-        },
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": LOG_FORMAT,
-            "filters": ["request_id", "redact_contacts"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # Django's own handlers would print unfiltered lines: send all to root.
-        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
-        "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
-        "django.db.backends": {"level": "INFO"},
-        # PDF rendering narrates every page and font subset at INFO.
-        "weasyprint": {"level": "WARNING"},
-        "fontTools": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT)
 
 # ------------------------------------------------------------------------------
 # Demo data

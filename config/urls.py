@@ -1,19 +1,26 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from core import staff_views
 from core import views as core_views
+from core.security import StaffLoginForm
 
 admin.site.site_header = "Pilot Ops"
 admin.site.site_title = "Pilot Ops"
 admin.site.index_title = "Back office"
+admin.site.login_form = StaffLoginForm
 
 urlpatterns = [
     path("health/", core_views.health, name="health"),
     path("health/ready/", core_views.ready, name="health-ready"),
-    path("", include("django_prometheus.urls")),
+    path("metrics", core_views.metrics, name="prometheus-django-metrics"),
+    path("admin/second-factor/", staff_views.second_factor, name="second-factor"),
     path("admin/", admin.site.urls),
     path("", include("pilots.urls")),
     path("", include("support.urls")),
 ]
 
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
 handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"

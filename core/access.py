@@ -2,6 +2,7 @@
 
 import hmac
 
+from django.conf import settings
 from django.http import HttpRequest
 
 
@@ -17,3 +18,12 @@ def bearer_token_matches(request: HttpRequest, expected: str) -> bool:
     if not expected or scheme.lower() != "bearer":
         return False
     return hmac.compare_digest(given.strip().encode(), expected.encode())
+
+
+def operator_access_granted(request: HttpRequest) -> bool:
+    """Whether ``request`` may read operator detail (/metrics, detailed readiness).
+
+    Open in the embedded mode; in production only with ``METRICS_TOKEN`` as
+    the bearer token, because the figures name cafés, payments and tickets.
+    """
+    return not settings.IS_PRODUCTION or bearer_token_matches(request, settings.METRICS_TOKEN)

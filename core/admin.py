@@ -1,8 +1,13 @@
 from collections.abc import Callable
 from datetime import datetime
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -15,9 +20,10 @@ from django.utils.functional import cached_property
 
 from core import outbox
 from core.csv_export import csv_response
-from core.models import Event, Heartbeat, MaintenanceRun, MaintenanceStep, Message
-from core.privacy import mask_recipient
+from core.models import Event, Heartbeat, MaintenanceRun, MaintenanceStep, Message, SecurityEvent
+from core.privacy import mask_recipient, may_see_contact_data, path_touches_contact_data
 from core.search import SQLITE_SEARCH_ROWS, search_query, search_vector
+from core.security import security_event_record
 
 
 class ServiceWrittenAdmin(admin.ModelAdmin):
@@ -35,6 +41,17 @@ class ServiceWrittenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return obj is None and super().has_change_permission(request)
+
+
+class SuperuserDeletesMixin:
+    """Rows with a history (tickets, incidents): everyone else closes or cancels them.
+
+    Deleting takes the timeline with it, so only superusers may, whatever
+    their groups' permissions say.
+    """
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
 
 
 class ReadOnlyAdmin(ServiceWrittenAdmin):
@@ -83,6 +100,137 @@ class MaintenanceStepAdmin(ReadOnlyAdmin):
     readonly_fields = ("key", "done_at", "run")
     list_select_related = ("run",)
     show_full_result_count = False
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(ReadOnlyAdmin):
+    """The security page: sign-in failures, lockouts, second factors, staff and permission changes.
+
+    For operators only (superusers), whatever a group's permissions say.
+    """
+
+    list_display = ("created_at", "kind", "username", "user", "actor", "detail")
+    list_filter = ("kind", "created_at")
+    list_select_related = ("user", "actor")
+    search_fields = ("username",)
+    readonly_fields = ("created_at", "kind", "username", "user", "actor", "client_hash", "detail")
+    show_full_result_count = False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_module_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+
+def _names(related) -> set[str]:
+    return {str(item) for item in related.all()}
+
+
+def _change_detail(before: set[str], after: set[str]) -> str:
+    added, removed = sorted(after - before), sorted(before - after)
+    return "; ".join(
+        part
+        for part in (
+            "added: " + ", ".join(added) if added else "",
+            "removed: " + ", ".join(removed) if removed else "",
+        )
+        if part
+    )
+
+
+class StaffUserAdmin(UserAdmin):
+    """Django's user admin; every new staff account and change of rights is a security event."""
+
+    def save_model(self, request, obj, form, change):
+        before = (
+            type(obj).objects.filter(pk=obj.pk).values("is_staff", "is_superuser").first()
+            if change
+            else None
+        ) or {"is_staff": False, "is_superuser": False}
+        super().save_model(request, obj, form, change)
+        if obj.is_staff and not before["is_staff"]:
+            security_event_record(
+                kind=SecurityEvent.Kind.STAFF_ADDED, user=obj, actor=request.user, request=request
+            )
+        if obj.is_superuser != before["is_superuser"]:
+            security_event_record(
+                kind=SecurityEvent.Kind.PERMISSIONS_CHANGED,
+                user=obj,
+                actor=request.user,
+                request=request,
+                detail="superuser " + ("granted" if obj.is_superuser else "taken away"),
+            )
+
+    def save_related(self, request, form, formsets, change):
+        user = form.instance
+        groups, permissions = _names(user.groups), _names(user.user_permissions)
+        super().save_related(request, form, formsets, change)
+        for kind, before, after in (
+            (SecurityEvent.Kind.GROUPS_CHANGED, groups, _names(user.groups)),
+            (SecurityEvent.Kind.PERMISSIONS_CHANGED, permissions, _names(user.user_permissions)),
+        ):
+            if before != after:
+                security_event_record(
+                    kind=kind,
+                    user=user,
+                    actor=request.user,
+                    request=request,
+                    detail=_change_detail(before, after),
+                )
+
+
+class StaffGroupAdmin(GroupAdmin):
+    """Django's group admin; a change of a group's permissions is a security event."""
+
+    def save_related(self, request, form, formsets, change):
+        group = form.instance
+        before = _names(group.permissions) if change else set()
+        super().save_related(request, form, formsets, change)
+        after = _names(group.permissions)
+        if before != after:
+            security_event_record(
+                kind=SecurityEvent.Kind.PERMISSIONS_CHANGED,
+                actor=request.user,
+                request=request,
+                username=f"group {group.name}",
+                detail=_change_detail(before, after),
+            )
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), StaffUserAdmin)
+admin.site.unregister(Group)
+admin.site.register(Group, StaffGroupAdmin)
+
+
+class LockoutAdmin(AccessAttemptAdmin):
+    """django-axes' failed attempts; deleting one unlocks that account for that address.
+
+    Superusers only (no group holds these permissions); each unlock is a security event.
+    """
+
+    def delete_model(self, request, obj):
+        self._unlocked(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        self._unlocked(request, list(queryset))
+        super().delete_queryset(request, queryset)
+
+    def _unlocked(self, request, attempts) -> None:
+        for attempt in attempts:
+            security_event_record(
+                kind=SecurityEvent.Kind.UNLOCKED,
+                username=attempt.username or "",
+                actor=request.user,
+                request=request,
+                detail=f"after {attempt.failures_since_start} failure(s)",
+            )
+
+
+admin.site.unregister(AccessAttempt)
+admin.site.register(AccessAttempt, LockoutAdmin)
 
 
 class ReadOnlyInlineMixin:
@@ -184,6 +332,76 @@ class SingletonAdmin(admin.ModelAdmin):
         )
 
 
+class ContactDataAdminMixin:
+    """Contact fields stay private for everyone without the *view contact data* permission.
+
+    The one place that decides it for every admin that shows contact data
+    (the model's ``CONTACT_FIELDS``, its own or through relations): such a
+    user cannot filter, search, sort or export by them, and the change page
+    leaves them out (admins show masked values instead).
+    """
+
+    def _private(self, request, path) -> bool:
+        return (
+            isinstance(path, str)
+            and path_touches_contact_data(self.model, path)
+            and not may_see_contact_data(request.user)
+        )
+
+    def lookup_allowed(self, lookup, value, request) -> bool:
+        if self._private(request, lookup):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        return tuple(field for field in fields if not self._private(request, field))
+
+    def get_list_filter(self, request):
+        return tuple(
+            entry
+            for entry in super().get_list_filter(request)
+            if not self._private(request, entry[0] if isinstance(entry, tuple) else entry)
+        )
+
+    def get_sortable_by(self, request):
+        return tuple(
+            name
+            for name in super().get_sortable_by(request)
+            if not self._private(
+                request, getattr(getattr(self, name, None), "admin_order_field", name)
+            )
+        )
+
+    def get_ordering(self, request):
+        return tuple(
+            entry
+            for entry in super().get_ordering(request) or ()
+            if not self._private(request, entry)
+        )
+
+    def get_csv_columns(self, request):
+        return tuple(
+            (lookup, title)
+            for lookup, title in super().get_csv_columns(request)
+            if not self._private(request, lookup)
+        )
+
+    def get_fields(self, request, obj=None):
+        return self._without_private(request, super().get_fields(request, obj), obj)
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (name, {**options, "fields": self._without_private(request, options["fields"], obj)})
+            for name, options in super().get_fieldsets(request, obj)
+        ]
+
+    def _without_private(self, request, fields, obj):
+        if obj is None:  # an add form takes contact data in, it shows none
+            return fields
+        return [field for field in fields if not self._private(request, field)]
+
+
 class CsvExportMixin:
     """An ``export.csv`` view: the changelist's current filters and search, streamed.
 
@@ -192,6 +410,9 @@ class CsvExportMixin:
     """
 
     csv_columns: tuple[tuple[str, str], ...] = ()
+
+    def get_csv_columns(self, request) -> tuple[tuple[str, str], ...]:
+        return self.csv_columns
 
     def get_urls(self):
         opts = self.model._meta
@@ -207,14 +428,15 @@ class CsvExportMixin:
     def export_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
+        columns = self.get_csv_columns(request)
         rows = (
             self.get_changelist_instance(request)
             .get_queryset(request)
-            .values_list(*(lookup for lookup, _ in self.csv_columns))
+            .values_list(*(lookup for lookup, _ in columns))
             .iterator(chunk_size=2000)
         )
         return csv_response(
-            header=[title for _, title in self.csv_columns],
+            header=[title for _, title in columns],
             rows=([csv_cell(value) for value in row] for row in rows),
             filename=f"{self.model._meta.verbose_name_plural}-{timezone.localdate():%Y-%m-%d}.csv",
         )
@@ -229,7 +451,7 @@ def csv_cell(value):
 
 
 @admin.register(Message)
-class MessageAdmin(ServiceWrittenAdmin):
+class MessageAdmin(ContactDataAdminMixin, ServiceWrittenAdmin):
     """The outbox: every e-mail and SMS, its delivery state, recipients masked.
 
     The text itself can carry a claim link (a way to someone's rewards), so it

@@ -1,5 +1,7 @@
 """The language of public pages: Swedish unless the visitor asks for English."""
 
+from urllib.parse import quote
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation.trans_real import parse_accept_lang_header
@@ -35,11 +37,31 @@ def remember_language(request: HttpRequest, response: HttpResponse, language: st
         )
 
 
+def same_origin_path(path: str) -> str:
+    """``path`` percent-encoded when it can only mean a page of this site, else "".
+
+    Browsers read ``//host``, ``/\\host`` and paths with tabs or line breaks
+    (which they strip) as another site; only a path that starts with a single
+    ``/`` and has no backslash or control character is kept.
+    """
+    if (
+        not path.startswith("/")
+        or path.startswith("//")
+        or "\\" in path
+        or any(ord(character) < 0x20 or ord(character) == 0x7F for character in path)
+    ):
+        return ""
+    return quote(path, safe="/:@!$&'()*+,;=-._~")
+
+
 def language_switch_url(request: HttpRequest, language: str) -> str:
-    """The current address in ``language``, every other query parameter kept."""
+    """The current address in ``language``, every other query parameter kept.
+
+    An address that could lead off-site becomes a query-only link: the same page.
+    """
     query = request.GET.copy()
     query[LANGUAGE_PARAMETER] = language
-    return f"{request.path}?{query.urlencode()}"
+    return f"{same_origin_path(request.path)}?{query.urlencode()}"
 
 
 def public_page_context(request: HttpRequest, language: str) -> dict[str, str]:

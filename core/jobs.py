@@ -21,6 +21,7 @@ from core.maintenance import (
     local_day,
 )
 from core.models import MaintenanceRun, MaintenanceStep
+from core.security import security_summary
 from pilots import maintenance as pilot_jobs
 from pilots import payouts, stripe_events, stripe_gateway
 from pilots import services as pilot_services
@@ -112,7 +113,12 @@ def daily_report(now: datetime):
 @job("weekly_report", WEEKLY)
 def weekly_report(now: datetime):
     end = local_day(now, days_back=1)
-    return pilot_jobs.report_send(start=end - timedelta(days=6), end=end, title="weekly report")
+    return pilot_jobs.report_send(
+        start=end - timedelta(days=6),
+        end=end,
+        title="weekly report",
+        security=security_summary(start=now - timedelta(days=7), end=now),
+    )
 
 
 @job("stripe_reconciliation", WEEKLY)

@@ -180,6 +180,9 @@ class Message(TimeStampedModel):
         SMS = "sms", "SMS"
         SLACK = "slack", "Slack"
 
+    # The text can hold a claim link: as private as the address it goes to.
+    CONTACT_FIELDS = ("recipient", "body")
+
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"
         SENDING = "sending", "Sending"
@@ -261,3 +264,55 @@ class FeatureRequestCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.flag} ({self.variant}) at {self.minute.isoformat()}"
+
+
+class SecurityEvent(models.Model):
+    """Something a security review looks at: sign-in failures, lockouts, who may do what.
+
+    Written by `core.security` (the login lockout handler, the second-factor
+    pages, the staff and group admin); never edited. Carries the model's one
+    custom permission, *view contact data*, which no group is given.
+    """
+
+    class Kind(models.TextChoices):
+        LOGIN_FAILED = "login_failed", "Failed sign-in"
+        LOCKED_OUT = "locked_out", "Locked out"
+        UNLOCKED = "unlocked", "Unlocked"
+        SECOND_FACTOR_ADDED = "second_factor_added", "Second factor added"
+        SECOND_FACTOR_REMOVED = "second_factor_removed", "Second factor removed"
+        BACKUP_CODES_ISSUED = "backup_codes_issued", "Backup codes issued"
+        STAFF_ADDED = "staff_added", "New staff account"
+        GROUPS_CHANGED = "groups_changed", "Groups changed"
+        PERMISSIONS_CHANGED = "permissions_changed", "Permissions changed"
+
+    kind = models.CharField(max_length=40, choices=Kind.choices, db_index=True)
+    username = models.CharField(
+        max_length=150, blank=True, help_text="The account it concerns, as typed at sign-in."
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="security_events",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="security_events_made",
+    )
+    client_hash = models.CharField(
+        max_length=64, blank=True, help_text="Salted hash of the address."
+    )
+    detail = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["kind", "-created_at"])]
+        permissions = [("view_contact_data", "Can view contact data (e-mail, phone)")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.username or '-'}"

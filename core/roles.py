@@ -20,6 +20,8 @@ VIEWERS = "Viewers"
 
 MANAGE = "manage"
 VIEW = "view"
+# Held by no group, whatever its grants: given to a person by hand (superusers have it).
+NEVER_GRANTED = ("view_contact_data",)
 
 ROLES: dict[str, dict[str, str]] = {
     PILOT_MANAGERS: {
@@ -54,7 +56,7 @@ def role_permissions_filter(grants: dict[str, str]) -> Q:
     for app_label, level in grants.items():
         in_app = Q(content_type__app_label=app_label)
         selected |= in_app if level == MANAGE else in_app & Q(codename__startswith="view_")
-    return selected
+    return selected & ~Q(codename__in=NEVER_GRANTED)
 
 
 def roles_apply(*, group_model, permission_model) -> None:

@@ -6,6 +6,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from core.contacts import Contact, contact_normalise
+from core.forms import HoneypotMixin
 from pilots.features import PHONE_NOT_TAKEN
 from pilots.models import Business, Category, Enrollment, Feedback, QRCode
 from pilots.selectors import business_active_enrollment, qr_codes_active
@@ -104,7 +105,7 @@ class EnrollmentForm(forms.ModelForm):
         return cleaned
 
 
-class FeedbackForm(forms.Form):
+class FeedbackForm(HoneypotMixin, forms.Form):
     """The public form behind a printed code. Labels are translated (Swedish/English)."""
 
     rating = forms.TypedChoiceField(
@@ -137,14 +138,18 @@ class FeedbackForm(forms.Form):
         label=_("You may contact me about my reward."),
         required=False,
     )
-    # A field people never see; bots fill in every field they find.
-    website = forms.CharField(required=False, label=_("Leave this empty"))
 
     def __init__(self, *args, phone_allowed: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.phone_allowed = phone_allowed
         if not phone_allowed:
             self.fields["contact"].label = _("E-mail address")
+
+    def clean_categories(self) -> list[str]:
+        categories = self.cleaned_data["categories"]
+        if len(set(categories)) != len(categories):
+            raise forms.ValidationError(_("Choose each topic once."))
+        return categories
 
     def clean_contact(self) -> Contact:
         contact = contact_normalise(self.cleaned_data["contact"])
@@ -162,7 +167,3 @@ class FeedbackForm(forms.Form):
         if cleaned.get("consent") and not has_contact and "contact" not in self.errors:
             self.add_error("contact", _("Tell us where to send the reward."))
         return cleaned
-
-    @property
-    def is_bot(self) -> bool:
-        return bool(self.cleaned_data.get("website"))

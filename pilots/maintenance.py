@@ -19,6 +19,7 @@ from core.maintenance import Counts, checkpoint, step_once
 from core.outbox import email_queue
 from core.pdf import html_to_pdf
 from core.roles import PILOT_MANAGERS
+from core.security import SecuritySummary
 from core.selectors import staff_emails
 from pilots import services
 from pilots.models import (
@@ -230,8 +231,13 @@ def _manager_emails() -> list[str]:
     return staff_emails(PILOT_MANAGERS)
 
 
-def report_send(*, start: date, end: date, title: str) -> Counts:
-    """E-mail the key figures for ``start``..``end`` to every Pilot manager, once per period."""
+def report_send(
+    *, start: date, end: date, title: str, security: SecuritySummary | None = None
+) -> Counts:
+    """E-mail the key figures for ``start``..``end`` to every Pilot manager, once per period.
+
+    The weekly report adds ``security``: the access review's figures.
+    """
     summary = Counts()
     recipients = _manager_emails()
     if not recipients:
@@ -243,6 +249,7 @@ def report_send(*, start: date, end: date, title: str) -> Counts:
         "pilots": pilot_figures(start=start, end=end),
         "support": report_support_figures(start=start, end=end),
         "paging": paging_figures(start=start, end=end),
+        "security": security,
     }
     with step_once(f"report:{title}:{start}:{end}") as due:
         if not due:

@@ -20,6 +20,7 @@ from core.flags import Tenant, flag_is_on
 from core.i18n import public_page_context, remember_language, visitor_language
 from core.money import format_money
 from core.privacy import mask_contact
+from core.views import RATE_LIMITED_MESSAGE, RATE_LIMITED_TITLE
 from pilots import payments, selectors, services, stripe_events, stripe_gateway
 from pilots.claims import claim_find, recipient_contact_verify
 from pilots.features import SMS_REWARD_LINKS, business_tenant
@@ -77,11 +78,7 @@ STATE_PAGES: dict[str, tuple[int, str, str]] = {
         _("The pilot is full"),
         _("We have all the feedback we can take here for now. Thank you!"),
     ),
-    services.RATE_LIMITED: (
-        429,
-        _("Slow down a little"),
-        _("Many answers have come from here in a short time. Please try again later."),
-    ),
+    services.RATE_LIMITED: (429, RATE_LIMITED_TITLE, RATE_LIMITED_MESSAGE),
     services.DUPLICATE: (
         409,
         _("You have already told us"),
@@ -215,6 +212,8 @@ def feedback_thanks(request: HttpRequest, token: str) -> HttpResponse:
             request.GET.get("r", ""), salt=THANKS_SALT, max_age=THANKS_MAX_AGE_SECONDS
         )
     except signing.BadSignature:
+        return redirect("pilots:feedback-form", token=token)
+    if not isinstance(feedback_id, int):
         return redirect("pilots:feedback-form", token=token)
     feedback = (
         Feedback.objects.select_related("pilot", "payment__recipient")

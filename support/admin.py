@@ -21,14 +21,17 @@ from django.views.decorators.http import require_POST
 
 from core.admin import (
     CappedCountPaginator,
+    ContactDataAdminMixin,
     CsvExportMixin,
     EventInline,
     FullTextSearchMixin,
     ReadOnlyInlineMixin,
+    SuperuserDeletesMixin,
     report_errors,
     run_for_each,
 )
 from core.forms import ReportPeriodForm
+from core.logging import redact_contact_data
 from pilots.printing import cards_sheet_html
 from pilots.qr import qr_png_data_uri
 from pilots.selectors import TableCard, local_day_bounds
@@ -123,7 +126,13 @@ class TicketEventInline(TimelineInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(FullTextSearchMixin, CsvExportMixin, admin.ModelAdmin):
+class TicketAdmin(
+    SuperuserDeletesMixin,
+    ContactDataAdminMixin,
+    FullTextSearchMixin,
+    CsvExportMixin,
+    admin.ModelAdmin,
+):
     list_display = (
         "reference",
         "title",
@@ -179,7 +188,7 @@ class TicketAdmin(FullTextSearchMixin, CsvExportMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("reference", "title", "description", "business", "pilot")}),
         ("Triage", {"fields": ("category", "priority", "status", "assignee", "source")}),
-        ("Reporter", {"fields": ("reporter_name", "reporter_contact")}),
+        ("Reporter", {"fields": ("reporter_name", "reporter_contact", "reporter_masked")}),
         (
             "SLA",
             {
@@ -198,6 +207,7 @@ class TicketAdmin(FullTextSearchMixin, CsvExportMixin, admin.ModelAdmin):
     )
     readonly_fields = (
         "reference",
+        "reporter_masked",
         "priority",
         "status",
         "assignee",
@@ -242,7 +252,16 @@ class TicketAdmin(FullTextSearchMixin, CsvExportMixin, admin.ModelAdmin):
                 (None, {"fields": ("title", "description", "business", "pilot", "category")}),
                 ("Reporter", {"fields": ("reporter_name", "reporter_contact")}),
             )
-        return self.fieldsets
+        return super().get_fieldsets(request, obj)  # contact fields only for those allowed
+
+    @admin.display(description="reporter (contact data masked)")
+    def reporter_masked(self, ticket: Ticket) -> str:
+        return (
+            redact_contact_data(
+                " · ".join(filter(None, [ticket.reporter_name, ticket.reporter_contact]))
+            )
+            or "—"
+        )
 
     @admin.display(description="priority", ordering="priority")
     def priority_badge(self, ticket: Ticket) -> str:
@@ -525,7 +544,7 @@ class IncidentUpdateForm(forms.Form):
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(SuperuserDeletesMixin, admin.ModelAdmin):
     list_display = (
         "reference",
         "title",

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import HoneypotMixin
 from support.models import Ticket
 from support.services import STAFF_REPORT_PRIORITY
 
@@ -14,7 +15,7 @@ STAFF_CATEGORIES = [
 ]
 
 
-class StaffReportForm(forms.Form):
+class StaffReportForm(HoneypotMixin, forms.Form):
     category = forms.ChoiceField(
         label=_("What is wrong?"), choices=STAFF_CATEGORIES, widget=forms.RadioSelect
     )

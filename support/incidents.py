@@ -253,14 +253,14 @@ def alerts_parse(payload: object) -> list[Alert]:
         annotations = alert.get("annotations") or {}
         if not isinstance(labels, dict) or not isinstance(annotations, dict):
             raise AlertPayloadError("labels and annotations must be objects")
-        fingerprint = str(alert.get("fingerprint") or "")
+        fingerprint = str(alert.get("fingerprint") or "").strip()
         if not fingerprint:
             raise AlertPayloadError("each alert needs a fingerprint")
         parsed.append(
             Alert(
                 status=alert["status"],
                 fingerprint=fingerprint[:64],
-                name=str(labels.get("alertname", "alert"))[:100],
+                name=str(labels.get("alertname") or "alert")[:100],
                 severity=ALERT_SEVERITY.get(str(labels.get("severity", "")).lower(), Severity.SEV3),
                 business_slug=str(labels.get("business", "")),
                 summary=str(annotations.get("summary") or annotations.get("description") or ""),

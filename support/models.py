@@ -208,6 +208,9 @@ class Ticket(TimeStampedModel):
         ALERT = "alert", "Alert"
         SYSTEM = "system", "System"
 
+    # The staff form's "name or phone" lands in reporter_name: both are contact data.
+    CONTACT_FIELDS = ("reporter_name", "reporter_contact")
+
     reference = models.CharField(max_length=20, unique=True, editable=False)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)

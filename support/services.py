@@ -463,15 +463,22 @@ def staff_link_revoke(*, link: StaffLink, actor=None) -> StaffLink:
 def staff_report(
     *, link: StaffLink, category: str, description: str, reporter: str, client_hash: str
 ) -> Ticket:
-    """A problem reported through a café's staff link becomes a ticket."""
-    verdict = rate_limit_hit(
-        scope="staff-report", key=client_hash, rate=Rate.parse(settings.STAFF_REPORT_RATE)
+    """A problem reported through a café's staff link becomes a ticket.
+
+    Limited per client and per link: a printed card passed around (or a
+    script) cannot flood the queue.
+    """
+    limits = (
+        ("staff-report", client_hash, settings.STAFF_REPORT_RATE),
+        ("staff-report-link", str(link.pk), settings.STAFF_REPORT_RATE_PER_LINK),
     )
-    if not verdict.allowed:
-        raise StaffReportRefused(verdict.retry_after_seconds)
+    for scope, key, rate in limits:  # a client refused here does not use up the link's share
+        verdict = rate_limit_hit(scope=scope, key=key, rate=Rate.parse(rate))
+        if not verdict.allowed:
+            raise StaffReportRefused(verdict.retry_after_seconds)
     label = Ticket.Category(category).label
     return ticket_create(
-        title=f"{link.business.name}: {label}",
+        title=f"{link.business.name}: {label}"[: Ticket._meta.get_field("title").max_length],
         description=description,
         priority=STAFF_REPORT_PRIORITY[category],
         category=category,

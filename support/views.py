@@ -1,7 +1,5 @@
 """Public support endpoints: the café staff link, and the Alertmanager receiver."""
 
-import json
-
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,8 +13,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.access import bearer_token_matches
 from core.client import client_hash
 from core.i18n import public_page_context, visitor_language
+from core.json_input import JsonInputError, json_loads_bounded
 from core.logging import redact_contact_data
 from core.ratelimit import Rate, rate_limit_hit
+from core.request_limits import WEBHOOK
+from core.views import RATE_LIMITED_MESSAGE, RATE_LIMITED_TITLE
 from support import ack_links, acknowledgements, incidents, services
 from support.forms import StaffReportForm
 from support.models import StaffLink, Ticket, TicketEvent
@@ -27,7 +28,7 @@ def _slow_down(request, context: dict, message: str, retry_after_seconds: int) -
     response = render(
         request,
         "public/state.html",
-        {**context, "title": _("Slow down a little"), "message": message},
+        {**context, "title": RATE_LIMITED_TITLE, "message": message},
         status=429,
     )
     response["Retry-After"] = str(retry_after_seconds)
@@ -57,17 +58,21 @@ def staff_link(request: HttpRequest, token: str) -> HttpResponse:
         status = 200
         if request.method == "POST":
             if form.is_valid():
+                if form.is_bot:
+                    return redirect(request.path)
                 try:
                     ticket = services.staff_report(
                         link=link,
                         client_hash=client_hash(request),
-                        **form.cleaned_data,
+                        category=form.cleaned_data["category"],
+                        description=form.cleaned_data["description"],
+                        reporter=form.cleaned_data["reporter"],
                     )
                 except services.StaffReportRefused as refused:
                     return _slow_down(
                         request,
                         context,
-                        _("Many reports came from here. Please try again later."),
+                        RATE_LIMITED_MESSAGE,
                         refused.retry_after_seconds,
                     )
                 return redirect(f"{request.path}?{urlencode({'reported': ticket.reference})}")
@@ -106,8 +111,10 @@ def alertmanager_webhook(request: HttpRequest) -> HttpResponse:
     if not bearer_token_matches(request, settings.ALERTMANAGER_TOKEN):
         return JsonResponse({"error": "missing or wrong bearer token"}, status=401)
     try:
-        alerts = incidents.alerts_parse(json.loads(request.body))
-    except (ValueError, incidents.AlertPayloadError) as error:
+        alerts = incidents.alerts_parse(
+            json_loads_bounded(request.body, max_bytes=WEBHOOK.max_bytes)
+        )
+    except (JsonInputError, incidents.AlertPayloadError) as error:
         return JsonResponse({"error": f"not an Alertmanager payload: {error}"}, status=400)
     touched = []
     for alert in alerts:

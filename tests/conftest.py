@@ -4,13 +4,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import Group
+from django.test import Client as DjangoClient
 
 from core import roles
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 # Variables that choose the run mode or a service; scrubbed for subprocesses
 # that must see exactly the environment a test gives them.
@@ -93,9 +96,26 @@ def staff_member(django_user_model):
     return make
 
 
-def _logged_in_client(user):
-    from django.test import Client
+class Client(DjangoClient):
+    """Posts a dict of form data the way a browser does: URL-encoded.
 
+    Public forms take nothing else (multipart is refused before parsing);
+    pass ``content_type`` for anything other than a browser form.
+    """
+
+    def post(self, path, data=None, content_type=FORM_CONTENT_TYPE, **extra):
+        if content_type == FORM_CONTENT_TYPE and isinstance(data, dict):
+            data = urlencode(data, doseq=True)
+        return super().post(path, data, content_type=content_type, **extra)
+
+
+@pytest.fixture
+def client():
+    """pytest-django's ``client``, posting forms like a browser."""
+    return Client()
+
+
+def _logged_in_client(user):
     client = Client()
     client.force_login(user)
     return client

@@ -6,6 +6,7 @@ from django.contrib import admin
 
 from core.admin import (
     CappedCountPaginator,
+    ContactDataAdminMixin,
     CsvExportMixin,
     EventInline,
     FullTextSearchMixin,
@@ -66,7 +67,13 @@ FEEDBACK_CSV_COLUMNS = (
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(PageRelatedMixin, FullTextSearchMixin, CsvExportMixin, ServiceWrittenAdmin):
+class FeedbackAdmin(
+    PageRelatedMixin,
+    ContactDataAdminMixin,
+    FullTextSearchMixin,
+    CsvExportMixin,
+    ServiceWrittenAdmin,
+):
     """Read-only except the status; contact data masked; fast at a million rows."""
 
     list_display = (

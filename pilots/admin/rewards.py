@@ -4,6 +4,8 @@ Every payment's state can be explained from here: its history events, its
 payout and that payout's attempts. Support agents see it all and change none.
 """
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -15,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from core.admin import (
     CappedCountPaginator,
+    ContactDataAdminMixin,
     CsvExportMixin,
     EventInline,
     PageRelatedMixin,
@@ -23,6 +26,7 @@ from core.admin import (
     SingletonAdmin,
     run_for_each,
 )
+from core.logging import redact_contact_data
 from core.maintenance import job_enqueue
 from core.money import format_money
 from core.privacy import mask_contact
@@ -44,7 +48,7 @@ class ManualPaymentForm(forms.Form):
 
 
 @admin.register(Payment)
-class PaymentAdmin(PageRelatedMixin, CsvExportMixin, ServiceWrittenAdmin):
+class PaymentAdmin(PageRelatedMixin, ContactDataAdminMixin, CsvExportMixin, ServiceWrittenAdmin):
     list_display = (
         "id",
         "created_at",
@@ -211,7 +215,7 @@ def _ask_stripe(request, payouts) -> None:
 
 
 @admin.register(RewardRecipient)
-class RewardRecipientAdmin(ServiceWrittenAdmin):
+class RewardRecipientAdmin(ContactDataAdminMixin, ServiceWrittenAdmin):
     list_display = ("id", "contact", "onboarding", "stripe_account_id", "created_at")
     list_filter = ("onboarding",)
     search_fields = ("=id", "=stripe_account_id")
@@ -245,7 +249,7 @@ class PaymentInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(Payout)
-class PayoutAdmin(ServiceWrittenAdmin):
+class PayoutAdmin(ContactDataAdminMixin, ServiceWrittenAdmin):
     list_display = (
         "id",
         "created_at",
@@ -287,7 +291,7 @@ class PayoutAdmin(ServiceWrittenAdmin):
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(ServiceWrittenAdmin):
+class StripeEventAdmin(ContactDataAdminMixin, ServiceWrittenAdmin):
     list_display = ("stripe_id", "type", "received_at", "deliveries", "processed_at", "failed")
     list_filter = ("type",)
     search_fields = ("=stripe_id",)
@@ -300,9 +304,14 @@ class StripeEventAdmin(ServiceWrittenAdmin):
         "processed_at",
         "error",
         "payload",
+        "payload_redacted",
     )
     readonly_fields = fields
     actions = ("reprocess",)
+
+    @admin.display(description="payload (contact data masked)")
+    def payload_redacted(self, event: StripeEvent) -> str:
+        return redact_contact_data(json.dumps(event.payload, indent=2, ensure_ascii=False))
 
     @admin.display(boolean=True, description="failed")
     def failed(self, event: StripeEvent) -> bool:

@@ -38,6 +38,7 @@ class Feedback(TimeStampedModel):
         SPAM = "spam", "Spam"
 
     COMMENT_MAX_LENGTH = 2000
+    CONTACT_FIELDS = ("contact_email", "contact_phone")
 
     business = models.ForeignKey(Business, on_delete=models.PROTECT, related_name="feedback")
     pilot = models.ForeignKey(

@@ -23,6 +23,7 @@ class RewardRecipient(TimeStampedModel):
         PAYABLE = "payable", "Payable"
         RESTRICTED = "restricted", "Restricted"
 
+    CONTACT_FIELDS = ("contact_email", "contact_phone")
     contact_hash = models.CharField(max_length=64, unique=True)
     contact_email = models.EmailField(blank=True)
     contact_phone = models.CharField(max_length=20, blank=True)
@@ -216,6 +217,9 @@ class PayoutAttempt(models.Model):
 
 class StripeEvent(models.Model):
     """Every webhook event Stripe sent, stored once by its id."""
+
+    # Account events carry the recipient's e-mail address.
+    CONTACT_FIELDS = ("payload",)
 
     stripe_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100, db_index=True)

@@ -4,14 +4,13 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core import flags
 from core.flags import CANARY, OFF, ON, FlagRule, Tenant, flag_is_on, flag_scope, rule_admits
 from core.models import FeatureRequestCount
-from tests.conftest import feedback_post, run_manage
+from tests.conftest import Client, feedback_post, run_manage
 
 SYNTHETIC = range(1, 10_001)
 

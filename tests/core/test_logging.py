@@ -143,3 +143,54 @@ def test_log_lines_through_the_configured_handler_are_redacted(caplog):
 
     assert "lisa@example.se" not in caplog.text
     assert "reward contact [email] / [phone]" in caplog.text
+
+
+def test_gunicorn_error_lines_pass_the_redaction_filter(tmp_path):
+    """gunicorn's own error lines ("Error handling request …") use the project's handler."""
+    script = (
+        "import logging, sys\n"
+        "from gunicorn.config import Config\n"
+        "from gunicorn.glogging import Logger\n"
+        "config = Config()\n"
+        "config.set('logconfig_dict', {})\n"
+        "namespace = {'__file__': 'deploy/gunicorn.conf.py'}\n"
+        "exec(open('deploy/gunicorn.conf.py').read(), namespace)\n"
+        "for name in ('logconfig_dict', 'access_log_format', 'accesslog', 'errorlog'):\n"
+        "    config.set(name, namespace[name])\n"
+        "log = Logger(config)\n"
+        "try:\n"
+        "    raise OSError('client eva@example.se went away')\n"
+        "except OSError:\n"
+        "    log.exception('Error handling request POST /staff/k7x2mq9v3bnh4tlek7x2mq9v3b/')\n"
+        "log.error('reported by 070-123 45 67')\n"
+    )
+    result = run_manage(
+        "shell", "--no-imports", "-c", script, env={"PILOTOPS_VAR_DIR": str(tmp_path)}
+    )
+
+    printed = result.stdout + result.stderr
+    assert result.returncode == 0, printed
+    assert "Error handling request POST /staff/[token]/" in printed
+    assert "gunicorn.error" in printed
+    for secret in ("k7x2mq9v3bnh4tlek7x2mq9v3b", "eva@example.se", "070-123 45 67"):
+        assert secret not in printed
+
+
+def test_gunicorn_is_configured_with_the_project_request_limits_and_proxies(tmp_path):
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "namespace = {'__file__': 'deploy/gunicorn.conf.py'}\n"
+        "exec(open('deploy/gunicorn.conf.py').read(), namespace)\n"
+        "print(namespace['limit_request_line'], namespace['limit_request_fields'],"
+        " namespace['limit_request_field_size'], namespace['forwarded_allow_ips'])\n"
+        "print(namespace['access_log_format'])",
+        env={"PILOTOPS_VAR_DIR": str(tmp_path), "TRUSTED_PROXY_NETWORKS": "10.0.0.0/24"},
+    )
+
+    limits, access_format = result.stdout.strip().splitlines()[-2:]
+    assert limits == "4094 50 8190 10.0.0.0/24"
+    assert (
+        "%(U)s" in access_format and "%(q)s" not in access_format and "%(h)s" not in access_format
+    )

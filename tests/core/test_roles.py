@@ -116,7 +116,7 @@ def test_roles_staff_outside_every_group_sees_no_model(client, django_user_model
 
 
 def test_roles_admin_login_requires_csrf_token(django_user_model):
-    from django.test import Client
+    from tests.conftest import Client
 
     django_user_model.objects.create_superuser("root", password="a-long-enough-password")
     client = Client(enforce_csrf_checks=True)

@@ -5,12 +5,11 @@ import html
 import re
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from pilots import services
 from pilots.models import Business, Enrollment, Feedback, Pilot, ScanCount
-from tests.conftest import feedback_post
+from tests.conftest import Client, feedback_post
 
 pytestmark = pytest.mark.django_db
 
@@ -271,10 +270,10 @@ def test_submit_over_the_code_rate_limit_is_429_with_retry_after(open_code, sett
     assert 0 < int(response["Retry-After"]) <= 3601
 
 
-def test_submit_huge_body_is_400_and_stores_nothing(client, open_code):
+def test_submit_huge_body_is_413_and_stores_nothing(client, open_code):
     response = client.post(form_url(open_code), feedback_post(comment="x" * (10 * 1024 * 1024)))
 
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert Feedback.objects.count() == 0
 
 

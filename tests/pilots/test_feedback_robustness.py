@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
-from django.test import Client
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -18,7 +17,7 @@ from hypothesis import strategies as st
 from pilots import services
 from pilots.models import Enrollment, Feedback
 from tests.celery_processes import worker_database_url
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, Client
 
 CLIENT_NUMBERS = itertools.count()
 FIELD_VALUES = st.one_of(

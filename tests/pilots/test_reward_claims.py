@@ -80,9 +80,9 @@ def test_hijack_typing_a_strangers_email_elsewhere_gives_no_way_to_their_rewards
 
     enrollment_create(pilot=enrolled.pilot, business=other)
     (elsewhere,) = qr_codes_generate(business=other, placements=["Bar"])
-    from django.test import Client
+    from tests.conftest import Client
 
-    attacker = Client()
+    attacker = Client()  # posts forms URL-encoded, as a browser does
 
     page = thanks_page(attacker, elsewhere, contact="EVA@example.se")
 

@@ -1,10 +1,10 @@
 """The café staff link: report in seconds, see public replies, never internal notes."""
 
 import pytest
-from django.test import Client
 
 from support import services
 from support.models import StaffLink, Ticket
+from tests.conftest import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +91,39 @@ def test_staff_report_needs_csrf(link):
 
     assert response.status_code == 403
     assert Ticket.objects.count() == 0
+
+
+def test_staff_report_honeypot_answers_like_a_success_and_keeps_nothing(client, link):
+    response = client.post(url(link), {"category": "other", "website": "http://spam.example"})
+
+    assert response.status_code == 302
+    assert Ticket.objects.count() == 0
+
+
+def test_staff_link_takes_a_limited_number_of_reports_from_many_clients(client, link, settings):
+    settings.STAFF_REPORT_RATE_PER_LINK = "30/h"
+    answers = [
+        client.post(url(link), {"category": "other"}, REMOTE_ADDR=f"10.7.0.{n}").status_code
+        for n in range(1, 41)
+    ]
+
+    refused = client.post(
+        url(link), {"category": "other"}, REMOTE_ADDR="10.7.1.1", HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert answers.count(302) == 30
+    assert answers.count(429) == 10
+    assert Ticket.objects.count() == 30
+    assert refused.status_code == 429
+    assert "Slow down a little" in refused.content.decode()
+    assert 0 < int(refused["Retry-After"]) <= 3601
+
+
+def test_staff_link_limits_each_client_too(client, link, settings):
+    settings.STAFF_REPORT_RATE = "3/h"
+    answers = [client.post(url(link), {"category": "other"}).status_code for _ in range(5)]
+
+    other = client.post(url(link), {"category": "other"}, REMOTE_ADDR="10.8.0.1")
+
+    assert answers == [302, 302, 302, 429, 429]
+    assert other.status_code == 302
