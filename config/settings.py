@@ -289,9 +289,12 @@ MESSAGE_SENDING_STUCK_SECONDS = env.int("MESSAGE_SENDING_STUCK_SECONDS", default
 # ------------------------------------------------------------------------------
 CELERY_BROKER_URL = required_in_production("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("redis"):
-    # Longer than any task runs or waits, so Redis does not hand a task to a
-    # second worker while the first still holds it (acks_late).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+    # A task a worker took but never acknowledged (the worker was killed, its
+    # machine lost) goes back to the queue after this long (acks_late). Longer
+    # than any task runs; tasks are idempotent, so a redelivery is harmless.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600)
+    }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_FOLDER = VAR_DIR / "celery" / "queue"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -312,6 +315,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Every worker writes a heartbeat this often; /health/status/ and
+# pilotops_workers_alive count those seen within the max age.
+WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=30)
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", default=90)
 
 
 # The one schedule of periodic work, synced into django-celery-beat by its
@@ -337,6 +344,7 @@ CELERY_BEAT_SCHEDULE = {
     "core-outbox-delivery": _maintenance("outbox_delivery", 60.0, 55),
     "pilots-scan-flush": _maintenance("scan_flush", 60.0, 55),
     "pilots-payout-run": _maintenance("payout_run", 300.0, 290),
+    "pilots-probe": _maintenance("probe", 300.0, 290),
     "pilots-health": _maintenance("pilot_health", crontab(minute=15), 3000),
     "pilots-kpi-snapshot": _maintenance("kpi_snapshot", crontab(minute=5), 3000),
     "pilots-lifecycle": _maintenance("pilot_lifecycle", crontab(minute=6), 3000),
@@ -358,7 +366,11 @@ RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
 # (at once when the dead worker was on the same machine). Jobs due every
 # minute hold theirs for at most two minutes.
 MAINTENANCE_LEASE_SECONDS = env.int("MAINTENANCE_LEASE_SECONDS", default=600)
-# Readiness reports the scheduler as stale when the last heartbeat is older.
+# The synthetic probe drives the public form at this address (the load
+# balancer in production), waiting at most this long for each answer.
+PROBE_BASE_URL = env.str("PROBE_BASE_URL", default=PUBLIC_BASE_URL).rstrip("/")
+PROBE_TIMEOUT_SECONDS = env.float("PROBE_TIMEOUT_SECONDS", default=10.0)
+# /health/status/ and the scheduler metric call beat stale when its last heartbeat is older.
 BEAT_HEARTBEAT_MAX_AGE_SECONDS = env.int("BEAT_HEARTBEAT_MAX_AGE_SECONDS", default=180)
 
 # ------------------------------------------------------------------------------
@@ -412,6 +424,10 @@ ALERTMANAGER_TOKEN = env.str("ALERTMANAGER_TOKEN", default="")
 # The bearer token Prometheus and operators send to /metrics and the detailed
 # health pages in production.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Where gunicorn's workers keep their Prometheus counters, so /metrics from any
+# worker gives the totals of all (prometheus_client reads the same variable).
+# Emptied by deploy/gunicorn.conf.py when gunicorn starts.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 
 # ------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ admin.site.index_title = "Back office"
 urlpatterns = [
     path("health/", core_views.health, name="health"),
     path("health/ready/", core_views.ready, name="health-ready"),
-    path("", include("django_prometheus.urls")),
+    path("health/status/", core_views.status, name="health-status"),
+    path("metrics", core_views.metrics, name="prometheus-django-metrics"),
     path("admin/", admin.site.urls),
     path("", include("pilots.urls")),
     path("", include("support.urls")),

@@ -32,7 +32,7 @@ from pilots.models import (
     StripeEvent,
 )
 from pilots.reporting import pilot_report
-from pilots.selectors import enrollment_kpis, payment_outcomes, pilot_kpis
+from pilots.selectors import enrollment_kpis, payment_outcomes, pilot_kpis, probe_uptime
 from support.models import Priority, Ticket
 from support.selectors import report_support_figures
 from support.services import ticket_create
@@ -257,6 +257,7 @@ def report_send(*, start: date, end: date, title: str) -> Counts:
         "end": end,
         "pilots": pilot_figures(start=start, end=end),
         "support": report_support_figures(start=start, end=end),
+        "uptime": probe_uptime(start=start, end=end),
     }
     with step_once(f"report:{title}:{start}:{end}") as due:
         if not due:

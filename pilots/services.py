@@ -409,13 +409,14 @@ class FeedbackRefused(ValidationError):
 
 RATE_LIMITED = "rate_limited"
 DUPLICATE = "duplicate"
+SYNTHETIC = "synthetic"
 
 
-def _rate_limits_check(*, qr_code: QRCode, client_hash: str) -> None:
-    for scope, key, rate in (
-        ("feedback-client", client_hash, settings.FEEDBACK_RATE_PER_CLIENT),
-        ("feedback-code", str(qr_code.pk), settings.FEEDBACK_RATE_PER_CODE),
-    ):
+def _rate_limits_check(*, qr_code: QRCode, client_hash: str, synthetic: bool) -> None:
+    limits = [("feedback-code", str(qr_code.pk), settings.FEEDBACK_RATE_PER_CODE)]
+    if not synthetic:  # the probe comes from one client every few minutes, by design
+        limits.append(("feedback-client", client_hash, settings.FEEDBACK_RATE_PER_CLIENT))
+    for scope, key, rate in limits:
         verdict = rate_limit_hit(scope=scope, key=key, rate=Rate.parse(rate))
         if not verdict.allowed:
             raise FeedbackRefused(
@@ -433,7 +434,8 @@ def feedback_submit(*, qr_code: QRCode, **submission) -> Feedback:
     except FeedbackRefused as refused:
         FEEDBACK_SUBMISSIONS.labels(business=business, outcome=f"refused_{refused.reason}").inc()
         raise
-    FEEDBACK_SUBMISSIONS.labels(business=business, outcome=feedback.status).inc()
+    outcome = SYNTHETIC if feedback.is_synthetic else feedback.status
+    FEEDBACK_SUBMISSIONS.labels(business=business, outcome=outcome).inc()
     return feedback
 
 
@@ -457,8 +459,14 @@ def _feedback_take(
     this code within FEEDBACK_DUPLICATE_MINUTES, or the trial limit is
     reached. The enrollment row is locked while counting, so the trial limit
     holds however many submissions arrive at once.
+
+    Submissions through the synthetic probe's code (pilots/probe.py) are
+    marked synthetic here, the one place that decides it: they are not
+    refused as duplicates, and they count for no enrollment, trial limit or
+    reward.
     """
-    _rate_limits_check(qr_code=qr_code, client_hash=client_hash)
+    synthetic = qr_code.business.is_probe
+    _rate_limits_check(qr_code=qr_code, client_hash=client_hash, synthetic=synthetic)
     state = intake_state(qr_code)
     if not state.is_open:
         raise FeedbackRefused(
@@ -466,7 +474,7 @@ def _feedback_take(
             reason=state.intake,
             retry_after_seconds=state.retry_after_seconds,
         )
-    enrollment = state.enrollment
+    enrollment = None if synthetic else state.enrollment
     if enrollment is not None:
         enrollment = (
             Enrollment.objects.select_for_update().select_related("pilot").get(pk=enrollment.pk)
@@ -479,7 +487,7 @@ def _feedback_take(
         client_hash=client_hash,
         submitted_at__gte=now - timedelta(minutes=settings.FEEDBACK_DUPLICATE_MINUTES),
     )
-    if recent.exists():
+    if not synthetic and recent.exists():
         raise FeedbackRefused("Feedback already sent from here a moment ago.", reason=DUPLICATE)
     if (contact_email or contact_phone) and not consent:
         raise ValidationError("Contact details are kept only with consent.")
@@ -523,8 +531,9 @@ def _feedback_take(
         status=status,
         client_hash=client_hash,
         submitted_at=now,
+        is_synthetic=synthetic,
     )
-    feedback.reward_eligible = feedback.qualifies_for_reward()
+    feedback.reward_eligible = not synthetic and feedback.qualifies_for_reward()
     feedback.full_clean()
     feedback.save()
     if enrollment is not None and status != Feedback.Status.SPAM:
@@ -546,6 +555,8 @@ def scan_record(*, state: IntakeState, client_hash: str, day: date | None = None
     the embedded per-process cache it is written at once.
     """
     qr_code = state.qr_code
+    if qr_code.business.is_probe:
+        return False  # the synthetic probe's landings are no customers' scans
     day = day or timezone.localdate()
     if not cache.add(f"scan:{qr_code.pk}:{day.isoformat()}:{client_hash}", 1, timeout=86400):
         return False
