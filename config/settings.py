@@ -197,8 +197,8 @@ if IS_PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     # Load balancers and Prometheus probe these over plain HTTP inside the network.
     SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Off only where nothing speaks TLS at all (deploy/run-local on 127.0.0.1).
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
@@ -293,7 +293,10 @@ if CELERY_BROKER_URL.startswith("redis"):
     # machine lost) goes back to the queue after this long (acks_late). Longer
     # than any task runs; tasks are idempotent, so a redelivery is harmless.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600)
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600),
+        # Every worker looks for such abandoned tasks every 10 seconds.
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
     }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_FOLDER = VAR_DIR / "celery" / "queue"

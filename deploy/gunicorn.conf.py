@@ -32,6 +32,8 @@ proxy_allow_ips = forwarded_allow_ips
 # The workers' heartbeat files: memory, not a container's overlay disk.
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
 errorlog = "-"
+# Signals run gunicorn here; no control socket shared by every gunicorn of the host.
+control_socket_disable = True
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")

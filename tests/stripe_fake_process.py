@@ -1,0 +1,72 @@
+"""The Stripe fake (tests/stripe_fake.py) as a process of its own, for the production suite.
+
+    python -m tests.stripe_fake_process [--webhook-secret whsec_…]
+
+It prints ``listening on http://127.0.0.1:<port>`` once it serves. Tests in
+another process steer it over HTTP, under paths Stripe does not have:
+
+* ``GET /onboarding/<account>``: the customer finishes Express onboarding
+  (the account can receive transfers), as the account link's page would;
+* ``POST /_fake/delay?path=/v1/transfers&seconds=8``: the next request to
+  ``path`` executes, then answers only after ``seconds``;
+* ``GET /_fake/transfers``: every transfer made, as JSON.
+
+Everything else is the fake's Stripe API, unchanged.
+"""
+
+import argparse
+import json
+import signal
+import threading
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs, urlsplit
+
+from tests.stripe_fake import StripeFake
+
+
+class SteeredStripeFake(StripeFake):
+    def _serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        url = urlsplit(handler.path)
+        parts = [part for part in url.path.split("/") if part]
+        query = {key: values[-1] for key, values in parse_qs(url.query).items()}
+        if parts[:1] == ["onboarding"] and len(parts) == 2 and method == "GET":
+            with self.lock:
+                known = parts[1] in self.state.accounts
+            if not known:
+                return self._answer(handler, 404, {"error": "no such account"})
+            return self._answer(handler, 200, self.enable_payouts(parts[1]))
+        if parts == ["_fake", "delay"] and method == "POST":
+            self.delay_next(query["path"], seconds=float(query["seconds"]))
+            return self._answer(handler, 200, {"delayed": query["path"]})
+        if parts == ["_fake", "transfers"] and method == "GET":
+            return self._answer(handler, 200, {"data": self.transfers()})
+        return super()._serve(handler, method)
+
+    @staticmethod
+    def _answer(handler: BaseHTTPRequestHandler, status: int, body: dict) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        if length:
+            handler.rfile.read(length)
+        payload = json.dumps(body).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--webhook-secret", default="whsec_test_pilotops")
+    args = parser.parse_args()
+    fake = SteeredStripeFake(webhook_secret=args.webhook_secret).start()
+    print(f"listening on {fake.url}", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    stopped.wait()
+    fake.stop()
+
+
+if __name__ == "__main__":
+    main()
