@@ -140,3 +140,16 @@ def test_probe_runs_every_5_minutes_under_beat(settings):
 
     assert entry["schedule"] == 300.0
     assert entry["args"] == ["probe"]
+
+
+@pytest.mark.django_db
+def test_probe_runs_are_listed_read_only_in_the_admin(viewer_client, admin_client):
+    ProbeRun.objects.create(
+        started_at=timezone.now(), ok=False, latency_ms=31, status_code=503, detail="closed"
+    )
+
+    listed = viewer_client.get("/admin/pilots/proberun/")
+
+    assert listed.status_code == 200
+    assert "closed" in listed.content.decode()
+    assert admin_client.get("/admin/pilots/proberun/add/").status_code == 403

@@ -236,7 +236,10 @@ def _database_settings() -> tuple[str, str]:
 
 
 @contextlib.contextmanager
-def production_topology() -> Iterator[Topology]:
+def production_topology(
+    *, app: str = "config.wsgi", extra_env: dict[str, str] | None = None
+) -> Iterator[Topology]:
+    """Start it all; ``app`` and ``extra_env`` let a benchmark serve its yardstick views too."""
     admin_dsn, database = _database_settings()
     folder = Path(tempfile.mkdtemp(prefix="pilotops-topology-"))
     with psycopg.connect(admin_dsn, autocommit=True) as admin:
@@ -290,6 +293,7 @@ def production_topology() -> Iterator[Topology]:
                 "STRIPE_TIMEOUT_SECONDS": "20",
                 "LOG_LEVEL": "INFO",
                 **TIMINGS,
+                **(extra_env or {}),
             }
         )
         run_local = _start(
@@ -300,6 +304,8 @@ def production_topology() -> Iterator[Topology]:
                 str(port),
                 "--var-dir",
                 str(folder / "var"),
+                "--app",
+                app,
                 "--quiet",
             ],
             env=env,
