@@ -22,6 +22,7 @@ import requests
 from django.conf import settings
 from prometheus_client.parser import text_string_to_metric_families
 
+from core.metrics import GAUGE_CACHE_SECONDS
 from tests.conftest import PROJECT_DIR, SPECIFIC_COMMENT
 from tests.production.topology import (
     CSRF_FIELD,
@@ -347,6 +348,82 @@ def test_drill_postgresql_connections_terminated_next_requests_succeed(topology,
     )
 
 
+def test_probe_fails_when_intake_is_switched_off_and_its_alert_fires(topology, tmp_path):
+    def probe_now() -> dict:
+        task_id = topology.send_task("core.tasks.maintenance", ["probe"])
+        wait_for(
+            lambda: any(
+                f"[{task_id}] succeeded" in topology.log(name).read_text()
+                for name in ("worker1", "worker2")
+            ),
+            timeout=60,
+            what="the probe to run",
+        )
+        time.sleep(GAUGE_CACHE_SECONDS)  # /metrics recomputes its gauges at most this often
+        return scrape(topology)
+
+    assert probe_now()["pilotops_probe_success"] == 1
+    topology.query(
+        "from pilots.services import intake_switch_set\n"
+        "intake_switch_set(is_open=False, message='Maintenance')\n"
+        "result = True"
+    )
+    try:
+        samples = probe_now()
+    finally:
+        topology.query(
+            "from pilots.services import intake_switch_set\n"
+            "intake_switch_set(is_open=True)\n"
+            "result = True"
+        )
+
+    assert samples["pilotops_probe_success"] == 0
+    assert samples["pilotops_probe_latency_seconds"] > 0
+    assert_alert_fires(
+        tmp_path,
+        "PilotOpsProbeFailing",
+        series="pilotops_probe_success",
+        values=f"{samples['pilotops_probe_success']:.0f}x20",
+        fires_at="12m",
+        severity="critical",
+    )
+    assert topology.query(COUNTS)["feedback"] == 2  # the probe's submissions count nowhere
+
+
+def assert_alert_fires(tmp_path, alert: str, *, series: str, values: str, fires_at: str, severity):
+    """promtool: the project's rule ``alert`` fires on ``series`` taking ``values``."""
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool (Debian's prometheus package) is needed for the alert test"
+    rules = PROJECT_DIR / "deploy" / "prometheus" / "alerts.yml"
+    rule = rules.read_text().split(f"alert: {alert}\n", 1)[1]
+    summary, runbook = (
+        re.search(rf'{key}: "([^"]*)"', rule).group(1) for key in ("summary", "runbook")
+    )
+    test_file = tmp_path / f"{alert}_test.yml"
+    test_file.write_text(
+        f"""rule_files: ["{rules}"]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: {series}
+        values: '{values}'
+    alert_rule_test:
+      - eval_time: {fires_at}
+        alertname: {alert}
+        exp_alerts:
+          - exp_labels: {{severity: {severity}}}
+            exp_annotations:
+              summary: "{summary}"
+              runbook: "{runbook}"
+"""
+    )
+    checked = subprocess.run(
+        [promtool, "test", "rules", str(test_file)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 def test_drill_beat_stops_readiness_stays_status_and_alert_name_it(topology, tmp_path):
     # Beat lived through the drills above: its heartbeats still arrive.
     wait_for(
@@ -374,39 +451,15 @@ def test_drill_beat_stops_readiness_stays_status_and_alert_name_it(topology, tmp
         what="the metric to show the stale beat",
     )
 
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool (Debian's prometheus package) is needed for the alert test"
-    rules = PROJECT_DIR / "deploy" / "prometheus" / "alerts.yml"
-    rule = rules.read_text().split("alert: PilotOpsBeatStale", 1)[1]
-    summary, runbook = (
-        re.search(rf'{key}: "([^"]*)"', rule).group(1) for key in ("summary", "runbook")
+    # Before the beat stopped the age was below 300 s: quiet then, firing 10 minutes on.
+    assert_alert_fires(
+        tmp_path,
+        "PilotOpsBeatStale",
+        series="pilotops_beat_heartbeat_age_seconds",
+        values=f"{age:.0f}+60x15",
+        fires_at="10m",
+        severity="high",
     )
-    test_file = tmp_path / "beat_stale_test.yml"
-    test_file.write_text(
-        f"""rule_files: ["{rules}"]
-evaluation_interval: 1m
-tests:
-  - interval: 1m
-    input_series:
-      - series: pilotops_beat_heartbeat_age_seconds
-        values: '{age:.0f}+60x15'
-    alert_rule_test:
-      - eval_time: 0m
-        alertname: PilotOpsBeatStale
-        exp_alerts: []
-      - eval_time: 10m
-        alertname: PilotOpsBeatStale
-        exp_alerts:
-          - exp_labels: {{severity: high}}
-            exp_annotations:
-              summary: "{summary}"
-              runbook: "{runbook}"
-"""
-    )
-    checked = subprocess.run(
-        [promtool, "test", "rules", str(test_file)], capture_output=True, text=True, check=False
-    )
-    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_counts_at_the_end_equal_the_journeys(topology, journey):
