@@ -183,20 +183,14 @@ def main() -> None:
     with production_topology(app="bench.wsgi:application", extra_env=env) as topology:
         token = topology.query(SETUP)
         runs = {
-            "form": drive(
-                submit_form,
+            name: drive(
+                action,
                 base_url=topology.url,
                 token=token,
                 clients=args.clients,
                 seconds=args.seconds,
-            ),
-            "bare": drive(
-                submit_bare,
-                base_url=topology.url,
-                token=token,
-                clients=args.clients,
-                seconds=args.seconds,
-            ),
+            )
+            for name, action in (("form", submit_form), ("bare", submit_bare))
         }
         rows = topology.query(ROWS)
 

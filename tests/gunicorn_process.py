@@ -10,7 +10,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.celery_processes import worker_database_url
+from tests.celery_processes import stop, worker_database_url
 from tests.conftest import PROJECT_DIR
 
 
@@ -61,9 +61,4 @@ def gunicorn(*, workers: int, multiproc_dir: Path, env: dict | None = None) -> I
         wait_until_answering(f"{url}/health/ready/", timeout=60, process=process)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=30)

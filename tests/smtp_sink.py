@@ -10,11 +10,11 @@ It prints ``listening on 127.0.0.1:<port>`` once it serves.
 import argparse
 import itertools
 import os
-import signal
-import threading
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+
+from tests.serving import until_stopped
 
 
 class Maildir:
@@ -39,10 +39,7 @@ def main() -> None:
     controller = Controller(Maildir(args.maildir), hostname="127.0.0.1", port=args.port)
     controller.start()
     print(f"listening on 127.0.0.1:{args.port}", flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    stopped.wait()
+    until_stopped()
     controller.stop()
 
 

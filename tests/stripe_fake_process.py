@@ -16,11 +16,10 @@ Everything else is the fake's Stripe API, unchanged.
 
 import argparse
 import json
-import signal
-import threading
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
+from tests.serving import until_stopped
 from tests.stripe_fake import StripeFake
 
 
@@ -61,10 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     fake = SteeredStripeFake(webhook_secret=args.webhook_secret).start()
     print(f"listening on {fake.url}", flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    stopped.wait()
+    until_stopped()
     fake.stop()
 
 

@@ -211,6 +211,19 @@ class Topology:
             f"from config.celery_app import app\nresult = app.send_task({name!r}, args={args!r}).id"
         )
 
+    def run_task(self, name: str, args: list, *, timeout: float, what: str) -> str:
+        """Queue a task and wait until a worker reports it succeeded; its id."""
+        task_id = self.send_task(name, args)
+        wait_for(
+            lambda: any(
+                f"[{task_id}] succeeded" in self.log(worker).read_text()
+                for worker in ("worker1", "worker2")
+            ),
+            timeout=timeout,
+            what=what,
+        )
+        return task_id
+
     def terminate_database_connections(self) -> int:
         with psycopg.connect(self.admin_dsn, autocommit=True) as admin:
             rows = admin.execute(
