@@ -457,8 +457,11 @@ def _feedback_take(
     Refuses (FeedbackRefused) when the code does not take feedback now, the
     client or code is over its rate limit, the same client sent feedback on
     this code within FEEDBACK_DUPLICATE_MINUTES, or the trial limit is
-    reached. The enrollment row is locked while counting, so the trial limit
-    holds however many submissions arrive at once.
+    reached. The trial limit is counted by one conditional update, the
+    last statement before commit (``feedback_count < trial_limit``): it holds
+    however many submissions arrive at once, and the enrollment row is locked
+    only for the moment between that update and the commit, so submissions to
+    one café do not queue behind each other's scoring and validation.
 
     Submissions through the synthetic probe's code (pilots/probe.py) are
     marked synthetic here, the one place that decides it: they are not
@@ -475,12 +478,8 @@ def _feedback_take(
             retry_after_seconds=state.retry_after_seconds,
         )
     enrollment = None if synthetic else state.enrollment
-    if enrollment is not None:
-        enrollment = (
-            Enrollment.objects.select_for_update().select_related("pilot").get(pk=enrollment.pk)
-        )
-        if enrollment.is_full:
-            raise FeedbackRefused("The pilot is full.", reason=Intake.FULL)
+    if enrollment is not None and enrollment.is_full:
+        raise FeedbackRefused("The pilot is full.", reason=Intake.FULL)
     now = timezone.now()
     recent = Feedback.objects.filter(
         qr_code=qr_code,
@@ -536,14 +535,23 @@ def _feedback_take(
     feedback.reward_eligible = not synthetic and feedback.qualifies_for_reward()
     feedback.full_clean()
     feedback.save()
-    if enrollment is not None and status != Feedback.Status.SPAM:
-        Enrollment.objects.filter(pk=enrollment.pk).update(feedback_count=F("feedback_count") + 1)
-        if enrollment.feedback_count + 1 >= enrollment.trial_limit:
-            transaction.on_commit(intake_facts_invalidate)  # the form now says it is full
     if feedback.reward_eligible:
         payment = payment_create_for_feedback(feedback=feedback)
         reward_message_queue(payment=payment)
+    if enrollment is not None and status != Feedback.Status.SPAM:
+        _trial_limit_count(enrollment)
     return feedback
+
+
+def _trial_limit_count(enrollment: Enrollment) -> None:
+    """Count one feedback against the trial limit, or refuse (rolling the feedback back)."""
+    counted = Enrollment.objects.filter(
+        pk=enrollment.pk, feedback_count__lt=F("trial_limit")
+    ).update(feedback_count=F("feedback_count") + 1)
+    if not counted:
+        raise FeedbackRefused("The pilot is full.", reason=Intake.FULL)
+    if Enrollment.objects.filter(pk=enrollment.pk, feedback_count__gte=F("trial_limit")).exists():
+        transaction.on_commit(intake_facts_invalidate)  # the form now says it is full
 
 
 def scan_record(*, state: IntakeState, client_hash: str, day: date | None = None) -> bool:
