@@ -19,7 +19,6 @@ import uuid
 
 import pytest
 import requests
-from django.conf import settings
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.metrics import GAUGE_CACHE_SECONDS
@@ -104,12 +103,6 @@ def journey(topology) -> dict:
     return {**topology.query(SETUP), "customers": {}}
 
 
-def payout_task() -> tuple[str, list]:
-    """The payout run exactly as beat sends it."""
-    entry = settings.CELERY_BEAT_SCHEDULE["pilots-payout-run"]
-    return entry["task"], entry["args"]
-
-
 def submit_feedback(topology: Topology, code: str, email: str) -> None:
     url = f"{topology.url}/q/{code}/"
     customer = requests.Session()
@@ -172,13 +165,6 @@ def transfers_to(topology: Topology, account: str) -> list[dict]:
     return [t for t in topology.transfers() if t["destination"] == account]
 
 
-def worker_holding(topology: Topology, task_id: str) -> str | None:
-    for name in ("worker1", "worker2"):
-        if f"[{task_id}] received" in topology.log(name).read_text():
-            return name
-    return None
-
-
 def scrape(topology: Topology) -> dict:
     text = topology.get("/metrics", headers=topology.bearer).text
     return {
@@ -197,11 +183,8 @@ def test_journey_scan_feedback_reward_payout_webhook_paid(topology, journey):
     account = claim_reward(topology, "anna@example.se")
     journey["customers"]["anna@example.se"] = account
 
-    task, args = payout_task()
-    topology.send_task(task, args)
-    (transfer,) = wait_for(
-        lambda: transfers_to(topology, account), timeout=60, what="the transfer at Stripe"
-    )
+    topology.run_job_now("payout_run", timeout=60, what="the payout run")
+    (transfer,) = transfers_to(topology, account)
     webhook(topology, "transfer.created", transfer)
 
     payments = wait_for(
@@ -263,20 +246,23 @@ def test_drill_sigkill_a_worker_mid_task_the_other_redoes_it_and_pays_once(topol
         timeout=10,
     )
 
-    task, args = payout_task()
-    task_id = topology.send_task(task, args)
+    run_id = topology.job_enqueue("payout_run")  # "Run payouts now"
     wait_for(lambda: transfers_to(topology, account), timeout=60, what="the transfer to start")
-    holder = wait_for(lambda: worker_holding(topology, task_id), timeout=10, what="the holder")
+    holder, task_id = wait_for(
+        lambda: topology.task_of_run(run_id), timeout=10, what="the worker holding the run"
+    )
     survivor = {"worker1": "worker2", "worker2": "worker1"}[holder]
     topology.kill(holder, signal.SIGKILL)
 
-    # acks_late: the task was never acknowledged, so Redis hands it to the other worker.
+    # acks_late: the task was never acknowledged, so Redis hands it to the other worker,
+    # which takes the dead worker's run over and finishes it.
     wait_for(
         lambda: f"[{task_id}] succeeded" in topology.log(survivor).read_text(),
         timeout=90,
         what=f"{survivor} to redo the killed task",
     )
     assert f"[{task_id}] received" in topology.log(survivor).read_text()
+    assert topology.run_outcome(run_id) == "ok"
     assert len(transfers_to(topology, account)) == 1  # the redone run did not pay again
     (transfer,) = transfers_to(topology, account)
     webhook(topology, "transfer.created", transfer)  # Stripe's word settles the lost answer
@@ -314,12 +300,7 @@ def test_drill_redis_stops_and_restarts_liveness_stays_readiness_follows(topolog
     )
     assert topology.get("/health/").status_code == 200
     # Queued work resumes: the surviving worker reconnects and runs what is sent now.
-    topology.run_task(
-        "core.tasks.maintenance",
-        ["sla_sweep"],
-        timeout=90,
-        what="a task sent after the outage to run",
-    )
+    topology.run_job_now("sla_sweep", timeout=90, what="a run queued after the outage")
     assert topology.status()["queues"] == {"celery": 0}
 
 
@@ -334,17 +315,12 @@ def test_drill_postgresql_connections_terminated_next_requests_succeed(topology,
     answers += [topology.get("/admin/login/").status_code for _ in range(4)]
 
     assert [code for code in answers if code >= 500] == []
-    topology.run_task(
-        "core.tasks.maintenance",
-        ["sla_sweep"],
-        timeout=60,
-        what="a worker to reconnect and run a task",
-    )
+    topology.run_job_now("sla_sweep", timeout=60, what="a worker to reconnect and run a job")
 
 
 def test_probe_fails_when_intake_is_switched_off_and_its_alert_fires(topology, tmp_path):
     def probe_now() -> dict:
-        topology.run_task("core.tasks.maintenance", ["probe"], timeout=60, what="the probe to run")
+        topology.run_job_now("probe", timeout=60, what="the probe to run")
         time.sleep(GAUGE_CACHE_SECONDS)  # /metrics recomputes its gauges at most this often
         return scrape(topology)
 

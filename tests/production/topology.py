@@ -205,24 +205,36 @@ class Topology:
         """Signal a whole process (group) of the topology: a worker with its pool, beat, web."""
         os.killpg(self.pid(name), sig)
 
-    def send_task(self, name: str, args: list) -> str:
-        """Queue a task on the topology's broker, as beat does."""
+    def job_enqueue(self, job: str) -> int:
+        """Queue one run of a periodic job, as the admin's "run it now" button does; its id."""
         return self.query(
-            f"from config.celery_app import app\nresult = app.send_task({name!r}, args={args!r}).id"
+            f"from core.maintenance import job_enqueue\nresult = job_enqueue({job!r}).pk"
         )
 
-    def run_task(self, name: str, args: list, *, timeout: float, what: str) -> str:
-        """Queue a task and wait until a worker reports it succeeded; its id."""
-        task_id = self.send_task(name, args)
-        wait_for(
-            lambda: any(
-                f"[{task_id}] succeeded" in self.log(worker).read_text()
-                for worker in ("worker1", "worker2")
-            ),
-            timeout=timeout,
-            what=what,
+    def run_outcome(self, run_id: int) -> str:
+        return self.query(
+            "from core.models import MaintenanceRun\n"
+            f"result = MaintenanceRun.objects.get(pk={run_id}).outcome"
         )
-        return task_id
+
+    def run_job_now(self, job: str, *, timeout: float, what: str) -> int:
+        """Queue one run of ``job`` and wait until a worker finished it successfully."""
+        run_id = self.job_enqueue(job)
+        wait_for(lambda: self.run_outcome(run_id) == "ok", timeout=timeout, what=what, every=1)
+        return run_id
+
+    def task_of_run(self, run_id: int) -> tuple[str, str] | None:
+        """(worker, task id) of the worker that received the queued run's task, if one did."""
+        received = re.compile(
+            r"maintenance_queued\[([0-9a-f-]+)\] received.*?\"args\": \"[\[(]"
+            + str(run_id)
+            + r",?[\])]\""
+        )
+        for worker in ("worker1", "worker2"):
+            found = received.search(self.log(worker).read_text())
+            if found:
+                return worker, found.group(1)
+        return None
 
     def terminate_database_connections(self) -> int:
         with psycopg.connect(self.admin_dsn, autocommit=True) as admin:
