@@ -15,15 +15,21 @@ Everything else is the fake's Stripe API, unchanged.
 """
 
 import argparse
-import json
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
+from tests.local_server import json_reply
 from tests.serving import until_stopped
 from tests.stripe_fake import StripeFake
 
 
 class SteeredStripeFake(StripeFake):
+    def _answer(self, handler: BaseHTTPRequestHandler, status: int, body: dict) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        if length:
+            handler.rfile.read(length)
+        json_reply(handler, status, body)
+
     def _serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         url = urlsplit(handler.path)
         parts = [part for part in url.path.split("/") if part]
@@ -40,18 +46,6 @@ class SteeredStripeFake(StripeFake):
         if parts == ["_fake", "transfers"] and method == "GET":
             return self._answer(handler, 200, {"data": self.transfers()})
         return super()._serve(handler, method)
-
-    @staticmethod
-    def _answer(handler: BaseHTTPRequestHandler, status: int, body: dict) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        if length:
-            handler.rfile.read(length)
-        payload = json.dumps(body).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(payload)))
-        handler.end_headers()
-        handler.wfile.write(payload)
 
 
 def main() -> None:
