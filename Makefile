@@ -10,13 +10,14 @@ STAMP := $(VENV)/.installed
 
 export PORT
 
-.PHONY: run test test-chaos test-fuzz test-browser test-production lint format migrate seed clean help check-system
+.PHONY: run prod test test-chaos test-fuzz test-browser test-production lint format migrate seed clean help check-system
 
 help:
 	@echo "make run    set up, migrate, seed the demo and start web + worker + beat on port $(PORT)"
 	@echo "make test   run ruff and the whole test suite (unit, chaos, fuzz, browser)"
 	@echo "make test-chaos | test-fuzz | test-browser   one slow suite on its own"
 	@echo "make test-production   the production suite (needs PostgreSQL and Redis)"
+	@echo "make prod   production mode on this machine: gunicorn (4 workers), 2 Celery workers, beat"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pilot Ops needs Python 3.11 or newer; found " + sys.version.split()[0] + ". Set PYTHON=/path/to/python3.11.")'
@@ -46,6 +47,11 @@ run: seed
 	@echo "Ctrl-C stops web, worker and beat."
 	@echo ""
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile start --port $(PORT)
+
+# The production topology without containers, against PostgreSQL and Redis on
+# 127.0.0.1 (DATABASE_URL, CELERY_BROKER_URL, CACHE_URL, EMAIL_URL override).
+prod: check-system
+	$(PY) deploy/run-local --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -210,8 +210,8 @@ if IS_PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     # Load balancers and Prometheus probe these over plain HTTP inside the network.
     SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Off only where nothing speaks TLS at all (deploy/run-local on 127.0.0.1).
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
@@ -334,9 +334,15 @@ ACK_LINK_RATE = env.str("ACK_LINK_RATE", default="30/h")
 # ------------------------------------------------------------------------------
 CELERY_BROKER_URL = required_in_production("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("redis"):
-    # Longer than any task runs or waits, so Redis does not hand a task to a
-    # second worker while the first still holds it (acks_late).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+    # A task a worker took but never acknowledged (the worker was killed, its
+    # machine lost) goes back to the queue after this long (acks_late). Longer
+    # than any task runs; tasks are idempotent, so a redelivery is harmless.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600),
+        # Every worker looks for such abandoned tasks every 10 seconds.
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
+    }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_FOLDER = VAR_DIR / "celery" / "queue"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -357,6 +363,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Every worker writes a heartbeat this often; /health/status/ and
+# pilotops_workers_alive count those seen within the max age.
+WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=30)
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", default=90)
 
 
 # The one schedule of periodic work, synced into django-celery-beat by its
@@ -383,6 +393,7 @@ CELERY_BEAT_SCHEDULE = {
     "core-outbox-delivery": _maintenance("outbox_delivery", 60.0, 55),
     "pilots-scan-flush": _maintenance("scan_flush", 60.0, 55),
     "pilots-payout-run": _maintenance("payout_run", 300.0, 290),
+    "pilots-probe": _maintenance("probe", 300.0, 290),
     "pilots-health": _maintenance("pilot_health", crontab(minute=15), 3000),
     "pilots-kpi-snapshot": _maintenance("kpi_snapshot", crontab(minute=5), 3000),
     "pilots-lifecycle": _maintenance("pilot_lifecycle", crontab(minute=6), 3000),
@@ -404,7 +415,11 @@ RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
 # (at once when the dead worker was on the same machine). Jobs due every
 # minute hold theirs for at most two minutes.
 MAINTENANCE_LEASE_SECONDS = env.int("MAINTENANCE_LEASE_SECONDS", default=600)
-# Readiness reports the scheduler as stale when the last heartbeat is older.
+# The synthetic probe drives the public form at this address (the load
+# balancer in production), waiting at most this long for each answer.
+PROBE_BASE_URL = env.str("PROBE_BASE_URL", default=PUBLIC_BASE_URL).rstrip("/")
+PROBE_TIMEOUT_SECONDS = env.float("PROBE_TIMEOUT_SECONDS", default=10.0)
+# /health/status/ and the scheduler metric call beat stale when its last heartbeat is older.
 BEAT_HEARTBEAT_MAX_AGE_SECONDS = env.int("BEAT_HEARTBEAT_MAX_AGE_SECONDS", default=180)
 
 # ------------------------------------------------------------------------------
@@ -468,6 +483,10 @@ ALERTMANAGER_TOKEN = env.str("ALERTMANAGER_TOKEN", default="")
 # The bearer token Prometheus and operators send to /metrics and the detailed
 # health pages in production.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Where gunicorn's workers keep their Prometheus counters, so /metrics from any
+# worker gives the totals of all (prometheus_client reads the same variable).
+# Emptied by deploy/gunicorn.conf.py when gunicorn starts.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 
 # ------------------------------------------------------------------------------

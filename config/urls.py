@@ -13,6 +13,7 @@ admin.site.login_form = StaffLoginForm
 urlpatterns = [
     path("health/", core_views.health, name="health"),
     path("health/ready/", core_views.ready, name="health-ready"),
+    path("health/status/", core_views.status, name="health-status"),
     path("metrics", core_views.metrics, name="prometheus-django-metrics"),
     path("admin/second-factor/", staff_views.second_factor, name="second-factor"),
     path("admin/", admin.site.urls),

@@ -20,10 +20,20 @@ from django.utils.functional import cached_property
 
 from core import outbox
 from core.csv_export import csv_response
-from core.models import Event, Heartbeat, MaintenanceRun, MaintenanceStep, Message, SecurityEvent
+from core.models import (
+    DeadLetter,
+    Event,
+    Heartbeat,
+    MaintenanceRun,
+    MaintenanceStep,
+    Message,
+    SecurityEvent,
+    WorkerHeartbeat,
+)
 from core.privacy import mask_recipient, may_see_contact_data, path_touches_contact_data
 from core.search import SQLITE_SEARCH_ROWS, search_query, search_vector
 from core.security import security_event_record
+from core.services import dead_letter_discard, dead_letter_requeue
 
 
 class ServiceWrittenAdmin(admin.ModelAdmin):
@@ -567,3 +577,49 @@ class FullTextSearchMixin:
             queryset = queryset.alias(document=search_vector(*self.full_text_fields))
             matches |= Q(document=query)
         return queryset.filter(matches), False
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyAdmin):
+    """Celery workers that said they are alive; written by the workers themselves."""
+
+    list_display = ("hostname", "started_at", "last_seen_at")
+    readonly_fields = list_display
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(ServiceWrittenAdmin):
+    """Tasks that failed for good: requeue them once the cause is fixed, or discard them."""
+
+    list_display = ("task_name", "failed_at", "retries", "status", "short_error")
+    list_filter = ("status", "task_name")
+    search_fields = ("task_name", "task_id")
+    readonly_fields = (
+        "task_name",
+        "task_id",
+        "arguments",
+        "arguments_masked",
+        "retries",
+        "failed_at",
+        "error",
+        "status",
+        "handled_at",
+        "handled_by",
+    )
+    actions = ("requeue", "discard")
+    show_full_result_count = False
+    inlines = (EventInline,)
+
+    @admin.display(description="error")
+    def short_error(self, obj: DeadLetter) -> str:
+        return obj.error.splitlines()[0][:120] if obj.error else ""
+
+    @admin.action(description="Requeue: run the task again", permissions=["change"])
+    def requeue(self, request, queryset):
+        run_for_each(request, queryset, dead_letter_requeue, keyword="dead_letter", done="requeued")
+
+    @admin.action(description="Discard: do not run the task again", permissions=["change"])
+    def discard(self, request, queryset):
+        run_for_each(
+            request, queryset, dead_letter_discard, keyword="dead_letter", done="discarded"
+        )

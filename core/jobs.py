@@ -23,7 +23,7 @@ from core.maintenance import (
 from core.models import MaintenanceRun, MaintenanceStep
 from core.security import security_summary
 from pilots import maintenance as pilot_jobs
-from pilots import payouts, stripe_events, stripe_gateway
+from pilots import payouts, probe, stripe_events, stripe_gateway
 from pilots import services as pilot_services
 from rollouts import services as rollouts
 from support import escalation, notices
@@ -62,6 +62,13 @@ def scan_flush(now: datetime):
 @job("payout_run", EVERY_5_MINUTES)
 def payout_run(now: datetime):
     return payouts.payouts_run(now=now)
+
+
+@job("probe", EVERY_5_MINUTES)
+def probe_journey(now: datetime):
+    run = probe.probe_run(now=now)
+    outcome = "ok" if run.ok else f"failed ({run.status_code or '-'}: {run.detail})"
+    return f"probe {outcome} in {run.latency_ms} ms"
 
 
 @job("pilot_health", HOURLY)

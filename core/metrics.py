@@ -3,8 +3,9 @@
 Counters are incremented by the services where things happen. Gauges come
 from a collector that runs a handful of small grouped queries when Prometheus
 scrapes, remembered for ``GAUGE_CACHE_SECONDS`` so a burst of scrapes costs
-one round. With several gunicorn workers each keeps its own counters:
-scrape every worker (django-prometheus's per-worker ports) or sum in PromQL.
+one round. Under gunicorn, ``PROMETHEUS_MULTIPROC_DIR`` puts every worker's
+counters and histograms in shared files, so /metrics from any worker gives
+the totals of all (``metrics_export``).
 """
 
 import time
@@ -12,7 +13,15 @@ from contextlib import contextmanager
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import GaugeMetricFamily
 
 GAUGE_CACHE_SECONDS = 15
@@ -96,7 +105,8 @@ class BusinessGauges:
         from django.utils import timezone
 
         from core.models import Heartbeat, Message
-        from pilots.models import Enrollment, Feedback, Payment, Payout
+        from pilots.models import Enrollment, Payment, Payout
+        from pilots.selectors import feedback_counted
         from support.models import Incident, Ticket
 
         now = timezone.now()
@@ -193,11 +203,11 @@ class BusinessGauges:
             labels=["business"],
         )
         for row in (
-            Feedback.objects.filter(
+            feedback_counted()
+            .filter(
                 business__in=[e.business_id for e in sites],
                 submitted_at__gte=now - timedelta(hours=24),
             )
-            .exclude(status=Feedback.Status.SPAM)
             .values("business__slug")
             .annotate(average=Avg("quality_score"))
             .order_by()
@@ -225,7 +235,56 @@ class BusinessGauges:
             in_peak,
             quality,
             last_runs,
+            *_operations_families(),
+            *_probe_families(),
         ]
+
+
+def _operations_families() -> list:
+    """Workers alive, dead letters and queue depths (the latter only while the broker answers)."""
+    from core.selectors import dead_letters_waiting, queue_depths, workers_alive
+
+    workers = GaugeMetricFamily(
+        "pilotops_workers_alive", "Celery workers whose heartbeat is recent."
+    )
+    workers.add_metric([], len(workers_alive()))
+    dead = GaugeMetricFamily(
+        "pilotops_dead_letters", "Tasks that failed for good and wait for a decision."
+    )
+    dead.add_metric([], dead_letters_waiting())
+    families = [workers, dead]
+    try:
+        depths = queue_depths()
+    except Exception:  # noqa: BLE001 - no broker, no depth; the other gauges still count
+        return families
+    queues = GaugeMetricFamily(
+        "pilotops_queue_depth", "Messages waiting in each Celery queue.", labels=["queue"]
+    )
+    for queue, depth in depths.items():
+        queues.add_metric([queue], depth)
+    return [*families, queues]
+
+
+def _probe_families() -> list:
+    """The last synthetic journey through the public form (see pilots/probe.py)."""
+    from pilots.models import ProbeRun
+
+    last = ProbeRun.objects.order_by("-started_at", "-id").first()
+    if last is None:
+        return []
+    success = GaugeMetricFamily(
+        "pilotops_probe_success", "1 when the last synthetic journey through the form succeeded."
+    )
+    success.add_metric([], 1 if last.ok else 0)
+    latency = GaugeMetricFamily(
+        "pilotops_probe_latency_seconds", "How long the last synthetic journey took."
+    )
+    latency.add_metric([], last.latency_ms / 1000)
+    at = GaugeMetricFamily(
+        "pilotops_probe_last_run_timestamp_seconds", "When the last synthetic journey ran."
+    )
+    at.add_metric([], last.started_at.timestamp())
+    return [success, latency, at]
 
 
 business_gauges = BusinessGauges()
@@ -235,3 +294,18 @@ def register() -> None:
     """Add the gauges to the registry /metrics exports (once per process)."""
     if business_gauges not in REGISTRY._collector_to_names:
         REGISTRY.register(business_gauges)
+
+
+def metrics_export(multiproc_dir: str) -> tuple[bytes, str]:
+    """The /metrics page and its content type.
+
+    With ``multiproc_dir`` (gunicorn), counters and histograms are read from
+    every worker's files, so any worker answers with the totals; the business
+    gauges are computed here, once. Without it, this process's registry.
+    """
+    if not multiproc_dir:
+        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=multiproc_dir)
+    registry.register(business_gauges)
+    return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -316,3 +316,63 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.username or '-'}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A Celery worker's sign of life, one row per worker.
+
+    Each worker writes its row when it starts and every
+    ``WORKER_HEARTBEAT_SECONDS`` after (``core.workers``), and removes it when
+    it stops cleanly; a worker killed outright simply stops writing, and its
+    row goes stale after ``WORKER_HEARTBEAT_MAX_AGE_SECONDS``.
+    """
+
+    hostname = models.CharField(max_length=200, primary_key=True)
+    started_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["hostname"]
+        verbose_name = "worker heartbeat"
+
+    def __str__(self) -> str:
+        return f"{self.hostname} at {self.last_seen_at:%Y-%m-%d %H:%M:%S %Z}"
+
+
+class DeadLetter(TimeStampedModel):
+    """A Celery task that failed for good, after its retries, kept for a person to decide.
+
+    Arguments are stored with contact data masked; a dead letter whose
+    arguments had to be masked cannot be requeued as it is.
+    """
+
+    class Status(models.TextChoices):
+        DEAD = "dead", "Waiting for a decision"
+        REQUEUED = "requeued", "Requeued"
+        DISCARDED = "discarded", "Discarded"
+
+    task_name = models.CharField(max_length=200, db_index=True)
+    task_id = models.CharField(max_length=64, unique=True)
+    arguments = models.JSONField(default=dict, blank=True)
+    arguments_masked = models.BooleanField(
+        default=False, help_text="Contact data was masked out of the arguments."
+    )
+    retries = models.PositiveIntegerField(default=0)
+    error = models.TextField()
+    failed_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DEAD)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-failed_at", "-id"]
+        indexes = [models.Index(fields=["status", "-failed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} failed at {self.failed_at:%Y-%m-%d %H:%M:%S %Z}"

@@ -14,7 +14,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from core.models import Event, Heartbeat
+from core.logging import redact_contact_data
+from core.models import DeadLetter, Event, Heartbeat, WorkerHeartbeat
 from core.roles import roles_apply
 
 
@@ -108,3 +109,109 @@ def editable_fields_apply(
         raise error(f"Not editable here: {', '.join(sorted(unknown))}.")
     for name, value in changes.items():
         setattr(instance, name, value)
+
+
+# ------------------------------------------------------------------------------
+# Workers and dead letters
+# ------------------------------------------------------------------------------
+def worker_heartbeat_record(*, hostname: str, at: datetime | None = None) -> WorkerHeartbeat:
+    """Record that the worker ``hostname`` is alive (one row per worker, bumped in place)."""
+    at = at or timezone.now()
+    if not WorkerHeartbeat.objects.filter(hostname=hostname).update(last_seen_at=at):
+        WorkerHeartbeat.objects.update_or_create(
+            hostname=hostname, defaults={"started_at": at, "last_seen_at": at}
+        )
+    return WorkerHeartbeat.objects.get(hostname=hostname)
+
+
+def worker_heartbeat_forget(*, hostname: str) -> None:
+    """A worker that stops cleanly says so: it is no longer counted, not even as stale."""
+    WorkerHeartbeat.objects.filter(hostname=hostname).delete()
+
+
+def _masked(value):
+    if isinstance(value, str):
+        return redact_contact_data(value)
+    if isinstance(value, list | tuple):
+        return [_masked(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _masked(item) for key, item in value.items()}
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact_contact_data(repr(value))
+
+
+@transaction.atomic
+def dead_letter_record(
+    *, task_name: str, task_id: str, args: list, kwargs: dict, retries: int, error: str
+) -> DeadLetter:
+    """Keep a task that failed for good; once per task id (a redelivered failure adds nothing)."""
+    arguments = {"args": list(args), "kwargs": dict(kwargs)}
+    masked = _masked(arguments)
+    dead_letter, _ = DeadLetter.objects.get_or_create(
+        task_id=task_id,
+        defaults={
+            "task_name": task_name,
+            "arguments": masked,
+            "arguments_masked": masked != arguments,
+            "retries": retries,
+            "error": redact_contact_data(error)[-4000:],
+            "failed_at": timezone.now(),
+        },
+    )
+    return dead_letter
+
+
+class DeadLetterError(ValidationError):
+    """A dead letter that cannot be requeued or discarded (again)."""
+
+
+def _dead_letter_handle(*, dead_letter: DeadLetter, status: str, actor) -> DeadLetter:
+    handled = DeadLetter.objects.filter(pk=dead_letter.pk, status=DeadLetter.Status.DEAD).update(
+        status=status,
+        handled_at=timezone.now(),
+        handled_by=actor if actor is not None and actor.is_authenticated else None,
+        updated_at=timezone.now(),
+    )
+    if not handled:
+        raise DeadLetterError(
+            f"{dead_letter.task_name} ({dead_letter.task_id}) was already handled."
+        )
+    dead_letter.refresh_from_db()
+    event_record(
+        subject=dead_letter,
+        action=f"dead_letter_{status}",
+        message=f"{DeadLetter.Status(status).label}.",
+        actor=actor,
+    )
+    return dead_letter
+
+
+@transaction.atomic
+def dead_letter_requeue(*, dead_letter: DeadLetter, actor=None) -> DeadLetter:
+    """Send the task again with its arguments (once the change is committed)."""
+    from config.celery_app import app
+
+    if dead_letter.arguments_masked:
+        raise DeadLetterError(
+            f"{dead_letter.task_name} ({dead_letter.task_id}) carried contact data, which is "
+            "not kept: run it again from where it started, then discard this one."
+        )
+    dead_letter = _dead_letter_handle(
+        dead_letter=dead_letter, status=DeadLetter.Status.REQUEUED, actor=actor
+    )
+    arguments = dead_letter.arguments
+    transaction.on_commit(
+        lambda: app.send_task(
+            dead_letter.task_name, args=arguments["args"], kwargs=arguments["kwargs"]
+        )
+    )
+    return dead_letter
+
+
+@transaction.atomic
+def dead_letter_discard(*, dead_letter: DeadLetter, actor=None) -> DeadLetter:
+    """Decide that a failed task is not to be run again."""
+    return _dead_letter_handle(
+        dead_letter=dead_letter, status=DeadLetter.Status.DISCARDED, actor=actor
+    )

@@ -7,18 +7,18 @@ answer if even rendering fails, so an error page can never become a 500.
 
 import logging
 
-from django.http import HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from django_prometheus.exports import ExportToDjangoView
 
 from core.access import operator_access_granted
 from core.i18n import public_page_context, visitor_language
-from core.maintenance import last_success_by_job
-from core.selectors import readiness_checks
+from core.metrics import metrics_export
+from core.selectors import operations_status, readiness_checks
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +35,14 @@ def health(request):
     return JsonResponse({"status": "ok", "timestamp": timezone.now().isoformat()})
 
 
+def _checks(checks) -> dict:
+    return {check.name: {"ok": check.ok, "detail": check.detail} for check in checks}
+
+
 @never_cache
 @require_GET
 def ready(request):
+    """What this web process needs to serve: database, cache, broker. Never beat or workers."""
     checks = readiness_checks()
     failing = [check.name for check in checks if not check.ok]
     status = 503 if failing else 200
@@ -48,24 +53,80 @@ def ready(request):
         {
             **answer,
             "failing": failing,
-            "checks": {check.name: {"ok": check.ok, "detail": check.detail} for check in checks},
-            "last_successful_runs": {
-                job: finished.isoformat() for job, finished in last_success_by_job().items()
-            },
+            "checks": _checks(checks),
         },
         status=status,
     )
 
 
+def _token_required() -> JsonResponse:
+    response = JsonResponse({"error": "missing or wrong bearer token"}, status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="pilotops"'
+    return response
+
+
 @never_cache
 @require_GET
-def metrics(request):
-    """django-prometheus's export, behind the operator token in production."""
+def metrics(request: HttpRequest):
+    """Prometheus: every gunicorn worker's counters summed, and the business gauges.
+
+    Behind the operator token in production (the figures name cafés).
+    """
     if not operator_access_granted(request):
-        response = JsonResponse({"error": "missing or wrong bearer token"}, status=401)
-        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-        return response
-    return ExportToDjangoView(request)
+        return _token_required()
+    body, content_type = metrics_export(settings.PROMETHEUS_MULTIPROC_DIR)
+    return HttpResponse(body, content_type=content_type)
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+@never_cache
+@require_GET
+def status(request: HttpRequest):
+    """The whole picture for operators; a bearer token (METRICS_TOKEN) in production.
+
+    Always 200 when answered: ``stale`` names what needs a person, and the
+    alert rules page on the same facts through /metrics.
+    """
+    if not operator_access_granted(request):
+        return _token_required()
+    now = timezone.now()
+    picture = operations_status(now=now)
+    scheduler = picture.scheduler
+    return JsonResponse(
+        {
+            "status": "attention" if picture.stale else "ok",
+            "timestamp": now.isoformat(),
+            "stale": picture.stale,
+            "checks": _checks(picture.checks),
+            "scheduler": {
+                "last_heartbeat_at": _iso(scheduler.last_seen_at),
+                "age_seconds": None
+                if scheduler.age_seconds is None
+                else round(scheduler.age_seconds),
+                "max_age_seconds": settings.BEAT_HEARTBEAT_MAX_AGE_SECONDS,
+                "stale": scheduler.stale,
+            },
+            "workers": {
+                "alive": len(picture.workers),
+                "hosts": [
+                    {
+                        "hostname": worker.hostname,
+                        "started_at": _iso(worker.started_at),
+                        "last_heartbeat_at": _iso(worker.last_seen_at),
+                    }
+                    for worker in picture.workers
+                ],
+            },
+            "queues": picture.queues,
+            "dead_letters": picture.dead_letters,
+            "last_success_by_job": {
+                job: _iso(finished) for job, finished in sorted(picture.last_success_by_job.items())
+            },
+        }
+    )
 
 
 # ------------------------------------------------------------------------------

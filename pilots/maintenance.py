@@ -33,7 +33,7 @@ from pilots.models import (
     StripeEvent,
 )
 from pilots.reporting import pilot_report
-from pilots.selectors import enrollment_kpis, payment_outcomes, pilot_kpis
+from pilots.selectors import enrollment_kpis, payment_outcomes, pilot_kpis, probe_uptime
 from support.models import Priority, Ticket
 from support.selectors import paging_figures, report_support_figures
 from support.services import ticket_create
@@ -250,6 +250,7 @@ def report_send(
         "support": report_support_figures(start=start, end=end),
         "paging": paging_figures(start=start, end=end),
         "security": security,
+        "uptime": probe_uptime(start=start, end=end),
     }
     with step_once(f"report:{title}:{start}:{end}") as due:
         if not due:

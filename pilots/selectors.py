@@ -33,6 +33,7 @@ from pilots.models import (
     IntakeSwitch,
     Payment,
     Pilot,
+    ProbeRun,
     QRCode,
     ScanCount,
 )
@@ -291,6 +292,11 @@ class FeedbackKpis:
 NO_KPIS = FeedbackKpis(0, 0, 0, 0, 0, 0)
 
 
+def feedback_counted() -> QuerySet[Feedback]:
+    """The base of every KPI: feedback that counts, so neither spam nor the probe's synthetic."""
+    return Feedback.objects.exclude(status=Feedback.Status.SPAM).filter(is_synthetic=False)
+
+
 def local_day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """The instants that open ``start`` and close ``end`` (inclusive) in local time."""
     zone = timezone.get_current_timezone()
@@ -319,12 +325,12 @@ def enrollment_kpis(
     opens, closes = local_day_bounds(start, end)
     feedback = {
         row["enrollment"]: row
-        for row in Feedback.objects.filter(
+        for row in feedback_counted()
+        .filter(
             enrollment__in=[e.pk for e in enrollments],
             submitted_at__gte=opens,
             submitted_at__lt=closes,
         )
-        .exclude(status=Feedback.Status.SPAM)
         .values("enrollment")
         .annotate(
             count=Count("id"),
@@ -481,8 +487,8 @@ def figures_counted(
         wanted |= Q(enrollment__in=group) & _within("submitted_at", list(group_days))
     # Categories are a JSON list of known values; each one's quoted text is unique in it.
     counted = (
-        Feedback.objects.filter(wanted)
-        .exclude(status=Feedback.Status.SPAM)
+        feedback_counted()
+        .filter(wanted)
         .annotate(
             day=_day_of("submitted_at", every_day),
             categories_text=Cast("categories", TextField()),
@@ -665,8 +671,8 @@ def business_figures(*, since: datetime, until: datetime) -> dict[int, DayFigure
         return figures.setdefault(business_id, DayFigures())
 
     for row in (
-        Feedback.objects.filter(submitted_at__gte=since, submitted_at__lt=until)
-        .exclude(status=Feedback.Status.SPAM)
+        feedback_counted()
+        .filter(submitted_at__gte=since, submitted_at__lt=until)
         .values("business")
         .annotate(submissions=Count("id"), quality_total=Sum("quality_score"))
         .order_by()
@@ -797,3 +803,24 @@ def report_comments(
         best=_distinct_comments(ranked["best"]), worst=_distinct_comments(ranked["worst"])
     )
     return per_site, overall
+
+
+@dataclass(frozen=True)
+class ProbeUptime:
+    """How many synthetic journeys ran in a period and how many succeeded."""
+
+    runs: int
+    succeeded: int
+
+    @property
+    def percent(self) -> float | None:
+        return 100 * self.succeeded / self.runs if self.runs else None
+
+
+def probe_uptime(*, start: date, end: date) -> ProbeUptime:
+    """The form's uptime over ``start``..``end`` (local days), as the probe measured it."""
+    opens, closes = local_day_bounds(start, end)
+    counts = ProbeRun.objects.filter(started_at__gte=opens, started_at__lt=closes).aggregate(
+        runs=Count("id"), succeeded=Count("id", filter=Q(ok=True))
+    )
+    return ProbeUptime(runs=counts["runs"], succeeded=counts["succeeded"])

@@ -410,13 +410,14 @@ class FeedbackRefused(ValidationError):
 
 RATE_LIMITED = "rate_limited"
 DUPLICATE = "duplicate"
+SYNTHETIC = "synthetic"
 
 
-def _rate_limits_check(*, qr_code: QRCode, client_hash: str) -> None:
-    for scope, key, rate in (
-        ("feedback-client", client_hash, settings.FEEDBACK_RATE_PER_CLIENT),
-        ("feedback-code", str(qr_code.pk), settings.FEEDBACK_RATE_PER_CODE),
-    ):
+def _rate_limits_check(*, qr_code: QRCode, client_hash: str, synthetic: bool) -> None:
+    limits = [("feedback-code", str(qr_code.pk), settings.FEEDBACK_RATE_PER_CODE)]
+    if not synthetic:  # the probe comes from one client every few minutes, by design
+        limits.append(("feedback-client", client_hash, settings.FEEDBACK_RATE_PER_CLIENT))
+    for scope, key, rate in limits:
         verdict = rate_limit_hit(scope=scope, key=key, rate=Rate.parse(rate))
         if not verdict.allowed:
             raise FeedbackRefused(
@@ -434,7 +435,8 @@ def feedback_submit(*, qr_code: QRCode, **submission) -> Feedback:
     except FeedbackRefused as refused:
         FEEDBACK_SUBMISSIONS.labels(business=business, outcome=f"refused_{refused.reason}").inc()
         raise
-    FEEDBACK_SUBMISSIONS.labels(business=business, outcome=feedback.status).inc()
+    outcome = SYNTHETIC if feedback.is_synthetic else feedback.status
+    FEEDBACK_SUBMISSIONS.labels(business=business, outcome=outcome).inc()
     return feedback
 
 
@@ -456,10 +458,19 @@ def _feedback_take(
     Refuses (FeedbackRefused) when the code does not take feedback now, the
     client or code is over its rate limit, the same client sent feedback on
     this code within FEEDBACK_DUPLICATE_MINUTES, or the trial limit is
-    reached. The enrollment row is locked while counting, so the trial limit
-    holds however many submissions arrive at once.
+    reached. The trial limit is counted by one conditional update, the
+    last statement before commit (``feedback_count < trial_limit``): it holds
+    however many submissions arrive at once, and the enrollment row is locked
+    only for the moment between that update and the commit, so submissions to
+    one café do not queue behind each other's scoring and validation.
+
+    Submissions through the synthetic probe's code (pilots/probe.py) are
+    marked synthetic here, the one place that decides it: they are not
+    refused as duplicates, and they count for no enrollment, trial limit or
+    reward.
     """
-    _rate_limits_check(qr_code=qr_code, client_hash=client_hash)
+    synthetic = qr_code.business.is_probe
+    _rate_limits_check(qr_code=qr_code, client_hash=client_hash, synthetic=synthetic)
     state = intake_state(qr_code)
     if not state.is_open:
         raise FeedbackRefused(
@@ -467,20 +478,16 @@ def _feedback_take(
             reason=state.intake,
             retry_after_seconds=state.retry_after_seconds,
         )
-    enrollment = state.enrollment
-    if enrollment is not None:
-        enrollment = (
-            Enrollment.objects.select_for_update().select_related("pilot").get(pk=enrollment.pk)
-        )
-        if enrollment.is_full:
-            raise FeedbackRefused("The pilot is full.", reason=Intake.FULL)
+    enrollment = None if synthetic else state.enrollment
+    if enrollment is not None and enrollment.is_full:
+        raise FeedbackRefused("The pilot is full.", reason=Intake.FULL)
     now = timezone.now()
     recent = Feedback.objects.filter(
         qr_code=qr_code,
         client_hash=client_hash,
         submitted_at__gte=now - timedelta(minutes=settings.FEEDBACK_DUPLICATE_MINUTES),
     )
-    if recent.exists():
+    if not synthetic and recent.exists():
         raise FeedbackRefused("Feedback already sent from here a moment ago.", reason=DUPLICATE)
     if (contact_email or contact_phone) and not consent:
         raise ValidationError("Contact details are kept only with consent.")
@@ -524,18 +531,28 @@ def _feedback_take(
         status=status,
         client_hash=client_hash,
         submitted_at=now,
+        is_synthetic=synthetic,
     )
-    feedback.reward_eligible = feedback.qualifies_for_reward()
+    feedback.reward_eligible = not synthetic and feedback.qualifies_for_reward()
     feedback.full_clean()
     feedback.save()
-    if enrollment is not None and status != Feedback.Status.SPAM:
-        Enrollment.objects.filter(pk=enrollment.pk).update(feedback_count=F("feedback_count") + 1)
-        if enrollment.feedback_count + 1 >= enrollment.trial_limit:
-            transaction.on_commit(intake_facts_invalidate)  # the form now says it is full
     if feedback.reward_eligible:
         payment = payment_create_for_feedback(feedback=feedback)
         reward_message_queue(payment=payment)
+    if enrollment is not None and status != Feedback.Status.SPAM:
+        _trial_limit_count(enrollment)
     return feedback
+
+
+def _trial_limit_count(enrollment: Enrollment) -> None:
+    """Count one feedback against the trial limit, or refuse (rolling the feedback back)."""
+    counted = Enrollment.objects.filter(
+        pk=enrollment.pk, feedback_count__lt=F("trial_limit")
+    ).update(feedback_count=F("feedback_count") + 1)
+    if not counted:
+        raise FeedbackRefused("The pilot is full.", reason=Intake.FULL)
+    if Enrollment.objects.filter(pk=enrollment.pk, feedback_count__gte=F("trial_limit")).exists():
+        transaction.on_commit(intake_facts_invalidate)  # the form now says it is full
 
 
 def scan_record(*, state: IntakeState, client_hash: str, day: date | None = None) -> bool:
@@ -547,6 +564,8 @@ def scan_record(*, state: IntakeState, client_hash: str, day: date | None = None
     the embedded per-process cache it is written at once.
     """
     qr_code = state.qr_code
+    if qr_code.business.is_probe:
+        return False  # the synthetic probe's landings are no customers' scans
     day = day or timezone.localdate()
     if not cache.add(f"scan:{qr_code.pk}:{day.isoformat()}:{client_hash}", 1, timeout=86400):
         return False

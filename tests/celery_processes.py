@@ -38,12 +38,17 @@ def celery_process(*args: str) -> Iterator[subprocess.Popen]:
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
+
+
+def stop(process: subprocess.Popen, *, timeout: float = 20) -> None:
+    """SIGTERM, and SIGKILL if it has not stopped within ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def private_queue() -> str:
@@ -66,3 +71,25 @@ def wait_for(condition: Callable[[], object], *, timeout: float, what: str, proc
         process.terminate()
         output = process.communicate(timeout=20)[0]
     raise AssertionError(f"timed out waiting for {what}\n{output}")
+
+
+@contextlib.contextmanager
+def tasks_routed(*task_names: str) -> Iterator[str]:
+    """Route ``task_names`` to a private queue (as Pilot Ops' own sends do), then empty it."""
+    from config.celery_app import app
+
+    queue = private_queue()
+    original = app.conf.task_routes
+
+    def apply(routes) -> None:
+        app.conf.task_routes = routes
+        app.amqp.flush_routes()
+        app.amqp.__dict__.pop("router", None)  # the router is cached with the old routes
+
+    apply({name: {"queue": queue} for name in task_names})
+    try:
+        yield queue
+    finally:
+        apply(original)
+        with app.connection_for_write() as broker:
+            broker.default_channel.queue_purge(queue)

@@ -12,7 +12,6 @@ sent), ``lose_answer_next`` (the text is sent, then the answer is a 500),
 
 import base64
 import itertools
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.local_server import LocalServer
+from tests.local_server import LocalServer, json_reply
 
 USERNAME, PASSWORD = "u_pilotops_test", "sms-test-secret"
 
@@ -59,12 +58,7 @@ class SmsFake(LocalServer):
             self.state.faults.append(("after", status))
 
     def _reply(self, handler, status: int, body: dict) -> None:
-        payload = json.dumps(body).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(payload)))
-        handler.end_headers()
-        handler.wfile.write(payload)
+        json_reply(handler, status, body)
 
     def _serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         url = urlsplit(handler.path)

@@ -1,4 +1,4 @@
-"""Admin for feedback and the intake switch."""
+"""Admin for feedback, the intake switch and the synthetic probe's runs."""
 
 from functools import partial
 
@@ -11,13 +11,14 @@ from core.admin import (
     EventInline,
     FullTextSearchMixin,
     PageRelatedMixin,
+    ReadOnlyAdmin,
     ServiceWrittenAdmin,
     SingletonAdmin,
     run_for_each,
 )
 from core.privacy import mask_contact
 from pilots import services
-from pilots.models import Feedback, IntakeSwitch
+from pilots.models import Feedback, IntakeSwitch, ProbeRun
 
 
 # ------------------------------------------------------------------------------
@@ -95,6 +96,7 @@ class FeedbackAdmin(
         RatingFilter,
         "submitted_at",
         "reward_eligible",
+        "is_synthetic",
     )
     page_related = ("business", "pilot")
     search_fields = ("comment",)
@@ -162,3 +164,14 @@ class IntakeSwitchAdmin(SingletonAdmin):
             retry_after_minutes=form.cleaned_data["retry_after_minutes"],
             actor=request.user,
         )
+
+
+@admin.register(ProbeRun)
+class ProbeRunAdmin(ReadOnlyAdmin):
+    """Every synthetic journey through the form: the uptime the weekly report adds up."""
+
+    list_display = ("started_at", "ok", "latency_ms", "status_code", "detail")
+    list_filter = ("ok", "started_at")
+    readonly_fields = list_display
+    show_full_result_count = False
+    paginator = CappedCountPaginator

@@ -5,6 +5,7 @@ from pilots.models.feedback import (
     DailyMetric,
     Feedback,
     IntakeSwitch,
+    ProbeRun,
     ScanCount,
     validate_categories,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "PayoutSwitch",
     "PeakWindow",
     "Pilot",
+    "ProbeRun",
     "QRCode",
     "RewardRecipient",
     "ScanCount",

@@ -82,6 +82,11 @@ class Feedback(TimeStampedModel):
         help_text="Salted hash of the client address, never the address.",
     )
     submitted_at = models.DateTimeField(default=timezone.now)
+    is_synthetic = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Sent by the synthetic probe; never counted in KPIs, rewards or trial limits.",
+    )
 
     class Meta:
         ordering = ["-submitted_at", "-id"]
@@ -247,3 +252,22 @@ class DailyMetric(models.Model):
 
     def __str__(self) -> str:
         return f"{self.business_id} on {self.day}"
+
+
+class ProbeRun(models.Model):
+    """One synthetic journey through the public form of the probe code (pilots/probe.py)."""
+
+    started_at = models.DateTimeField(db_index=True)
+    ok = models.BooleanField()
+    latency_ms = models.PositiveIntegerField(help_text="From the first request to the last answer.")
+    status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The answer that decided the outcome."
+    )
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = "probe run"
+
+    def __str__(self) -> str:
+        return f"probe {'ok' if self.ok else 'failed'} at {self.started_at:%Y-%m-%d %H:%M:%S %Z}"

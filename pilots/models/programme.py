@@ -116,6 +116,12 @@ class Business(TimeStampedModel):
         max_length=20, choices=Status.choices, default=Status.ONBOARDING, db_index=True
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="businesses")
+    is_probe = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="The reserved business of the synthetic probe (pilots/probe.py): its "
+        "feedback is synthetic and counts nowhere.",
+    )
 
     class Meta:
         ordering = ["name"]

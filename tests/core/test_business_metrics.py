@@ -76,8 +76,11 @@ def test_business_metrics_after_a_scripted_day(client, open_code, stripe_fake):
 
 
 def test_every_metric_the_alert_rules_use_is_exposed(client, open_code):
+    from pilots.models import ProbeRun
+
     heartbeat_record()
     run_job("tickets_auto_close", key="test")
+    ProbeRun.objects.create(started_at=timezone.now(), ok=True, latency_ms=80)
     client.get(f"/q/{open_code.token}/")
     client.post(f"/q/{open_code.token}/", feedback_post())
     rules = (PROJECT_DIR / "deploy" / "prometheus" / "alerts.yml").read_text()

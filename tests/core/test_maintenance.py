@@ -111,16 +111,16 @@ def test_run_maintenance_command_runs_a_job_for_a_date(make_business):
     assert MaintenanceRun.objects.filter(job="qr_audit", outcome="ok").exists()
 
 
-def test_readiness_and_metrics_report_the_last_successful_runs(client):
+def test_status_and_metrics_report_the_last_successful_runs(client):
     from core.metrics import business_gauges
 
     run_job("tickets_auto_close", key="test")
     business_gauges.forget()
 
-    ready = client.get("/health/ready/").json()
+    status = client.get("/health/status/").json()
     metrics = client.get("/metrics").content.decode()
 
-    assert "tickets_auto_close" in ready["last_successful_runs"]
+    assert "tickets_auto_close" in status["last_success_by_job"]
     assert (
         'pilotops_job_last_success_timestamp{cadence="weekly",job="tickets_auto_close"}' in metrics
     )
