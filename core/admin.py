@@ -63,6 +63,18 @@ class SuperuserDeletesMixin:
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser and super().has_delete_permission(request, obj)
 
+    def get_deleted_objects(self, objs, request):
+        # What services wrote about the row (its escalations and their pages)
+        # is part of its history: it goes with the row, though nobody may
+        # delete it on its own.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        service_written = {
+            str(model._meta.verbose_name)
+            for model, model_admin in self.admin_site._registry.items()
+            if isinstance(model_admin, ServiceWrittenAdmin)
+        }
+        return deleted, counts, perms_needed - service_written, protected
+
 
 class ReadOnlyAdmin(ServiceWrittenAdmin):
     """Rows nobody changes from the admin, not even through actions."""

@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin
+from core.admin import ContactDataAdminMixin, ReadOnlyAdmin, ReadOnlyInlineMixin
 from core.contacts import phone_normalise
 from core.privacy import mask_phone
 from support.models import (
@@ -133,7 +133,7 @@ class PageInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(ReadOnlyAdmin):
+class EscalationAdmin(ContactDataAdminMixin, ReadOnlyAdmin):
     list_display = (
         "__str__",
         "severity",
