@@ -1,6 +1,9 @@
 """Pilot Ops business metrics on /metrics, beside django-prometheus's own.
 
-Counters are incremented by the services where things happen. Gauges come
+Counters are incremented by the services where things happen; under
+gunicorn only the web workers' counters are exported, so what the alert rules
+need from Celery's work (payout refusals, SLA breaches) is read from the rows
+those tasks write, as gauges. Gauges come
 from a collector that runs a handful of small grouped queries when Prometheus
 scrapes, remembered for ``GAUGE_CACHE_SECONDS`` so a burst of scrapes costs
 one round. Under gunicorn, ``PROMETHEUS_MULTIPROC_DIR`` puts every worker's
@@ -101,13 +104,13 @@ class BusinessGauges:
         yield from self._families
 
     def _read(self) -> list:
-        from django.db.models import Avg, Count
+        from django.db.models import Avg, Count, Q
         from django.utils import timezone
 
         from core.models import Heartbeat, Message
-        from pilots.models import Enrollment, Payment, Payout
+        from pilots.models import Enrollment, Payment, Payout, PayoutAttempt
         from pilots.selectors import feedback_counted
-        from support.models import Incident, Ticket
+        from support.models import Incident, Priority, Ticket
 
         now = timezone.now()
         payments = GaugeMetricFamily("pilotops_payments", "Payments by status.", labels=["status"])
@@ -129,6 +132,33 @@ class BusinessGauges:
             unsettled[row["status"]] = row["n"]
         for status, count in unsettled.items():
             payouts.add_metric([status], count)
+
+        # Attempts are made by the Celery workers, whose counters no web
+        # process sees: the alert on refusals reads the attempts' own rows.
+        attempts = GaugeMetricFamily(
+            "pilotops_payout_attempts_last_hour",
+            "Transfer attempts answered in the last hour, by outcome.",
+            labels=["outcome"],
+        )
+        answered = dict.fromkeys(
+            [
+                PayoutAttempt.Outcome.SUCCEEDED,
+                PayoutAttempt.Outcome.REFUSED,
+                PayoutAttempt.Outcome.UNKNOWN,
+            ],
+            0,
+        )
+        for row in (
+            PayoutAttempt.objects.filter(
+                finished_at__gte=now - timedelta(hours=1), outcome__in=list(answered)
+            )
+            .values("outcome")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            answered[row["outcome"]] = row["n"]
+        for outcome, count in answered.items():
+            attempts.add_metric([outcome], count)
 
         outbox = GaugeMetricFamily(
             "pilotops_outbox_messages",
@@ -157,6 +187,22 @@ class BusinessGauges:
         tickets = GaugeMetricFamily(
             "pilotops_open_tickets", "Open tickets by priority.", labels=["priority"]
         )
+        breached = GaugeMetricFamily(
+            "pilotops_breached_open_tickets",
+            "Open tickets past a response or resolution due time, by priority.",
+            labels=["priority"],
+        )
+        breached_by_priority = dict.fromkeys(Priority.values, 0)
+        for row in (
+            Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES)
+            .filter(Q(response_breached_at__isnull=False) | Q(resolution_breached_at__isnull=False))
+            .values("priority")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            breached_by_priority[row["priority"]] = row["n"]
+        for priority, count in breached_by_priority.items():
+            breached.add_metric([priority], count)
         for row in (
             Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES)
             .values("priority")
@@ -228,8 +274,10 @@ class BusinessGauges:
         return [
             payments,
             payouts,
+            attempts,
             outbox,
             tickets,
+            breached,
             incidents,
             beat_age,
             in_peak,

@@ -210,6 +210,8 @@ class PayoutAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["payout", "number"], name="pilots_payoutattempt_unique")
         ]
+        # The refusal rate on /metrics counts the last hour's answers.
+        indexes = [models.Index(fields=["finished_at"], name="pilots_attempt_finished")]
 
     def __str__(self) -> str:
         return f"Attempt {self.number} of payout {self.payout_id}"

@@ -62,6 +62,11 @@ def test_business_metrics_after_a_scripted_day(client, open_code, stripe_fake):
     assert grew("pilotops_payout_attempts_total", outcome="refused") == 1
     assert grew("pilotops_payout_failures_total") == 1
     assert grew("pilotops_sla_events_total", priority="P0", metric="response", level="breach") == 1
+    # What the alerts read comes from rows, which the workers' counters do not reach.
+    assert value(after, "pilotops_payout_attempts_last_hour", outcome="refused") == 1
+    assert value(after, "pilotops_payout_attempts_last_hour", outcome="succeeded") == 0
+    assert value(after, "pilotops_breached_open_tickets", priority="P0") == 1
+    assert value(after, "pilotops_breached_open_tickets", priority="P2") == 0
     open_p0 = Ticket.objects.filter(priority="P0").exclude(status__in=["resolved", "closed"])
     assert value(after, "pilotops_open_tickets", priority="P0") == open_p0.count()
     assert value(after, "pilotops_open_tickets", priority="P2") == 1  # the payout failure's ticket
