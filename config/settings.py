@@ -22,6 +22,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 
+from config.caches import cache_config
 from core.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -177,15 +178,9 @@ else:
 # ------------------------------------------------------------------------------
 # Cache
 # ------------------------------------------------------------------------------
-CACHES = {
-    "default": environ.Env.cache_url_config(
-        required_in_production("CACHE_URL", "locmemcache://pilotops")
-    )
-}
-CACHES["default"]["BACKEND"] = {
-    "django.core.cache.backends.locmem.LocMemCache": "core.cache.LocMemCache",
-    "django_redis.cache.RedisCache": "django_prometheus.cache.backends.redis.RedisCache",
-}.get(CACHES["default"]["BACKEND"], CACHES["default"]["BACKEND"])
+CACHES = {"default": cache_config(required_in_production("CACHE_URL", "locmemcache://pilotops"))}
+# A cache that stops answering is logged, never a 500: see config/caches.py.
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # Scans of the feedback form are counted in the cache and written to the daily
 # scan rows by the scan_flush job each minute, when every process shares the
 # cache (Redis); with the embedded per-process memory cache, each counted scan

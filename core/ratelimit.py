@@ -5,10 +5,13 @@ Counting uses ``cache.add`` then ``cache.incr``, both atomic in Redis, so the
 limit holds across every web process that shares the cache.
 """
 
+import logging
 import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
 
 PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -45,4 +48,9 @@ def rate_limit_hit(*, scope: str, key: str, rate: Rate, now: float | None = None
         cache.add(cache_key, 1, timeout=rate.period_seconds + 1)
         hits = 1
     retry_after = int((window + 1) * rate.period_seconds - now) + 1
+    if hits is None:
+        # The cache is not answering (config/caches.py): let the request through
+        # rather than refuse every customer while it is away.
+        logger.warning("Rate limit %s not counted: the cache is unavailable", scope)
+        return Verdict(allowed=True, retry_after_seconds=0)
     return Verdict(allowed=hits <= rate.limit, retry_after_seconds=retry_after)
