@@ -114,7 +114,9 @@ class PaymentAdmin(PageRelatedMixin, ContactDataAdminMixin, CsvExportMixin, Serv
     def _each(self, request, queryset, service, done):
         run_for_each(request, queryset, service, keyword="payment", done=done)
 
-    @admin.action(description="Ask Stripe now about the selected payments' payouts")
+    @admin.action(
+        description="Ask Stripe now about the selected payments' payouts", permissions=["change"]
+    )
     def ask_stripe(self, request, queryset):
         _ask_stripe(request, {payment.payout for payment in queryset if payment.payout_id})
 
@@ -281,7 +283,7 @@ class PayoutAdmin(ContactDataAdminMixin, ServiceWrittenAdmin):
     inlines = (PayoutAttemptInline, PaymentInline, EventInline)
     actions = ("ask_stripe",)
 
-    @admin.action(description="Ask Stripe now about the selected payouts")
+    @admin.action(description="Ask Stripe now about the selected payouts", permissions=["change"])
     def ask_stripe(self, request, queryset):
         _ask_stripe(request, list(queryset))
 

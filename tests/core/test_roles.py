@@ -126,3 +126,23 @@ def test_roles_admin_login_requires_csrf_token(django_user_model):
     )
 
     assert response.status_code == 403
+
+
+# Actions that only read (print or download what the Viewer may already see).
+READING_ACTIONS = {"print_sheet", "print_sheet_pdf"}
+
+
+def test_roles_viewers_are_offered_no_action_that_changes_anything(rf, staff_member):
+    from django.contrib import admin
+
+    viewer = staff_member(roles.VIEWERS)
+    offered = {}
+    for model, model_admin in admin.site._registry.items():
+        request = rf.get("/admin/")
+        request.user = viewer
+        if not model_admin.has_view_permission(request):
+            continue
+        names = set(model_admin.get_actions(request)) - READING_ACTIONS
+        if names:
+            offered[model._meta.label] = sorted(names)
+    assert offered == {}
