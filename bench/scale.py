@@ -190,6 +190,7 @@ FEEDBACK_COLUMNS = [
     "status",
     "client_hash",
     "submitted_at",
+    "is_synthetic",
 ]
 
 
@@ -223,6 +224,7 @@ def feedback_rows(count: int, pilot, sites, offset: int):
             "spam" if random.random() < 0.02 else "accepted",
             f"{offset + n:064x}",
             submitted,
+            False,
         )
 
 
