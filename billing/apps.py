@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class BillingConfig(AppConfig):
+    """Plans, subscriptions and invoices on Stripe Billing, after a pilot."""
+
+    name = "billing"
+    verbose_name = "Billing"
+
+    def ready(self) -> None:
+        from billing import jobs, selectors, webhooks  # noqa: F401 - jobs register themselves
+        from core import flags
+        from pilots import stripe_events
+
+        flags.entitlements_loader_register(selectors.plan_entitlements)
+        stripe_events.event_handlers_register(webhooks.EVENT_HANDLERS)
