@@ -62,7 +62,13 @@ def plan_sync(*, plan: Plan) -> PlanSync:
     (the old one is archived; subscriptions on it keep it until changed).
     """
     created: list[str] = []
-    tax_rate_id = plan.stripe_tax_rate_id
+    tax_rate_id = (
+        plan.stripe_tax_rate_id
+        or Plan.objects.filter(vat_percent=plan.vat_percent)
+        .exclude(stripe_tax_rate_id="")
+        .values_list("stripe_tax_rate_id", flat=True)
+        .first()
+    )
     if not tax_rate_id:
         tax_rate_id = gateway.tax_rate_create(
             percentage=plan.vat_percent,

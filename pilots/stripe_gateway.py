@@ -308,7 +308,7 @@ def unix_time(value) -> datetime | None:
 
 def billing_subscription(obj) -> BillingSubscription:
     """A subscription as Pilot Ops reads it, from the API's answer or a webhook's dict."""
-    get = obj.get  # a StripeObject is a dict too
+    get = (obj if isinstance(obj, dict) else obj.to_dict()).get
     items = (get("items") or {}).get("data") or []
     price = items[0].get("price") if items and isinstance(items[0], dict) else None
     metadata = get("metadata") or {}
@@ -459,7 +459,7 @@ def subscription_price_change(
     *, subscription_id: str, price_id: str, idempotency_key: str
 ) -> BillingSubscription:
     """Move the subscription to another price; Stripe prorates the rest of the period."""
-    current = _call(_client().v1.subscriptions.retrieve, subscription_id)
+    current = _call(_client().v1.subscriptions.retrieve, subscription_id).to_dict()
     item_id = current["items"]["data"][0]["id"]
     return billing_subscription(
         _call(
@@ -474,7 +474,7 @@ def subscription_price_change(
 
 def proration_preview(*, subscription_id: str, price_id: str) -> ProrationPreview:
     """What the next invoice would be if the subscription moved to ``price_id`` now."""
-    current = _call(_client().v1.subscriptions.retrieve, subscription_id)
+    current = _call(_client().v1.subscriptions.retrieve, subscription_id).to_dict()
     item_id = current["items"]["data"][0]["id"]
     preview = _call(
         _client().v1.invoices.create_preview,
@@ -483,7 +483,7 @@ def proration_preview(*, subscription_id: str, price_id: str) -> ProrationPrevie
             "items": [{"id": item_id, "price": price_id}],
             "proration_behavior": "create_prorations",
         },
-    )
+    ).to_dict()
     lines = (preview.get("lines") or {}).get("data") or []
     proration = sum(int(line.get("amount") or 0) for line in lines if line.get("proration"))
     return ProrationPreview(
