@@ -126,15 +126,8 @@ def plans_sync() -> list[PlanSync]:
 # ------------------------------------------------------------------------------
 # Offers
 # ------------------------------------------------------------------------------
-def offer_create(
-    *,
-    business: Business,
-    plan: Plan,
-    method: str,
-    pilot: Pilot | None = None,
-    actor: AbstractBaseUser | None = None,
-) -> Offer:
-    """Record an offer; ``offer_send`` makes it at Stripe (after this transaction commits)."""
+def offer_check(*, business: Business, plan: Plan, method: str) -> None:
+    """Raise BillingError, in words for the person offering, when the offer cannot be made."""
     if not plan.is_active:
         raise BillingError(f"The plan {plan.name} is not offered any more.")
     if not plan.in_sync:
@@ -148,6 +141,18 @@ def offer_create(
         )
     if Subscription.objects.filter(business=business, status__in=Subscription.ENTITLED).exists():
         raise BillingError(f"{business.name} already has a plan: change it instead.")
+
+
+def offer_create(
+    *,
+    business: Business,
+    plan: Plan,
+    method: str,
+    pilot: Pilot | None = None,
+    actor: AbstractBaseUser | None = None,
+) -> Offer:
+    """Record an offer; ``offer_send`` then makes it at Stripe."""
+    offer_check(business=business, plan=plan, method=method)
     offer = Offer(
         business=business,
         pilot=pilot,
