@@ -8,9 +8,10 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from billing import jobs, selectors, webhooks  # noqa: F401 - jobs register themselves
+        from billing import jobs, reports, selectors, webhooks  # noqa: F401 - jobs register
         from core import flags
-        from pilots import stripe_events
+        from pilots import maintenance, stripe_events
 
         flags.entitlements_loader_register(selectors.plan_entitlements)
         stripe_events.event_handlers_register(webhooks.EVENT_HANDLERS)
+        maintenance.report_section_register(reports.report_section)
