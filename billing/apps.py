@@ -10,8 +10,9 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         from billing import jobs, reports, selectors, webhooks  # noqa: F401 - jobs register
         from core import flags
-        from pilots import maintenance, stripe_events
+        from pilots import maintenance, reporting, stripe_events
 
         flags.entitlements_loader_register(selectors.plan_entitlements)
         stripe_events.event_handlers_register(webhooks.EVENT_HANDLERS)
         maintenance.report_section_register(reports.report_section)
+        reporting.site_note_register(reports.report_plan_note)

@@ -133,3 +133,32 @@ def test_billing_admin_pages_open_for_managers(manager_client, on_plus):
         f"/admin/billing/subscription/{on_plus.pk}/change-plan/",
     ):
         assert manager_client.get(url).status_code == 200, url
+
+
+def test_success_report_offers_a_plan_then_shows_the_plan_chosen(
+    client, manager_client, plans, make_business, make_pilot, stripe_fake
+):
+    from pilots.services import enrollment_create, pilot_activate
+
+    pilot = pilot_activate(pilot=make_pilot("Kanel pilot"))
+    cafe = make_business("Café Kanel", contact_email="agnes@kanel.se")
+    enrollment_create(pilot=pilot, business=cafe)
+    report_url = f"/admin/pilots/pilot/{pilot.pk}/report/"
+    page = manager_client.get(report_url).content.decode()
+    offer_url = f"/admin/billing/offer/add/?business={cafe.pk}&amp;pilot={pilot.pk}"
+    assert "No plan yet" in page and offer_url in page
+
+    form = manager_client.get(offer_url.replace("&amp;", "&")).content.decode()
+    assert f'<option value="{cafe.pk}" selected>' in form
+    manager_client.post(
+        "/admin/billing/offer/add/",
+        {"business": cafe.pk, "pilot": pilot.pk, "plan": plans["Plus"].pk, "method": "checkout"},
+    )
+    offer = Offer.objects.get()
+    assert offer.pilot == pilot
+    stripe_fake.checkout_complete(offer.stripe_checkout_session_id)
+    deliver_all(client, stripe_fake, stripe_fake.billing_events())
+
+    page = manager_client.get(report_url).content.decode()
+    assert "Plan: Plus (active)" in page
+    assert "Offer a plan" not in page
