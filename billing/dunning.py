@@ -58,14 +58,14 @@ def dunning_start(*, invoice: Invoice, at: datetime | None, why: str) -> bool:
                 subject=_("Your Pilot Ops invoice is unpaid"),
                 body=_(
                     "We have not received payment of %(amount)s for your %(plan)s plan. "
-                    "Please pay within %(days)s days to keep your features on:\n\n%(link)s\n"
+                    "Please pay within %(days)s days to keep your features on:"
                 )
                 % {
                     "amount": amount,
                     "plan": subscription.plan.name,
                     "days": settings.BILLING_GRACE_DAYS,
-                    "link": invoice.hosted_invoice_url,
-                },
+                }
+                + f"\n\n{invoice.hosted_invoice_url}\n",
                 purpose="billing_dunning",
             )
     event_record(

@@ -284,17 +284,18 @@ def _offer_link_sent(offer: Offer, session: gateway.CheckoutSession) -> Offer:
             email_queue(
                 to=[business.contact_email],
                 subject=_("Your Pilot Ops plan: %(plan)s") % {"plan": plan.name},
-                body=_(
-                    "Thank you for taking part in the pilot.\n\n"
-                    "We would like to offer %(business)s the %(plan)s plan at %(price)s a month "
-                    "(excluding VAT). Start it here:\n\n%(link)s\n"
+                body="\n\n".join(
+                    [
+                        _("Thank you for taking part in the pilot."),
+                        _(
+                            "We would like to offer %(business)s the %(plan)s plan at %(price)s "
+                            "a month (excluding VAT). Start it here:"
+                        )
+                        % {"business": business.name, "plan": plan.name, "price": price},
+                        session.url,
+                    ]
                 )
-                % {
-                    "business": business.name,
-                    "plan": plan.name,
-                    "price": price,
-                    "link": session.url,
-                },
+                + "\n",
                 purpose="plan_offer",
             )
         event_record(

@@ -30,7 +30,8 @@ def test_offer_by_checkout_sends_the_link_to_the_cafe_through_the_outbox(plans, 
     assert message.to == ["agnes@kanel.se"]
     assert offer.checkout_url in message.body
     assert "599\xa0kr" in message.body
-    assert "Plus" in message.subject
+    assert message.subject == "Ert Pilot Ops-paket: Plus"  # the café's language, Swedish
+    assert "Kom igång här" in message.body
 
 
 def test_offer_sent_twice_sends_one_link(plans, cafe, stripe_fake):
