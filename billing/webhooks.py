@@ -35,14 +35,16 @@ STATUS_OF = {
 }
 
 
-def _text(obj: dict, key: str) -> str:
-    value = obj.get(key)
-    return value if isinstance(value, str) else ""
+LARGEST_AMOUNT = 2**31 - 1  # what a PositiveIntegerField holds on every database
+
+
+def _text(obj: dict, key: str, limit: int = 255) -> str:
+    return gateway.short_text(obj.get(key), limit)
 
 
 def _number(obj: dict, key: str) -> int:
     value = obj.get(key)
-    return value if type(value) is int and value >= 0 else 0
+    return value if type(value) is int and 0 <= value <= LARGEST_AMOUNT else 0
 
 
 def _id_in(metadata: dict, key: str) -> int | None:
@@ -151,7 +153,8 @@ def _invoice_row(obj: dict) -> Invoice | None:
     details = obj.get("subscription_details")
     if not isinstance(details, dict):
         parent = obj.get("parent") if isinstance(obj.get("parent"), dict) else {}
-        details = parent.get("subscription_details") or {}
+        details = parent.get("subscription_details")
+    details = details if isinstance(details, dict) else {}
     subscription_id = _text(obj, "subscription") or _text(details, "subscription")
     row = _subscription_row(
         subscription_id, details.get("metadata") or {}, customer=_text(obj, "customer")
@@ -163,14 +166,20 @@ def _invoice_row(obj: dict) -> Invoice | None:
         defaults={"business_id": row.business_id, "subscription": row},
     )
     if invoice.status != Invoice.Status.PAID:
-        invoice.number = _text(obj, "number")[:100] or invoice.number
-        invoice.currency = (_text(obj, "currency") or invoice.currency).upper()[:3]
+        invoice.number = _text(obj, "number", 100) or invoice.number
+        invoice.currency = (_text(obj, "currency", 3) or invoice.currency).upper()
         invoice.amount_due = _number(obj, "amount_due")
         invoice.tax = _number(obj, "tax")
-        invoice.hosted_invoice_url = _text(obj, "hosted_invoice_url")[:1000]
+        invoice.hosted_invoice_url = _hosted_url(obj)
         due = obj.get("due_date")
         invoice.due_at = gateway.unix_time(due) if due is not None else invoice.due_at
     return invoice
+
+
+def _hosted_url(obj: dict) -> str:
+    """Stripe's page for the invoice; only an https (or, for the fake, http) address is kept."""
+    url = _text(obj, "hosted_invoice_url", 1000)
+    return url if url.startswith(("https://", "http://")) else ""
 
 
 def _invoice_finalized(obj: dict, at: datetime | None) -> None:
@@ -188,9 +197,8 @@ def _invoice_paid(obj: dict, at: datetime | None) -> None:
         return
     if invoice.status == Invoice.Status.PAID:
         return
-    transitions = (
-        obj.get("status_transitions") if isinstance(obj.get("status_transitions"), dict) else {}
-    )
+    transitions = obj.get("status_transitions")
+    transitions = transitions if isinstance(transitions, dict) else {}
     invoice.status = Invoice.Status.PAID
     invoice.amount_paid = _number(obj, "amount_paid") or invoice.amount_due
     invoice.paid_at = gateway.unix_time(transitions.get("paid_at")) or at

@@ -303,27 +303,44 @@ def _call(method, *args, idempotency_key: str = "", **params):
 
 
 def unix_time(value) -> datetime | None:
-    return datetime.fromtimestamp(value, tz=UTC) if type(value) is int else None
+    """A Unix time in whole seconds from Stripe, or None for anything else."""
+    if type(value) is not int or not 0 <= value <= LATEST_UNIX_TIME:
+        return None
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+def short_text(value, limit: int = 255) -> str:
+    """A string field of a Stripe object as stored: "" when absent, of another type or too long."""
+    return value if isinstance(value, str) and len(value) <= limit else ""
 
 
 def billing_subscription(obj) -> BillingSubscription:
-    """A subscription as Pilot Ops reads it, from the API's answer or a webhook's dict."""
-    get = (obj if isinstance(obj, dict) else obj.to_dict()).get
-    items = (get("items") or {}).get("data") or []
-    price = items[0].get("price") if items and isinstance(items[0], dict) else None
-    metadata = get("metadata") or {}
-    current_period_end = get("current_period_end")
-    if current_period_end is None and items and isinstance(items[0], dict):
-        current_period_end = items[0].get("current_period_end")
+    """A subscription as Pilot Ops reads it, from the API's answer or a webhook's dict.
+
+    Every field is checked for type and length: a webhook's body is input.
+    """
+    data = obj if isinstance(obj, dict) else obj.to_dict()
+    items = data.get("items")
+    listed = items.get("data") if isinstance(items, dict) else None
+    first = listed[0] if isinstance(listed, list) and listed and isinstance(listed[0], dict) else {}
+    price = first.get("price")
+    price_id = short_text(price.get("id") if isinstance(price, dict) else price)
+    metadata = data.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
     return BillingSubscription(
-        id=str(get("id") or ""),
-        status=str(get("status") or ""),
-        customer=str(get("customer") or ""),
-        price=str((price or {}).get("id") or "") if isinstance(price, dict) else str(price or ""),
-        collection_method=str(get("collection_method") or ""),
-        cancel_at_period_end=bool(get("cancel_at_period_end")),
-        current_period_end=unix_time(current_period_end),
-        metadata={str(k): str(v) for k, v in dict(metadata).items()},
+        id=short_text(data.get("id")),
+        status=short_text(data.get("status"), 30),
+        customer=short_text(data.get("customer")),
+        price=price_id,
+        collection_method=short_text(data.get("collection_method"), 30),
+        cancel_at_period_end=data.get("cancel_at_period_end") is True,
+        current_period_end=unix_time(data.get("current_period_end"))
+        or unix_time(first.get("current_period_end")),
+        metadata={
+            key: value
+            for key, value in metadata.items()
+            if isinstance(value, str) and len(key) <= 40 and len(value) <= 500
+        },
     )
 
 

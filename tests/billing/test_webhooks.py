@@ -157,3 +157,77 @@ def test_a_subscription_pilot_ops_did_not_offer_is_left_alone(client, stripe_fak
 
     assert response.status_code == 200
     assert not Subscription.objects.exists()
+
+
+def test_hostile_billing_events_about_a_real_offer_never_fail_the_endpoint(
+    client, plans, cafe, stripe_fake
+):
+    from hypothesis import HealthCheck, given
+    from hypothesis import settings as hypothesis_settings
+    from hypothesis import strategies as st
+
+    from tests.strategies import hostile_text, json_values
+
+    offer = services.offer_create(business=cafe, plan=plans["Bas"], method=Offer.Method.INVOICE)
+    metadata = {"offer": str(offer.pk)}
+    fields = st.fixed_dictionaries(
+        {
+            "id": st.one_of(st.just("sub_hostile"), st.just("in_hostile"), hostile_text),
+            "subscription": st.one_of(st.just("sub_hostile"), json_values),
+            "status": st.one_of(
+                st.sampled_from(["active", "past_due", "canceled", "trialing"]), hostile_text
+            ),
+            "customer": st.one_of(st.just("cus_1"), st.text(min_size=256, max_size=260)),
+            "metadata": st.one_of(st.just(metadata), json_values),
+            "subscription_details": st.one_of(st.just({"metadata": metadata}), json_values),
+            "items": st.one_of(
+                st.just({"data": [{"price": {"id": plans["Pro"].stripe_price_id}}]}), json_values
+            ),
+            "amount_due": st.one_of(st.integers(), hostile_text),
+            "amount_paid": st.one_of(st.integers(), hostile_text),
+            "due_date": st.one_of(st.integers(), hostile_text),
+            "current_period_end": st.one_of(st.integers(), hostile_text),
+            "hosted_invoice_url": st.one_of(st.just("javascript:alert(1)"), hostile_text),
+            "number": st.one_of(hostile_text, st.text(min_size=101, max_size=120)),
+            "currency": st.one_of(st.just("sek"), hostile_text),
+            "status_transitions": json_values,
+            "cancel_at_period_end": json_values,
+            "mode": st.just("subscription"),
+        }
+    )
+    types = st.sampled_from(
+        [
+            "checkout.session.completed",
+            "customer.subscription.created",
+            "customer.subscription.updated",
+            "customer.subscription.deleted",
+            "invoice.finalized",
+            "invoice.paid",
+            "invoice.payment_failed",
+        ]
+    )
+
+    @hypothesis_settings(
+        max_examples=150,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(event_type=types, obj=fields)
+    def one(event_type, obj):
+        payload, signature = stripe_fake.signed_event(event_type, obj)
+        response = client.post(
+            "/webhooks/stripe/",
+            payload,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=signature,
+        )
+        assert response.status_code in (200, 400), response.content  # never a 500
+
+    one()
+    assert (
+        not Invoice.objects.exclude(hosted_invoice_url="")
+        .exclude(hosted_invoice_url__startswith="http")
+        .exists()
+    )
+    assert Invoice.objects.filter(status="paid", paid_at__isnull=True).count() == 0
