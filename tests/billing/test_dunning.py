@@ -130,3 +130,27 @@ def test_an_overdue_invoice_of_an_invoiced_subscription_starts_dunning_once(
     row = Subscription.objects.get()
     assert row.status == Subscription.Status.PAST_DUE
     assert row.features_suspended_at is not None
+
+
+def test_the_hourly_job_settles_lost_offers_and_is_on_the_beat_schedule(
+    plans, make_business, stripe_fake, settings
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from core.models import MaintenanceRun
+
+    assert "billing_dunning" in settings.CELERY_BEAT_SCHEDULE["billing-dunning"]["args"]
+    cafe = make_business("Café Tappad")
+    offer = services.offer_create(business=cafe, plan=plans["Bas"], method=Offer.Method.INVOICE)
+    stripe_fake.lose_answer_next("/v1/subscriptions")
+    assert services.offer_send(offer_id=offer.pk).status == Offer.Status.UNKNOWN
+
+    call_command("run_maintenance", "billing_dunning", stdout=StringIO())
+
+    offer.refresh_from_db()
+    assert offer.status == Offer.Status.SUBSCRIBED
+    assert len(stripe_fake.subscriptions()) == 1
+    run = MaintenanceRun.objects.get(job="billing_dunning")
+    assert "1 offers subscribed" in run.summary

@@ -231,3 +231,15 @@ def test_hostile_billing_events_about_a_real_offer_never_fail_the_endpoint(
         .exists()
     )
     assert Invoice.objects.filter(status="paid", paid_at__isnull=True).count() == 0
+
+
+def test_the_environment_override_wins_over_a_plans_feature(
+    client, plans, cafe, stripe_fake, settings
+):
+    checkout_paid(plans, cafe, stripe_fake)
+    deliver_all(client, stripe_fake, stripe_fake.billing_events())
+    assert flag_is_on(INSIGHTS, tenant=business_tenant(cafe))
+
+    settings.FEATURE_OVERRIDES = {INSIGHTS.name: False}
+
+    assert not flag_is_on(INSIGHTS, tenant=business_tenant(cafe))
