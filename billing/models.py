@@ -129,6 +129,16 @@ class Subscription(TimeStampedModel):
 
     # Statuses in which the plan's features are on (unless suspended after the grace period).
     ENTITLED = (Status.TRIALING, Status.ACTIVE, Status.PAST_DUE)
+    # Stripe's subscription statuses as Pilot Ops keeps them (paused and unknown ones: ignored).
+    STRIPE_STATUS = {
+        "incomplete": Status.INCOMPLETE,
+        "trialing": Status.TRIALING,
+        "active": Status.ACTIVE,
+        "past_due": Status.PAST_DUE,
+        "unpaid": Status.PAST_DUE,
+        "canceled": Status.CANCELLED,
+        "incomplete_expired": Status.CANCELLED,
+    }
     # How far along a subscription is, to order two words of Stripe's from the same second.
     RANK = {"incomplete": 0, "trialing": 1, "active": 2, "past_due": 3, "cancelled": 4}
 

@@ -134,10 +134,10 @@ def offer_check(*, business: Business, plan: Plan, method: str) -> None:
         raise BillingError(
             f"The plan {plan.name} is not in sync with Stripe: run manage.py billing_sync_plans."
         )
-    if method == Offer.Method.CHECKOUT and not business.contact_email:
+    if not business.contact_email:
         raise BillingError(
-            "The café has no contact e-mail address to send the Checkout link to; "
-            "add one, or offer the plan by invoice."
+            "The café has no contact e-mail address: Stripe sends the Checkout link and "
+            "every invoice there. Add one first."
         )
     if Subscription.objects.filter(business=business, status__in=Subscription.ENTITLED).exists():
         raise BillingError(f"{business.name} already has a plan: change it instead.")
@@ -315,6 +315,7 @@ def _offer_subscribed(
         pk=offer.pk, status__in=[Offer.Status.PENDING, Offer.Status.UNKNOWN, Offer.Status.SENT]
     ).update(status=Offer.Status.SUBSCRIBED, stripe_subscription_id=subscription.id, last_error="")
     if updated:
+        status = Subscription.STRIPE_STATUS.get(subscription.status, Subscription.Status.INCOMPLETE)
         Subscription.objects.get_or_create(
             stripe_subscription_id=subscription.id,
             defaults={
@@ -323,8 +324,14 @@ def _offer_subscribed(
                 "offer": offer,
                 "stripe_customer_id": subscription.customer,
                 "collection_method": subscription.collection_method,
+                "current_period_end": subscription.current_period_end,
+                # Stripe's answer to the create; any webhook's word is newer.
+                "status": status,
+                "started_at": timezone.now() if status in Subscription.ENTITLED else None,
             },
         )
+        if status in Subscription.ENTITLED:
+            entitlements_changed()
         event_record(
             subject=offer.business,
             action="plan_subscribed",
@@ -404,8 +411,13 @@ def subscription_plan_change(
             idempotency_key=f"pilotops-subscription-{subscription.pk}-plan-{plan.pk}-"
             f"{subscription.updated_at:%Y%m%d%H%M%S%f}",
         )
-    except (gateway.TransientStripeError, gateway.PermanentStripeError) as error:
-        raise BillingError(f"Stripe did not confirm the change: {error}") from error
+    except gateway.TransientStripeError as error:
+        raise BillingError(
+            f"Stripe's answer was lost ({error}): the change may have been made; Stripe's "
+            "webhook will show the plan it is on. Look again before trying again."
+        ) from error
+    except gateway.PermanentStripeError as error:
+        raise BillingError(f"Stripe refused the change: {error}") from error
     old = subscription.plan
     with transaction.atomic():
         Subscription.objects.filter(pk=subscription.pk).update(plan=plan, updated_at=timezone.now())

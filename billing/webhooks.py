@@ -24,17 +24,6 @@ from pilots import stripe_gateway as gateway
 
 logger = logging.getLogger(__name__)
 
-STATUS_OF = {
-    "incomplete": Subscription.Status.INCOMPLETE,
-    "trialing": Subscription.Status.TRIALING,
-    "active": Subscription.Status.ACTIVE,
-    "past_due": Subscription.Status.PAST_DUE,
-    "unpaid": Subscription.Status.PAST_DUE,
-    "canceled": Subscription.Status.CANCELLED,
-    "incomplete_expired": Subscription.Status.CANCELLED,
-}
-
-
 LARGEST_AMOUNT = 2**31 - 1  # what a PositiveIntegerField holds on every database
 
 
@@ -112,7 +101,7 @@ def _checkout_completed(session: dict, at: datetime | None) -> None:
 
 def _subscription_changed(obj: dict, at: datetime | None) -> None:
     subscription = gateway.billing_subscription(obj)
-    status = STATUS_OF.get(subscription.status)
+    status = Subscription.STRIPE_STATUS.get(subscription.status)
     row = _subscription_row(
         subscription.id,
         subscription.metadata,

@@ -142,7 +142,7 @@ def test_the_hourly_job_settles_lost_offers_and_is_on_the_beat_schedule(
     from core.models import MaintenanceRun
 
     assert "billing_dunning" in settings.CELERY_BEAT_SCHEDULE["billing-dunning"]["args"]
-    cafe = make_business("Café Tappad")
+    cafe = make_business("Café Tappad", contact_email="tappad@example.se")
     offer = services.offer_create(business=cafe, plan=plans["Bas"], method=Offer.Method.INVOICE)
     stripe_fake.lose_answer_next("/v1/subscriptions")
     assert services.offer_send(offer_id=offer.pk).status == Offer.Status.UNKNOWN

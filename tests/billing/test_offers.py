@@ -60,6 +60,7 @@ def test_offer_by_invoice_creates_a_send_invoice_subscription_with_30_days_to_pa
     assert invoice["amount_due"] == 99900 + 24975
     row = Subscription.objects.get()
     assert (row.business, row.plan, row.offer) == (cafe, plans["Pro"], offer)
+    assert row.status == Subscription.Status.ACTIVE  # Stripe's answer, before any webhook
     assert mail.outbox == []
 
 
@@ -92,10 +93,11 @@ def test_offer_refused_by_stripe_is_failed_not_unknown(plans, cafe, stripe_fake)
     assert stripe_fake.subscriptions() == []
 
 
-def test_offer_by_checkout_needs_the_cafes_e_mail(plans, make_business, stripe_fake):
+@pytest.mark.parametrize("method", [Offer.Method.CHECKOUT, Offer.Method.INVOICE])
+def test_offer_needs_the_cafes_e_mail(plans, make_business, stripe_fake, method):
     silent = make_business("Café Tyst")
     with pytest.raises(services.BillingError, match="e-mail"):
-        services.offer_create(business=silent, plan=plans["Bas"], method=Offer.Method.CHECKOUT)
+        services.offer_create(business=silent, plan=plans["Bas"], method=method)
 
 
 def test_offer_of_a_plan_not_synced_is_refused(cafe, db):
