@@ -4,18 +4,26 @@ import pytest
 
 from billing import services
 from billing.models import Plan
-from core.flags import feature_declare
+from core.flags import OFF, Feature, rules_invalidate
 
 URL = "/webhooks/stripe/"
 
-# Features plans grant in these tests (declared like the code declares its features).
-INSIGHTS = feature_declare("weekly_insights", "Weekly insights e-mail (a plan feature).")
-EXPORTS = feature_declare("feedback_exports", "Feedback exports (a plan feature).")
+# Features plans grant in these tests: stored flags, switched off for everyone.
+INSIGHTS = Feature(name="weekly_insights", description="Weekly insights e-mail.")
+EXPORTS = Feature(name="feedback_exports", description="Feedback exports.")
 
 
 @pytest.fixture
 def plans(db, stripe_fake) -> dict[str, Plan]:
-    """Bas, Plus and Pro (seeded by the migration), with features, synced to the fake."""
+    """Bas, Plus and Pro (seeded by the migration), with features, synced to the fake.
+
+    The features' flags are stored *off*: only a plan turns them on for a business.
+    """
+    from rollouts.models import Flag
+
+    for feature in (INSIGHTS, EXPORTS):
+        Flag.objects.create(name=feature.name, state=OFF)
+    rules_invalidate()
     Plan.objects.filter(name="Plus").update(features=[INSIGHTS.name])
     Plan.objects.filter(name="Pro").update(features=[INSIGHTS.name, EXPORTS.name])
     services.plans_sync()
