@@ -114,7 +114,11 @@ def _subscription_changed(obj: dict, at: datetime | None) -> None:
     if row.status == Subscription.Status.CANCELLED or not _is_newer(row, at, status):
         return
     before = (row.status, row.plan_id)
-    plan = Plan.objects.filter(stripe_price_id=subscription.price).first()
+    plan = (
+        Plan.objects.filter(stripe_price_id=subscription.price).first()
+        if subscription.price
+        else None
+    )
     row.plan = plan or row.plan
     row.status = status
     row.cancel_at_period_end = subscription.cancel_at_period_end
