@@ -49,6 +49,9 @@ class Plan(TimeStampedModel):
         null=True, blank=True, editable=False, help_text="The amount of the synced price."
     )
     stripe_tax_rate_id = models.CharField(max_length=255, blank=True, editable=False)
+    stripe_tax_rate_percent = models.PositiveSmallIntegerField(
+        null=True, blank=True, editable=False, help_text="The VAT of the synced tax rate, %."
+    )
     synced_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
@@ -69,7 +72,11 @@ class Plan(TimeStampedModel):
 
     @property
     def in_sync(self) -> bool:
-        return bool(self.stripe_price_id) and self.stripe_price_amount == self.monthly_price
+        return (
+            bool(self.stripe_price_id)
+            and self.stripe_price_amount == self.monthly_price
+            and self.stripe_tax_rate_percent == self.vat_percent
+        )
 
 
 class Offer(TimeStampedModel):

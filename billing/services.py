@@ -62,12 +62,15 @@ def plan_sync(*, plan: Plan) -> PlanSync:
     (the old one is archived; subscriptions on it keep it until changed).
     """
     created: list[str] = []
+    # One Stripe tax rate per VAT percentage, shared by the plans that charge it.
     tax_rate_id = (
-        plan.stripe_tax_rate_id
-        or Plan.objects.filter(vat_percent=plan.vat_percent)
+        plan.stripe_tax_rate_id if plan.stripe_tax_rate_percent == plan.vat_percent else ""
+    ) or (
+        Plan.objects.filter(stripe_tax_rate_percent=plan.vat_percent)
         .exclude(stripe_tax_rate_id="")
         .values_list("stripe_tax_rate_id", flat=True)
         .first()
+        or ""
     )
     if not tax_rate_id:
         tax_rate_id = gateway.tax_rate_create(
@@ -102,6 +105,7 @@ def plan_sync(*, plan: Plan) -> PlanSync:
     with transaction.atomic():
         Plan.objects.filter(pk=plan.pk).update(
             stripe_tax_rate_id=tax_rate_id,
+            stripe_tax_rate_percent=plan.vat_percent,
             stripe_product_id=product_id,
             stripe_price_id=price_id,
             stripe_price_amount=plan.monthly_price,

@@ -78,3 +78,19 @@ def test_sync_plans_without_stripe_says_so(settings):
     settings.STRIPE_SECRET_KEY = ""
     with pytest.raises(CommandError, match="STRIPE_SECRET_KEY"):
         call_command("billing_sync_plans", stdout=io.StringIO())
+
+
+def test_sync_plans_a_new_vat_rate_gets_its_own_stripe_tax_rate(stripe_fake):
+    services.plans_sync()
+    Plan.objects.filter(name="Pro").update(vat_percent=12)
+    pro = Plan.objects.get(name="Pro")
+    assert not pro.in_sync
+
+    services.plan_sync(plan=pro)
+
+    pro.refresh_from_db()
+    rates = {rate["id"]: rate["percentage"] for rate in stripe_fake.state.tax_rates.values()}
+    assert sorted(rates.values()) == [12, 25]
+    assert rates[pro.stripe_tax_rate_id] == 12
+    assert pro.in_sync
+    assert rates[Plan.objects.get(name="Bas").stripe_tax_rate_id] == 25
