@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "pilots",
     "support",
     "rollouts",
+    "billing",
 ]
 
 MIDDLEWARE = [
@@ -389,6 +390,7 @@ CELERY_BEAT_SCHEDULE = {
     "pilots-scan-flush": _maintenance("scan_flush", 60.0, 55),
     "pilots-payout-run": _maintenance("payout_run", 300.0, 290),
     "pilots-probe": _maintenance("probe", 300.0, 290),
+    "billing-dunning": _maintenance("billing_dunning", crontab(minute=25), 3000),
     "pilots-health": _maintenance("pilot_health", crontab(minute=15), 3000),
     "pilots-kpi-snapshot": _maintenance("kpi_snapshot", crontab(minute=5), 3000),
     "pilots-lifecycle": _maintenance("pilot_lifecycle", crontab(minute=6), 3000),
@@ -469,6 +471,14 @@ PAYOUT_BACKOFF_BASE_SECONDS = env.int("PAYOUT_BACKOFF_BASE_SECONDS", default=60)
 # expires after this long and the next run takes over.
 PAYOUT_RUN_LEASE_SECONDS = env.int("PAYOUT_RUN_LEASE_SECONDS", default=120)
 CLAIM_LINK_MAX_AGE_DAYS = 30
+
+# ------------------------------------------------------------------------------
+# Billing (plans and subscriptions on Stripe Billing)
+# ------------------------------------------------------------------------------
+# After a failed or overdue invoice, the plan's features stay on this many days.
+BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=14)
+# Days a café paying by invoice has to pay each one.
+BILLING_DAYS_UNTIL_DUE = env.int("BILLING_DAYS_UNTIL_DUE", default=30)
 
 # ------------------------------------------------------------------------------
 # Incidents and operator endpoints

@@ -12,6 +12,11 @@ targets none) and a rollout percentage. A check answers, in this order:
    9,999 — is below the percentage. The same café stays in as the
    percentage grows, in every process and after every restart.
 
+A business may also be *entitled* to a feature (its plan includes it, see
+the billing app): then the feature is on for it whatever the rule says —
+only the environment's override wins over an entitlement. Entitlements are
+loaded like rules, by a loader the app that grants them registers.
+
 Rules are stored by the rollouts app (it registers a loader here, so core
 knows no app), read in one query, kept in the cache under a generation that
 every change moves, and kept for the rest of a request in a request scope
@@ -128,6 +133,31 @@ _loaders: list[RulesLoader] = []
 
 RULES_KEY = "flags:rules"
 GENERATION_KEY = "flags:generation"
+ENTITLEMENTS_KEY = "flags:entitlements"
+
+# Feature name -> the business ids entitled to it.
+EntitlementsLoader = Callable[[], dict[str, frozenset[int]]]
+_entitlement_loaders: list[EntitlementsLoader] = []
+
+
+def entitlements_loader_register(loader: EntitlementsLoader) -> None:
+    """Called once by the app that grants features (from its AppConfig.ready)."""
+    if loader not in _entitlement_loaders:
+        _entitlement_loaders.append(loader)
+
+
+def _entitlements_read() -> dict[str, frozenset[int]]:
+    cached = cache.get_many([ENTITLEMENTS_KEY, GENERATION_KEY])
+    generation = cached.get(GENERATION_KEY, 0)
+    entry = cached.get(ENTITLEMENTS_KEY)
+    if entry is not None and entry[0] == generation:
+        return entry[1]
+    loaded: dict[str, frozenset[int]] = {}
+    for loader in _entitlement_loaders:
+        for name, keys in loader().items():
+            loaded[name] = loaded.get(name, frozenset()) | frozenset(keys)
+    cache.set(ENTITLEMENTS_KEY, (generation, loaded), timeout=settings.FLAGS_CACHE_SECONDS)
+    return loaded
 
 
 def rules_loader_register(loader: RulesLoader) -> None:
@@ -163,6 +193,7 @@ class FlagScope:
     """What one request (or one job) has read and decided so far."""
 
     rules: dict[str, FlagRule] | None = None
+    entitlements: dict[str, frozenset[int]] | None = None
     decisions: dict[tuple[str, int | None], bool] = field(default_factory=dict)
     touched: dict[str, bool] = field(default_factory=dict)  # flag: on for anyone asked
 
@@ -190,10 +221,21 @@ def rules() -> dict[str, FlagRule]:
     return scope.rules
 
 
+def entitlements() -> dict[str, frozenset[int]]:
+    scope = _scope.get()
+    if scope is None:
+        return _entitlements_read()
+    if scope.entitlements is None:
+        scope.entitlements = _entitlements_read()
+    return scope.entitlements
+
+
 def _decide(name: str, tenant: Tenant | None, default: bool) -> bool:
     forced = override(name)
     if forced is not None:
         return forced
+    if tenant is not None and _entitlement_loaders and tenant.key in entitlements().get(name, ()):
+        return True
     rule = rules().get(name)
     if rule is None:
         return default

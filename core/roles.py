@@ -27,6 +27,7 @@ ROLES: dict[str, dict[str, str]] = {
     PILOT_MANAGERS: {
         "pilots": MANAGE,
         "rollouts": MANAGE,
+        "billing": MANAGE,
         "support": VIEW,
         "core": VIEW,
         "django_celery_beat": VIEW,
@@ -35,6 +36,7 @@ ROLES: dict[str, dict[str, str]] = {
     SUPPORT_AGENTS: {
         "pilots": VIEW,
         "rollouts": VIEW,
+        "billing": VIEW,
         "support": MANAGE,
         "core": VIEW,
         "django_celery_beat": VIEW,
@@ -42,11 +44,12 @@ ROLES: dict[str, dict[str, str]] = {
     SUPPORT_LEADS: {
         "pilots": VIEW,
         "rollouts": VIEW,
+        "billing": VIEW,
         "support": MANAGE,
         "core": VIEW,
         "django_celery_beat": VIEW,
     },
-    VIEWERS: {"pilots": VIEW, "rollouts": VIEW, "support": VIEW, "core": VIEW},
+    VIEWERS: {"pilots": VIEW, "rollouts": VIEW, "billing": VIEW, "support": VIEW, "core": VIEW},
 }
 
 

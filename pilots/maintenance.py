@@ -7,6 +7,7 @@ from a dead worker does only what is left. ``checkpoint()`` between subjects
 renews the run's lease.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -231,6 +232,16 @@ def _manager_emails() -> list[str]:
     return staff_emails(PILOT_MANAGERS)
 
 
+# Other apps' parts of the daily and weekly report: each takes the period's first
+# and last local day and returns plain text (registered from AppConfig.ready).
+REPORT_SECTIONS: list[Callable[..., str]] = []
+
+
+def report_section_register(section: Callable[..., str]) -> None:
+    if section not in REPORT_SECTIONS:
+        REPORT_SECTIONS.append(section)
+
+
 def report_send(
     *, start: date, end: date, title: str, security: SecuritySummary | None = None
 ) -> Counts:
@@ -251,6 +262,7 @@ def report_send(
         "paging": paging_figures(start=start, end=end),
         "security": security,
         "uptime": probe_uptime(start=start, end=end),
+        "sections": [section(start=start, end=end) for section in REPORT_SECTIONS],
     }
     with step_once(f"report:{title}:{start}:{end}") as due:
         if not due:

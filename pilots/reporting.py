@@ -6,7 +6,7 @@ server-side SVG charts (the admin must work offline: no CDN, no script).
 """
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -236,6 +236,24 @@ def rubric_rows(days: Iterable[DayFigures]) -> list[RubricRow]:
     ]
 
 
+@dataclass(frozen=True)
+class SiteNote:
+    """A line another app adds under a business's section (billing: the plan it chose)."""
+
+    text: str
+    link_text: str = ""
+    link_url: str = ""  # an action in the admin; left out of the PDF
+
+
+# Called with each enrollment of a report; registered from another app's AppConfig.ready.
+SITE_NOTES: list[Callable[[Enrollment], SiteNote | None]] = []
+
+
+def site_note_register(note: Callable[[Enrollment], SiteNote | None]) -> None:
+    if note not in SITE_NOTES:
+        SITE_NOTES.append(note)
+
+
 @dataclass
 class ReportSection:
     title: str
@@ -249,6 +267,7 @@ class ReportSection:
     paid: int
     failed: int
     rubrics: list[RubricRow] = field(default_factory=list)
+    notes: list[SiteNote] = field(default_factory=list)
 
 
 @dataclass
@@ -308,16 +327,16 @@ def pilot_report(pilot: Pilot, *, start: date, end: date) -> PilotReport:
         total, total_money = total + kpis, (total_money[0] + money[0], total_money[1] + money[1])
         for day, figures in per_day.items():
             merged[day] = merged.get(day, DayFigures()) + figures
-        sites.append(
-            section(
-                enrollment.business.name,
-                comments[enrollment.pk],
-                kpis,
-                money,
-                f"{enrollment.feedback_count} of {enrollment.trial_limit}",
-                per_day,
-            )
+        site = section(
+            enrollment.business.name,
+            comments[enrollment.pk],
+            kpis,
+            money,
+            f"{enrollment.feedback_count} of {enrollment.trial_limit}",
+            per_day,
         )
+        site.notes = [note for make in SITE_NOTES if (note := make(enrollment)) is not None]
+        sites.append(site)
     overall = section("All businesses", all_comments, total, total_money, "", merged)
     support = {
         "attainment": [

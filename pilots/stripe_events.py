@@ -132,6 +132,17 @@ EVENT_HANDLERS = {
 }
 
 
+def event_handlers_register(handlers: dict) -> None:
+    """Another app handles more event types (billing: subscriptions, invoices) at this endpoint.
+
+    Called from its AppConfig.ready; a type has one handler.
+    """
+    for event_type, handler in handlers.items():
+        if EVENT_HANDLERS.get(event_type, handler) is not handler:
+            raise ValueError(f"{event_type} already has a handler")
+        EVENT_HANDLERS[event_type] = handler
+
+
 # ------------------------------------------------------------------------------
 # Reconciliation
 # ------------------------------------------------------------------------------

@@ -261,3 +261,250 @@ def transfers_between(*, start: datetime, end: datetime) -> list[Transfer]:
         return [_transfer(item) for item in pages.auto_paging_iter()]
     except stripe.StripeError as error:
         raise _translated(error) from error
+
+
+# ------------------------------------------------------------------------------
+# Billing: products, prices, customers, checkout, subscriptions, invoices
+# ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BillingSubscription:
+    id: str
+    status: str
+    customer: str
+    price: str
+    collection_method: str
+    cancel_at_period_end: bool
+    current_period_end: datetime | None
+    metadata: dict
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str
+    customer: str
+
+
+@dataclass(frozen=True)
+class ProrationPreview:
+    amount_due: int
+    currency: str
+    proration: int  # what the change itself costs (negative: a credit)
+
+
+def _call(method, *args, idempotency_key: str = "", **params):
+    options = {"idempotency_key": idempotency_key} if idempotency_key else None
+    try:
+        if options:
+            return method(*args, params=params, options=options)
+        return method(*args, params=params)
+    except stripe.StripeError as error:
+        raise _translated(error) from error
+
+
+def unix_time(value) -> datetime | None:
+    """A Unix time in whole seconds from Stripe, or None for anything else."""
+    if type(value) is not int or not 0 <= value <= LATEST_UNIX_TIME:
+        return None
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+def short_text(value, limit: int = 255) -> str:
+    """A string field of a Stripe object as stored: "" when absent, of another type or too long."""
+    return value if isinstance(value, str) and len(value) <= limit else ""
+
+
+def billing_subscription(obj) -> BillingSubscription:
+    """A subscription as Pilot Ops reads it, from the API's answer or a webhook's dict.
+
+    Every field is checked for type and length: a webhook's body is input.
+    """
+    data = obj if isinstance(obj, dict) else obj.to_dict()
+    items = data.get("items")
+    listed = items.get("data") if isinstance(items, dict) else None
+    first = listed[0] if isinstance(listed, list) and listed and isinstance(listed[0], dict) else {}
+    price = first.get("price")
+    price_id = short_text(price.get("id") if isinstance(price, dict) else price)
+    metadata = data.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    return BillingSubscription(
+        id=short_text(data.get("id")),
+        status=short_text(data.get("status"), 30),
+        customer=short_text(data.get("customer")),
+        price=price_id,
+        collection_method=short_text(data.get("collection_method"), 30),
+        cancel_at_period_end=data.get("cancel_at_period_end") is True,
+        current_period_end=unix_time(data.get("current_period_end"))
+        or unix_time(first.get("current_period_end")),
+        metadata={
+            key: value
+            for key, value in metadata.items()
+            if isinstance(value, str) and len(key) <= 40 and len(value) <= 500
+        },
+    )
+
+
+def tax_rate_create(*, percentage: int, idempotency_key: str) -> str:
+    """An exclusive Swedish VAT rate (moms) for subscription invoices; its id."""
+    rate = _call(
+        _client().v1.tax_rates.create,
+        idempotency_key=idempotency_key,
+        display_name="Moms",
+        percentage=percentage,
+        inclusive=False,
+        country="SE",
+        jurisdiction="SE",
+    )
+    return rate.id
+
+
+def product_create(*, name: str, metadata: dict[str, str], idempotency_key: str) -> str:
+    return _call(
+        _client().v1.products.create,
+        idempotency_key=idempotency_key,
+        name=name,
+        metadata=metadata,
+    ).id
+
+
+def product_update(*, product_id: str, name: str, active: bool) -> None:
+    _call(_client().v1.products.update, product_id, name=name, active=active)
+
+
+def price_create(
+    *, product_id: str, amount: int, currency: str, metadata: dict[str, str], idempotency_key: str
+) -> str:
+    """A monthly recurring price; Stripe's prices never change, a new amount is a new price."""
+    return _call(
+        _client().v1.prices.create,
+        idempotency_key=idempotency_key,
+        product=product_id,
+        unit_amount=amount,
+        currency=currency.lower(),
+        recurring={"interval": "month"},
+        tax_behavior="exclusive",
+        metadata=metadata,
+    ).id
+
+
+def price_archive(*, price_id: str) -> None:
+    _call(_client().v1.prices.update, price_id, active=False)
+
+
+def customer_create(
+    *, name: str, email: str, metadata: dict[str, str], idempotency_key: str
+) -> str:
+    params = {"name": name, "metadata": metadata, "preferred_locales": ["sv"]}
+    if email:
+        params["email"] = email
+    return _call(_client().v1.customers.create, idempotency_key=idempotency_key, **params).id
+
+
+def checkout_session_create(
+    *,
+    customer_id: str,
+    price_id: str,
+    tax_rate_id: str,
+    metadata: dict[str, str],
+    success_url: str,
+    cancel_url: str,
+    idempotency_key: str,
+) -> CheckoutSession:
+    """A Stripe-hosted page where the café starts the subscription by card."""
+    subscription_data: dict = {"metadata": metadata}
+    if tax_rate_id:
+        subscription_data["default_tax_rates"] = [tax_rate_id]
+    session = _call(
+        _client().v1.checkout.sessions.create,
+        idempotency_key=idempotency_key,
+        mode="subscription",
+        customer=customer_id,
+        line_items=[{"price": price_id, "quantity": 1}],
+        subscription_data=subscription_data,
+        metadata=metadata,
+        client_reference_id=metadata.get("offer", ""),
+        success_url=success_url,
+        cancel_url=cancel_url,
+    )
+    return CheckoutSession(id=session.id, url=session.url, customer=session.customer or "")
+
+
+def subscription_create_invoiced(
+    *,
+    customer_id: str,
+    price_id: str,
+    tax_rate_id: str,
+    days_until_due: int,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> BillingSubscription:
+    """A subscription paid by invoice: Stripe e-mails each invoice, ``days_until_due`` to pay."""
+    params: dict = {
+        "customer": customer_id,
+        "items": [{"price": price_id}],
+        "collection_method": "send_invoice",
+        "days_until_due": days_until_due,
+        "metadata": metadata,
+    }
+    if tax_rate_id:
+        params["default_tax_rates"] = [tax_rate_id]
+    return billing_subscription(
+        _call(_client().v1.subscriptions.create, idempotency_key=idempotency_key, **params)
+    )
+
+
+def subscriptions_of_customer(*, customer_id: str) -> list[BillingSubscription]:
+    """Every subscription of a customer, whatever its status (for settling lost answers)."""
+    pages = _call(_client().v1.subscriptions.list, customer=customer_id, status="all", limit=100)
+    try:
+        return [billing_subscription(item) for item in pages.auto_paging_iter()]
+    except stripe.StripeError as error:
+        raise _translated(error) from error
+
+
+def subscription_retrieve(*, subscription_id: str) -> BillingSubscription:
+    return billing_subscription(_call(_client().v1.subscriptions.retrieve, subscription_id))
+
+
+def subscription_cancel_at_period_end(*, subscription_id: str, cancel: bool) -> BillingSubscription:
+    return billing_subscription(
+        _call(_client().v1.subscriptions.update, subscription_id, cancel_at_period_end=cancel)
+    )
+
+
+def subscription_price_change(
+    *, subscription_id: str, price_id: str, idempotency_key: str
+) -> BillingSubscription:
+    """Move the subscription to another price; Stripe prorates the rest of the period."""
+    current = _call(_client().v1.subscriptions.retrieve, subscription_id).to_dict()
+    item_id = current["items"]["data"][0]["id"]
+    return billing_subscription(
+        _call(
+            _client().v1.subscriptions.update,
+            subscription_id,
+            idempotency_key=idempotency_key,
+            items=[{"id": item_id, "price": price_id}],
+            proration_behavior="create_prorations",
+        )
+    )
+
+
+def proration_preview(*, subscription_id: str, price_id: str) -> ProrationPreview:
+    """What the next invoice would be if the subscription moved to ``price_id`` now."""
+    current = _call(_client().v1.subscriptions.retrieve, subscription_id).to_dict()
+    item_id = current["items"]["data"][0]["id"]
+    preview = _call(
+        _client().v1.invoices.create_preview,
+        subscription=subscription_id,
+        subscription_details={
+            "items": [{"id": item_id, "price": price_id}],
+            "proration_behavior": "create_prorations",
+        },
+    ).to_dict()
+    lines = (preview.get("lines") or {}).get("data") or []
+    proration = sum(int(line.get("amount") or 0) for line in lines if line.get("proration"))
+    return ProrationPreview(
+        amount_due=int(preview.get("amount_due") or 0),
+        currency=str(preview.get("currency") or "sek"),
+        proration=proration,
+    )

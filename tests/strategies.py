@@ -138,11 +138,47 @@ stripe_objects = st.one_of(
             "reversed": st.one_of(st.booleans(), hostile_text),
         }
     ),
+    # Billing: subscriptions, invoices and Checkout sessions, with hostile fields.
+    st.fixed_dictionaries(
+        {
+            "id": st.one_of(hostile_text, st.just("sub_fuzz")),
+            "object": st.sampled_from(["subscription", "invoice", "checkout.session"]),
+            "status": st.one_of(st.sampled_from(["active", "past_due", "canceled"]), hostile_text),
+            "customer": st.one_of(hostile_text, st.text(min_size=256, max_size=300)),
+            "subscription": st.one_of(hostile_text, json_values),
+            "mode": st.one_of(st.just("subscription"), hostile_text),
+            "metadata": st.one_of(
+                st.fixed_dictionaries({"offer": st.one_of(st.just("1"), hostile_text)}),
+                json_values,
+            ),
+            "items": json_values,
+            "subscription_details": json_values,
+            "amount_due": st.one_of(st.integers(), hostile_text),
+            "due_date": st.one_of(st.integers(), hostile_text),
+            "current_period_end": st.one_of(st.integers(), hostile_text),
+            "hosted_invoice_url": hostile_text,
+            "status_transitions": json_values,
+            "cancel_at_period_end": json_values,
+        }
+    ),
     st.dictionaries(hostile_text, json_values, max_size=4),
 )
 stripe_event_types = st.one_of(
     st.sampled_from(
-        ["account.updated", "transfer.created", "transfer.updated", "transfer.reversed", "x"]
+        [
+            "account.updated",
+            "transfer.created",
+            "transfer.updated",
+            "transfer.reversed",
+            "checkout.session.completed",
+            "customer.subscription.created",
+            "customer.subscription.updated",
+            "customer.subscription.deleted",
+            "invoice.finalized",
+            "invoice.paid",
+            "invoice.payment_failed",
+            "x",
+        ]
     ),
     hostile_text,
 )

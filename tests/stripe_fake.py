@@ -14,7 +14,9 @@ It follows Stripe's documented behaviour where the tests depend on it:
   request still runs is a 409 ``idempotency_key_in_use``. A fault injected
   before execution (``fail_next``) saves nothing, as with Stripe;
 * errors in Stripe's JSON shape ``{"error": {"type", "code", "message", "param"}}``;
-* webhook events signed like Stripe's: ``Stripe-Signature: t=<ts>,v1=<hmac>``.
+* webhook events signed like Stripe's: ``Stripe-Signature: t=<ts>,v1=<hmac>``;
+* Billing (products, prices, customers, Checkout, subscriptions, invoices):
+  tests/stripe_fake_billing.py.
 
 Tests steer it through Python (``fail_next``, ``lose_answer_next``,
 ``delay_next``, ``enable_payouts``, ``signed_event``) since it runs in the
@@ -34,6 +36,8 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.local_server import LocalServer
+from tests.stripe_fake_billing import BillingFakeMixin
+from tests.stripe_fake_errors import StripeFailure
 
 
 def _nested(pairs: list[tuple[str, str]]) -> dict:
@@ -46,17 +50,6 @@ def _nested(pairs: list[tuple[str, str]]) -> dict:
             target = target.setdefault(part, {})
         target[parts[-1]] = value
     return result
-
-
-class StripeFailure(Exception):
-    def __init__(self, status: int, error_type: str, message: str, code: str = "", param: str = ""):
-        super().__init__(message)
-        self.status = status
-        self.body = {"error": {"type": error_type, "message": message}}
-        if code:
-            self.body["error"]["code"] = code
-        if param:
-            self.body["error"]["param"] = param
 
 
 @dataclass
@@ -77,9 +70,19 @@ class FakeState:
     in_flight: set[str] = field(default_factory=set)
     faults: list[Fault] = field(default_factory=list)
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, key
+    # Billing (tests/stripe_fake_billing.py)
+    clock: int = 0
+    tax_rates: dict[str, dict] = field(default_factory=dict)
+    products: dict[str, dict] = field(default_factory=dict)
+    prices: dict[str, dict] = field(default_factory=dict)
+    customers: dict[str, dict] = field(default_factory=dict)
+    checkout_sessions: dict[str, dict] = field(default_factory=dict)
+    subscriptions: dict[str, dict] = field(default_factory=dict)
+    invoices: dict[str, dict] = field(default_factory=dict)
+    billing_events: list[dict] = field(default_factory=list)
 
 
-class StripeFake(LocalServer):
+class StripeFake(BillingFakeMixin, LocalServer):
     """Start with ``StripeFake().start()``; ``url`` is its API base."""
 
     def __init__(self, *, webhook_secret: str = "whsec_test_pilotops"):
@@ -286,9 +289,7 @@ class StripeFake(LocalServer):
                     "amount": transfer["amount"],
                     "id": f"trr_{next(self.ids):08d}",
                 }
-        raise StripeFailure(
-            404, "invalid_request_error", f"Unrecognized request URL ({method}: {path})."
-        )
+            return self._billing_route(method, parts, params)
 
     def _transfer_list(self, params: dict) -> dict:
         """Newest first; filters transfer_group and created[gte|lt]; pages with starting_after."""

@@ -152,7 +152,7 @@ def test_settings_refuse_a_feature_override_that_is_not_1_or_0():
 # ------------------------------------------------------------------------------
 # Cost: one read per request, none when cached
 # ------------------------------------------------------------------------------
-def test_flag_checks_in_one_scope_read_the_rules_once(stored_flag):
+def test_flag_checks_in_one_scope_read_the_rules_and_entitlements_once(stored_flag):
     stored_flag("new_menu", state=CANARY, percentage=50)
     stored_flag("old_menu", state=ON)
 
@@ -164,7 +164,10 @@ def test_flag_checks_in_one_scope_read_the_rules_once(stored_flag):
             for key in range(20)
         ]
 
-    assert len(captured) == 1
+    # One read of the rules, one of the features plans grant (billing's entitlements).
+    assert len(captured) == 2
+    assert sum("rollouts_flag" in query["sql"] for query in captured) == 1
+    assert sum("billing_subscription" in query["sql"] for query in captured) == 1
     assert answers.count(True) > 20  # old_menu is on for all, new_menu for some
 
 

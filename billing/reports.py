@@ -1,0 +1,52 @@
+"""Billing in the dashboard, the daily and weekly reports, and the pilot success report."""
+
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
+
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.models import Offer
+from billing.selectors import billing_figures, business_subscription
+from core.maintenance import LOCAL_ZONE
+from pilots.reporting import SiteNote
+
+
+def local_period(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start 00:00, the day after end 00:00) in Stockholm time."""
+    return (
+        datetime.combine(start, time(), tzinfo=LOCAL_ZONE),
+        datetime.combine(end + timedelta(days=1), time(), tzinfo=LOCAL_ZONE),
+    )
+
+
+def report_section(*, start: date, end: date) -> str:
+    since, until = local_period(start, end)
+    return render_to_string(
+        "billing/email/report_section.txt", {"figures": billing_figures(start=since, end=until)}
+    )
+
+
+def dashboard_figures(*, days: int = 30):
+    today = timezone.localdate()
+    since, until = local_period(today - timedelta(days=days - 1), today)
+    return billing_figures(start=since, end=until)
+
+
+def report_plan_note(enrollment) -> SiteNote:
+    """Under a business in the success report: the plan it chose, or a link to offer one."""
+    subscription = business_subscription(enrollment.business_id)
+    if subscription is not None:
+        return SiteNote(
+            text=f"Plan: {subscription.plan.name} ({subscription.get_status_display().lower()})"
+        )
+    offer = Offer.objects.filter(business_id=enrollment.business_id).select_related("plan").first()
+    query = urlencode({"business": enrollment.business_id, "pilot": enrollment.pilot_id})
+    return SiteNote(
+        text=f"Plan offered: {offer.plan.name} ({offer.get_status_display().lower()})"
+        if offer
+        else "No plan yet",
+        link_text="Offer a plan",
+        link_url=f"{reverse('admin:billing_offer_add')}?{query}",
+    )
