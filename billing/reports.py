@@ -3,13 +3,13 @@
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import Offer
 from billing.selectors import billing_figures, business_subscription
 from core.maintenance import LOCAL_ZONE
+from core.outbox import text_render
 from pilots.reporting import SiteNote
 
 
@@ -23,7 +23,7 @@ def local_period(start: date, end: date) -> tuple[datetime, datetime]:
 
 def report_section(*, start: date, end: date) -> str:
     since, until = local_period(start, end)
-    return render_to_string(
+    return text_render(
         "billing/email/report_section.txt", {"figures": billing_figures(start=since, end=until)}
     )
 

@@ -147,6 +147,15 @@ TEMPLATES = [
             ],
         },
     },
+    # Plain-text messages (e-mails, SMS, Slack) are rendered without HTML
+    # escaping: a café called "A & B" stays "A & B" (core.outbox.text_render).
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "NAME": "text",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {"autoescape": False},
+    },
 ]
 
 # ------------------------------------------------------------------------------

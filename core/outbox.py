@@ -25,6 +25,7 @@ from email.utils import make_msgid
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core import email_gateway, slack_gateway, sms_gateway
@@ -40,6 +41,11 @@ RETRY = "retry"
 UNKNOWN = "unknown"
 
 DELIVERABLE = (Message.Status.PENDING, Message.Status.UNKNOWN)
+
+
+def text_render(template_name: str, context: dict) -> str:
+    """A plain-text message body, rendered without HTML escaping ("A & B", not "A &amp; B")."""
+    return render_to_string(template_name, context, using="text").strip()
 
 
 def _deliver_after_commit(message: Message) -> None:

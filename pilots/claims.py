@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from core.models import Message
 from core.money import format_money
-from core.outbox import email_queue, sms_queue
+from core.outbox import email_queue, sms_queue, text_render
 from core.services import event_record
 from pilots.models import Payment, RewardRecipient
 
@@ -117,6 +116,6 @@ def reward_message_queue(*, payment: Payment) -> Message | None:
             "days": settings.CLAIM_LINK_MAX_AGE_DAYS,
         }
         template = "claim_link.txt" if recipient.contact_email else "claim_link_sms.txt"
-        message.body = render_to_string(f"pilots/email/{template}", context).strip()
+        message.body = text_render(f"pilots/email/{template}", context)
     message.save(update_fields=["body", "updated_at"])
     return message

@@ -17,7 +17,7 @@ from django.db.models import Count, F, Q
 from django.template.loader import render_to_string
 
 from core.maintenance import Counts, checkpoint, step_once
-from core.outbox import email_queue
+from core.outbox import email_queue, text_render
 from core.pdf import html_to_pdf
 from core.roles import PILOT_MANAGERS
 from core.security import SecuritySummary
@@ -271,7 +271,7 @@ def report_send(
         email_queue(
             to=recipients,
             subject=f"Pilot Ops {title}: {start}" + (f" – {end}" if end != start else ""),
-            body=render_to_string("pilots/email/report.txt", context),
+            body=text_render("pilots/email/report.txt", context),
             purpose="report",
         )
     summary.add("reports sent", len(recipients))

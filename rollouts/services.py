@@ -17,11 +17,10 @@ from datetime import datetime
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core import flags, roles
-from core.outbox import email_queue
+from core.outbox import email_queue, text_render
 from core.selectors import staff_emails
 from core.services import event_record
 from pilots.maintenance import Counts
@@ -263,7 +262,7 @@ def _rollback_notice(
     names = ", ".join(item.flag.name for item in rolled)
     forced_on = [item.flag.name for item in rolled if flags.override(item.flag.name)]
     context = {"rolled": rolled, "reason": reason, "actor": actor, "forced_on": forced_on}
-    body = render_to_string("rollouts/rolled_back.txt", context).strip()
+    body = text_render("rollouts/rolled_back.txt", context)
     if incident is None:
         businesses = {b.pk: b for item in rolled for b in item.businesses}
         incident = incident_declare(
@@ -284,7 +283,7 @@ def _rollback_notice(
         email_queue(
             to=recipients,
             subject=f"Pilot Ops: {names} rolled back"[:255],
-            body=render_to_string("rollouts/rolled_back.txt", context).strip(),
+            body=text_render("rollouts/rolled_back.txt", context),
             purpose=ROLLBACK_PURPOSE,
         )
     return incident

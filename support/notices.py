@@ -13,12 +13,11 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from core.contacts import phone_normalise
 from core.models import Message
-from core.outbox import email_queue, sms_queue
+from core.outbox import email_queue, sms_queue, text_render
 from pilots.models import Business
 from support.models import CafeNotice, Incident
 
@@ -95,7 +94,7 @@ def _message_queue(incident: Incident, business: Business, kind: str) -> Message
             "minutes": incident.expected_downtime_minutes,
             "restored": kind == CafeNotice.Kind.RESTORED,
         }
-        text = render_to_string("support/cafe_notice.txt", context).strip()
+        text = text_render("support/cafe_notice.txt", context)
         subject = (
             translation.gettext("Pilot Ops works again")
             if kind == CafeNotice.Kind.RESTORED

@@ -52,6 +52,20 @@ def test_claim_link_is_emailed_and_leads_to_stripe_onboarding(client, open_code,
     assert recipient.onboarding == RewardRecipient.Onboarding.PENDING
 
 
+def test_the_claim_email_is_plain_text_a_cafe_name_with_an_ampersand_reads_as_typed(
+    client, open_code
+):
+    business = open_code.business
+    business.name = "Kaffe & <Bullar>"
+    business.save(update_fields=["name"])
+
+    thanks_page(client, open_code)
+    (email,) = outbox_delivered()
+
+    assert "Kaffe & <Bullar>" in email.body
+    assert "&amp;" not in email.body and "&lt;" not in email.body
+
+
 def test_claiming_twice_reuses_the_stripe_account(client, open_code, stripe_fake):
     thanks_page(client, open_code)
     path = claim_path_of(RewardRecipient.objects.get())
