@@ -15,4 +15,4 @@ class BillingConfig(AppConfig):
         flags.entitlements_loader_register(selectors.plan_entitlements)
         stripe_events.event_handlers_register(webhooks.EVENT_HANDLERS)
         maintenance.report_section_register(reports.report_section)
-        reporting.site_note_register(reports.report_plan_note)
+        reporting.site_note_register(reports.report_plan_notes)

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import Offer
-from billing.selectors import billing_figures, business_subscription
+from billing.selectors import billing_figures, businesses_subscription
 from core.maintenance import LOCAL_ZONE
 from core.outbox import text_render
 from pilots.reporting import SiteNote
@@ -34,19 +34,31 @@ def dashboard_figures(*, days: int = 30):
     return billing_figures(start=since, end=until)
 
 
-def report_plan_note(enrollment) -> SiteNote:
-    """Under a business in the success report: the plan it chose, or a link to offer one."""
-    subscription = business_subscription(enrollment.business_id)
-    if subscription is not None:
-        return SiteNote(
-            text=f"Plan: {subscription.plan.name} ({subscription.get_status_display().lower()})"
+def report_plan_notes(enrollments) -> dict[int, SiteNote]:
+    """Under each business in the success report: the plan it chose, or a link to offer one.
+
+    Two queries for the whole report, whatever the number of cafés.
+    """
+    business_ids = {enrollment.business_id for enrollment in enrollments}
+    subscriptions = businesses_subscription(business_ids)
+    offers: dict[int, Offer] = {}
+    for offer in Offer.objects.filter(business_id__in=business_ids).select_related("plan"):
+        offers.setdefault(offer.business_id, offer)  # the newest first
+    notes = {}
+    for enrollment in enrollments:
+        subscription = subscriptions.get(enrollment.business_id)
+        if subscription is not None:
+            notes[enrollment.pk] = SiteNote(
+                text=f"Plan: {subscription.plan.name} ({subscription.get_status_display().lower()})"
+            )
+            continue
+        offer = offers.get(enrollment.business_id)
+        query = urlencode({"business": enrollment.business_id, "pilot": enrollment.pilot_id})
+        notes[enrollment.pk] = SiteNote(
+            text=f"Plan offered: {offer.plan.name} ({offer.get_status_display().lower()})"
+            if offer
+            else "No plan yet",
+            link_text="Offer a plan",
+            link_url=f"{reverse('admin:billing_offer_add')}?{query}",
         )
-    offer = Offer.objects.filter(business_id=enrollment.business_id).select_related("plan").first()
-    query = urlencode({"business": enrollment.business_id, "pilot": enrollment.pilot_id})
-    return SiteNote(
-        text=f"Plan offered: {offer.plan.name} ({offer.get_status_display().lower()})"
-        if offer
-        else "No plan yet",
-        link_text="Offer a plan",
-        link_url=f"{reverse('admin:billing_offer_add')}?{query}",
-    )
+    return notes

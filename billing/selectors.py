@@ -22,10 +22,19 @@ def plan_entitlements() -> dict[str, frozenset[int]]:
     return {name: frozenset(ids) for name, ids in entitled.items()}
 
 
-def business_subscription(business_id: int) -> Subscription | None:
-    """The business's current subscription: the newest that has not ended, else the newest."""
-    rows = Subscription.objects.filter(business_id=business_id).select_related("plan")
-    return rows.exclude(status=Subscription.Status.CANCELLED).first() or rows.first()
+def businesses_subscription(business_ids) -> dict[int, Subscription]:
+    """Each business's current subscription: the newest that has not ended, else the newest."""
+    current: dict[int, Subscription] = {}
+    for subscription in Subscription.objects.filter(business_id__in=business_ids).select_related(
+        "plan"
+    ):  # the newest first
+        held = current.get(subscription.business_id)
+        if held is None or (
+            held.status == Subscription.Status.CANCELLED
+            and subscription.status != Subscription.Status.CANCELLED
+        ):
+            current[subscription.business_id] = subscription
+    return current
 
 
 @dataclass(frozen=True)

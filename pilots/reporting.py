@@ -245,11 +245,14 @@ class SiteNote:
     link_url: str = ""  # an action in the admin; left out of the PDF
 
 
-# Called with each enrollment of a report; registered from another app's AppConfig.ready.
-SITE_NOTES: list[Callable[[Enrollment], SiteNote | None]] = []
+# Called once per report with all its enrollments, answering a note by enrollment id
+# (in a fixed number of queries, whatever the number of cafés); registered from
+# another app's AppConfig.ready.
+SiteNotes = Callable[[list[Enrollment]], dict[int, SiteNote]]
+SITE_NOTES: list[SiteNotes] = []
 
 
-def site_note_register(note: Callable[[Enrollment], SiteNote | None]) -> None:
+def site_note_register(note: SiteNotes) -> None:
     if note not in SITE_NOTES:
         SITE_NOTES.append(note)
 
@@ -320,6 +323,7 @@ def pilot_report(pilot: Pilot, *, start: date, end: date) -> PilotReport:
 
     sites, merged = [], {}
     total, total_money = NO_KPIS, (0, 0)
+    site_notes = [notes(enrollments) for notes in SITE_NOTES]
     for enrollment in enrollments:
         per_day = days[enrollment.pk]
         kpis = kpis_from_days(enrollment, per_day, start=start, end=end, today=end)
@@ -335,7 +339,7 @@ def pilot_report(pilot: Pilot, *, start: date, end: date) -> PilotReport:
             f"{enrollment.feedback_count} of {enrollment.trial_limit}",
             per_day,
         )
-        site.notes = [note for make in SITE_NOTES if (note := make(enrollment)) is not None]
+        site.notes = [notes[enrollment.pk] for notes in site_notes if enrollment.pk in notes]
         sites.append(site)
     overall = section("All businesses", all_comments, total, total_money, "", merged)
     support = {

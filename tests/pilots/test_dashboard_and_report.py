@@ -76,12 +76,13 @@ def test_dashboard_colours_follow_the_targets():
     assert reporting.judge_trial(100, 100) == "red"
 
 
-def test_dashboard_query_count_is_the_same_for_1_and_50_businesses(
-    manager_client, active_pilot, make_business
+@pytest.mark.parametrize("page", ["/admin/", "/admin/pilots/pilot/{pilot}/report/"])
+def test_dashboard_and_report_query_count_is_the_same_for_1_and_50_businesses(
+    manager_client, active_pilot, make_business, page
 ):
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
-            assert manager_client.get("/admin/").status_code == 200
+            assert manager_client.get(page.format(pilot=active_pilot.pk)).status_code == 200
         return len(captured)
 
     services.enrollment_create(pilot=active_pilot, business=make_business("Café 0"))
