@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "support",
     "rollouts",
     "billing",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -452,6 +453,11 @@ STAFF_REPORT_RATE = env.str("STAFF_REPORT_RATE", default="20/h")
 # Reports allowed through one staff link, from every client together.
 STAFF_REPORT_RATE_PER_LINK = env.str("STAFF_REPORT_RATE_PER_LINK", default="30/h")
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
+# The privacy page's self-service requests: per client (hashed address), and
+# links sent to one contact; how long the link sent works (once).
+DATA_REQUEST_RATE_PER_CLIENT = env.str("DATA_REQUEST_RATE_PER_CLIENT", default="5/h")
+DATA_REQUEST_RATE_PER_CONTACT = env.str("DATA_REQUEST_RATE_PER_CONTACT", default="3/d")
+DATA_REQUEST_LINK_MAX_AGE_HOURS = env.int("DATA_REQUEST_LINK_MAX_AGE_HOURS", default=24)
 
 # ------------------------------------------------------------------------------
 # Rewards and Stripe
