@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("pilots.urls")),
     path("", include("support.urls")),
+    path("", include("privacy.urls")),
 ]
 
 handler400 = "core.views.bad_request"
