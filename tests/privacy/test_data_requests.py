@@ -11,7 +11,7 @@ from django.utils import timezone
 from core import roles
 from core.contacts import Contact
 from core.models import Event, Message
-from pilots.models import Feedback, Payment, RewardRecipient
+from pilots.models import Feedback, Payment, RewardRecipient, StripeEvent
 from pilots.selectors import payment_outcomes, pilot_kpis
 from privacy import services
 from privacy.models import DataRequest
@@ -40,6 +40,11 @@ def held(open_code, enrolled):
     )
     Payment.objects.filter(pk=payment.pk).update(
         status=Payment.Status.PAID, paid_at=timezone.now(), stripe_transfer_id="tr_1"
+    )
+    StripeEvent.objects.create(
+        stripe_id="evt_gunnar",
+        type="account.updated",
+        payload={"data": {"object": {"id": "acct_gunnar", "email": EMAIL}}},
     )
     ticket = ticket_create(
         title="Reward missing",
@@ -90,6 +95,7 @@ def test_data_request_export_lists_feedback_payment_ticket_and_outbox(held, admi
     assert [t["reference"] for t in held_now["tickets"]] == [held["ticket"].reference]
     assert {m["purpose"] for m in held_now["messages"]} >= {"reward_claim"}
     assert all(m["to"] == EMAIL for m in held_now["messages"])
+    assert [e["id"] for e in held_now["stripe_events"]] == ["evt_gunnar"]
     assert OTHER not in exported.content.decode()
     assert Event.objects.filter(action="data_request_exported").count() == 1
 
@@ -114,7 +120,7 @@ def test_data_request_erasure_leaves_no_contact_and_figures_unchanged(held, admi
 
     assert response.status_code == 302
     assert figures(held["pilot"]) == before
-    for model in (Feedback, RewardRecipient, Ticket, Message, DataRequest):
+    for model in (Feedback, RewardRecipient, Ticket, Message, DataRequest, StripeEvent):
         rows = list(model.objects.values())
         assert EMAIL not in str(rows).lower(), model
         assert "070-123 45 99" not in str(rows), model
