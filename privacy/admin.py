@@ -8,7 +8,7 @@ import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -16,7 +16,8 @@ from django.utils.html import format_html, format_html_join
 
 from core.admin import ContactDataAdminMixin, EventInline, report_errors
 from core.privacy import may_see_contact_data
-from privacy import exports, services
+from pilots.models import Business
+from privacy import exports, papers, services
 from privacy.forms import DataRequestOpenForm
 from privacy.models import DataRequest
 
@@ -97,8 +98,28 @@ class DataRequestAdmin(ContactDataAdminMixin, admin.ModelAdmin):
             path("<int:pk>/export.pdf", view(self.export_pdf_view), name="privacy_export_pdf"),
             path("<int:pk>/erase/", view(self.erase_view), name="privacy_erase"),
             path("<int:pk>/close/", view(self.close_view), name="privacy_close"),
+            path(
+                "papers/<int:business_id>/<slug:paper>.<slug:language>.pdf",
+                view(self.paper_pdf_view),
+                name="privacy_paper_pdf",
+            ),
             *super().get_urls(),
         ]
+
+    def paper_pdf_view(self, request, business_id: int, paper: str, language: str):
+        """A privacy paper for one business: for whoever may see businesses (no personal data)."""
+        if not request.user.has_perm("pilots.view_business"):
+            raise PermissionDenied
+        if paper not in papers.PAPERS or language not in papers.LANGUAGES:
+            raise Http404("There is no such paper.")
+        business = get_object_or_404(Business, pk=business_id)
+        response = HttpResponse(
+            papers.paper_pdf(paper, language, business=business), content_type="application/pdf"
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="{business.slug}-{paper}-{language}.pdf"'
+        )
+        return response
 
     def _request_of(self, request, pk: int) -> DataRequest:
         if not self.has_view_permission(request):
