@@ -25,6 +25,7 @@ from core.security import security_summary
 from pilots import maintenance as pilot_jobs
 from pilots import payouts, probe, stripe_events, stripe_gateway
 from pilots import services as pilot_services
+from privacy import services as privacy
 from rollouts import services as rollouts
 from support import escalation, notices
 from support import services as support
@@ -91,6 +92,7 @@ def pilot_lifecycle(now: datetime):
 def retention_sweep(now: datetime):
     summary = pilot_jobs.retention_sweep(now=now)
     summary.add("staff contacts anonymised", support.ticket_contacts_anonymise(now=now))
+    summary.add("data request contacts purged", privacy.data_requests_purge(now=now))
     summary.add(
         "outbox messages purged",
         outbox.messages_anonymise(older_than=now - timedelta(days=settings.RETENTION_DAYS)),

@@ -9,8 +9,9 @@ years, and the record says so.
 """
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -280,3 +281,20 @@ def data_request_close(*, data_request: DataRequest, actor=None) -> DataRequest:
     data_request.refresh_from_db()
     event_record(subject=data_request, action="data_request_closed", message="Closed.", actor=actor)
     return data_request
+
+
+def data_requests_purge(*, now: datetime) -> int:
+    """Let go of the contact of requests nobody finished: open past the retention period, or a
+    self-service request whose link expired unopened. The record and its hash stay; an
+    erasure the person asked for waits for the operator."""
+    cutoff = now - timedelta(days=settings.RETENTION_DAYS)
+    link_expired = now - timedelta(hours=settings.DATA_REQUEST_LINK_MAX_AGE_HOURS)
+    unfinished = DataRequest.objects.exclude(contact="").filter(
+        Q(created_at__lt=cutoff, status=DataRequest.Status.OPEN)
+        | Q(
+            source=DataRequest.Source.SELF_SERVICE,
+            link_used_at__isnull=True,
+            created_at__lt=link_expired,
+        )
+    )
+    return unfinished.update(contact="", status=DataRequest.Status.CLOSED, updated_at=now)

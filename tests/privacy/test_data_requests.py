@@ -214,3 +214,24 @@ def test_data_request_bad_contact_is_a_readable_400(admin_client):
     assert response.status_code == 400
     assert b"valid" in response.content
     assert not DataRequest.objects.exists()
+
+
+def test_retention_sweep_lets_go_of_unfinished_requests_contacts(held, settings):
+    from core import jobs
+
+    old = services.data_request_open(contact=EMAIL, identity_check="x")
+    unopened = services.data_request_open(contact=PHONE, source="self_service")
+    asked = services.data_request_open(contact=OTHER, identity_check="x")
+    fresh = services.data_request_open(contact=EMAIL, identity_check="x")
+    long_ago = timezone.now() - timedelta(days=settings.RETENTION_DAYS + 1)
+    DataRequest.objects.filter(pk__in=[old.pk, asked.pk]).update(created_at=long_ago)
+    DataRequest.objects.filter(pk=asked.pk).update(status=DataRequest.Status.ERASURE_ASKED)
+    DataRequest.objects.filter(pk=unopened.pk).update(
+        created_at=timezone.now() - timedelta(hours=settings.DATA_REQUEST_LINK_MAX_AGE_HOURS + 1)
+    )
+
+    summary = jobs.retention_sweep(timezone.now())
+
+    assert summary.counts["data request contacts purged"] == 2
+    kept = dict(DataRequest.objects.values_list("pk", "contact"))
+    assert kept == {old.pk: "", unopened.pk: "", asked.pk: OTHER, fresh.pk: EMAIL}
