@@ -125,6 +125,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.i18n.StaffLanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "core.security.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -251,8 +252,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # ------------------------------------------------------------------------------
 # Internationalisation
 # ------------------------------------------------------------------------------
-# The back office speaks English; the public pages (feedback form, staff link)
-# choose Swedish or English themselves, from the business and the visitor.
+# The back office speaks English, or Swedish to staff whose profile says so
+# (core.i18n.StaffLanguageMiddleware); the public pages (feedback form, staff
+# link) choose Swedish or English themselves, from the business and the visitor.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("sv", "Svenska"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
