@@ -15,7 +15,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from core.admin import ContactDataAdminMixin, EventInline, report_errors
-from core.privacy import may_see_contact_data
+from core.contacts import contact_normalise
+from core.privacy import contact_hash, may_see_contact_data
 from pilots.models import Business
 from privacy import exports, papers, services
 from privacy.forms import DataRequestOpenForm
@@ -35,7 +36,10 @@ class DataRequestAdmin(ContactDataAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("status", "source")
     list_select_related = ("opened_by",)
-    search_fields = ("=id", "=contact_hash")
+    search_fields = ("=id",)
+    search_help_text = (
+        "An id, or the person's e-mail address or mobile number (matched by its hash)."
+    )
     show_full_result_count = False
     inlines = (EventInline,)
     fields = (
@@ -55,6 +59,16 @@ class DataRequestAdmin(ContactDataAdminMixin, admin.ModelAdmin):
         "kept_list",
     )
     readonly_fields = tuple(name for name in fields if name != "identity_check")
+
+    def get_search_results(self, request, queryset, search_term):
+        """A contact typed in the search box finds its requests by the keyed hash."""
+        try:
+            contact = contact_normalise(search_term)
+        except ValidationError:
+            contact = None
+        if contact:
+            return queryset.filter(contact_hash=contact_hash(contact.value)), False
+        return super().get_search_results(request, queryset, search_term)
 
     # Only people who may see contact data, whatever their groups hold.
     def has_module_permission(self, request) -> bool:

@@ -235,3 +235,16 @@ def test_retention_sweep_lets_go_of_unfinished_requests_contacts(held, settings)
     assert summary.counts["data request contacts purged"] == 2
     kept = dict(DataRequest.objects.values_list("pk", "contact"))
     assert kept == {old.pk: "", unopened.pk: "", asked.pk: OTHER, fresh.pk: EMAIL}
+
+
+def test_data_requests_are_found_by_the_contact_typed_in_the_search(held, admin_client):
+    wanted = services.data_request_open(contact=EMAIL, identity_check="x")
+    services.data_request_open(contact=PHONE, identity_check="x")
+
+    found = admin_client.get("/admin/privacy/datarequest/", {"q": "Gunnar.Lind@example.se"})
+    by_id = admin_client.get("/admin/privacy/datarequest/", {"q": str(wanted.pk)})
+    hostile = admin_client.get("/admin/privacy/datarequest/", {"q": "\x00'; drop"})
+
+    assert [r.pk for r in found.context["cl"].result_list] == [wanted.pk]
+    assert [r.pk for r in by_id.context["cl"].result_list] == [wanted.pk]
+    assert hostile.status_code == 200
