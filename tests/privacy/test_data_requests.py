@@ -248,3 +248,18 @@ def test_data_requests_are_found_by_the_contact_typed_in_the_search(held, admin_
     assert [r.pk for r in found.context["cl"].result_list] == [wanted.pk]
     assert [r.pk for r in by_id.context["cl"].result_list] == [wanted.pk]
     assert hostile.status_code == 200
+
+
+def test_data_request_closed_without_erasure_lets_go_of_the_contact(held, admin_client):
+    data_request = services.data_request_open(contact=EMAIL, identity_check="x")
+
+    closed = admin_client.post(f"/admin/privacy/datarequest/{data_request.pk}/close/")
+    exported = admin_client.get(f"/admin/privacy/datarequest/{data_request.pk}/export.json")
+    erased = admin_client.post(f"/admin/privacy/datarequest/{data_request.pk}/erase/")
+
+    assert closed.status_code == exported.status_code == erased.status_code == 302
+    data_request.refresh_from_db()
+    assert data_request.status == DataRequest.Status.CLOSED and data_request.contact == ""
+    assert Feedback.objects.filter(contact_email=EMAIL).exists()  # nothing erased
+    page = admin_client.get(exported.url)
+    assert "no longer holds the contact" in page.content.decode()
