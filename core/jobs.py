@@ -25,6 +25,7 @@ from core.security import security_summary
 from pilots import maintenance as pilot_jobs
 from pilots import payouts, probe, stripe_events, stripe_gateway
 from pilots import services as pilot_services
+from privacy import links as privacy_links
 from privacy import services as privacy
 from rollouts import services as rollouts
 from support import escalation, notices
@@ -52,7 +53,12 @@ def escalations(now: datetime):
 
 @job("outbox_delivery", EVERY_MINUTE)
 def outbox_delivery(now: datetime):
-    return pilot_jobs.Counts(outbox.messages_deliver_due(now=now))
+    """Self-service data requests a lost task never answered, then every message due."""
+    answered = privacy_links.data_requests_answer_due(now=now)
+    summary = pilot_jobs.Counts(outbox.messages_deliver_due(now=now))
+    if answered:
+        summary.add("data requests answered", answered)
+    return summary
 
 
 @job("scan_flush", EVERY_MINUTE)

@@ -22,11 +22,11 @@ from django.utils import timezone, translation
 from core.contacts import Contact
 from core.models import Message
 from core.outbox import email_queue, sms_queue
-from core.privacy import contact_hash
 from core.ratelimit import Rate, rate_limit_hit
 from core.services import event_record
 from privacy.models import DataRequest
-from privacy.services import data_request_open
+from privacy.selectors import contact_of
+from privacy.services import data_request_look_up, data_request_new
 from support.models import Ticket
 from support.services import ticket_create
 
@@ -72,14 +72,24 @@ def _queue_link(data_request: DataRequest, contact: Contact) -> Message:
     return message
 
 
-@transaction.atomic
-def data_request_link_send(*, contact: Contact, language: str, client_hash: str) -> None:
-    """The privacy page's request: a link to the contact when anything is held about it.
+def _answer_after_commit(data_request: DataRequest) -> None:
+    from privacy.tasks import data_request_answer
 
-    Both ways record a request and look everything up, so the answer and the
-    work are the same; an unknown contact's request is closed at once
-    without keeping the contact. Past the per-contact limit nothing more is
-    sent, and the person typing it is told the same as always.
+    def answer() -> None:
+        # retry=False: with the broker away, the every-minute outbox job answers it instead.
+        data_request_answer.apply_async((data_request.pk,), retry=False)
+
+    transaction.on_commit(answer, robust=True)
+
+
+@transaction.atomic
+def data_request_ask(*, contact: Contact, language: str, client_hash: str) -> DataRequest:
+    """The privacy page's request: recorded now, answered by a task.
+
+    The request does the same work whatever the contact: one row written and
+    one task queued, with nothing looked up. The task (``data_request_answer``)
+    finds what is held and sends a link to the contact only then, so neither
+    the page nor its timing tells whoever typed it whether the contact is known.
     """
     verdict = rate_limit_hit(
         scope="data-request",
@@ -88,22 +98,66 @@ def data_request_link_send(*, contact: Contact, language: str, client_hash: str)
     )
     if not verdict.allowed:
         raise DataRequestRefused(verdict.retry_after_seconds)
+    data_request = data_request_new(
+        contact=contact, language=language, source=DataRequest.Source.SELF_SERVICE
+    )
+    data_request.full_clean()
+    data_request.save()
+    _answer_after_commit(data_request)
+    return data_request
+
+
+def _close_unanswered(data_request: DataRequest, now: datetime) -> None:
+    DataRequest.objects.filter(pk=data_request.pk).update(
+        status=DataRequest.Status.CLOSED, contact="", updated_at=now
+    )
+
+
+@transaction.atomic
+def data_request_answer(*, data_request_id: int, now: datetime | None = None) -> str:
+    """Answer one self-service request, once: a link when anything is held, else nothing.
+
+    Past the per-contact limit nothing more is sent. A request about a contact
+    nothing is held about is closed at once, without keeping the contact.
+    """
+    now = now or timezone.now()
+    data_request = (
+        DataRequest.objects.select_for_update()
+        .filter(pk=data_request_id, source=DataRequest.Source.SELF_SERVICE, found_at__isnull=True)
+        .exclude(contact="")
+        .first()
+    )
+    if data_request is None:
+        return ""  # answered already, or by another worker
+    contact = contact_of(data_request.contact)
     per_contact = rate_limit_hit(
         scope="data-request-contact",
-        key=contact_hash(contact.value),
+        key=data_request.contact_hash,
         rate=Rate.parse(settings.DATA_REQUEST_RATE_PER_CONTACT),
     )
+    data_request_look_up(data_request=data_request, now=now)
     if not per_contact.allowed:
-        return
-    data_request = data_request_open(
-        contact=contact.value, language=language, source=DataRequest.Source.SELF_SERVICE
-    )
-    if any(data_request.found.values()):
-        _queue_link(data_request, contact)
-        return
-    DataRequest.objects.filter(pk=data_request.pk).update(
-        status=DataRequest.Status.CLOSED, contact=""
-    )
+        _close_unanswered(data_request, now)
+        return "too many links to this contact"
+    if not any(data_request.found.values()):
+        _close_unanswered(data_request, now)
+        return "nothing held"
+    _queue_link(data_request, contact)
+    return "link sent"
+
+
+def data_requests_answer_due(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Answer self-service requests whose task never ran (the broker was away, a worker died)."""
+    waiting = DataRequest.objects.filter(
+        source=DataRequest.Source.SELF_SERVICE, found_at__isnull=True
+    ).exclude(contact="")
+    answered = 0
+    for data_request_id in list(
+        waiting.order_by("created_at").values_list("pk", flat=True)[:limit]
+    ):
+        if data_request_answer(data_request_id=data_request_id, now=now):
+            answered += 1
+    return answered
 
 
 @dataclass(frozen=True)

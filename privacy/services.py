@@ -55,6 +55,36 @@ def _found(data_request: DataRequest, holdings: Holdings, now: datetime) -> None
     data_request.found_at = now
 
 
+def data_request_new(
+    *, contact: Contact, language: str, source: str, identity_check: str = "", actor=None
+) -> DataRequest:
+    """An unsaved request about a normalised ``contact``."""
+    return DataRequest(
+        contact=contact.value,
+        contact_hash=contact_hash(contact.value),
+        contact_masked=mask_recipient(contact.value),
+        language=language,
+        identity_check=identity_check,
+        source=source,
+        opened_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+
+
+def data_request_look_up(*, data_request: DataRequest, actor=None, now: datetime) -> None:
+    """Find what is held about the request's contact, note it on the request, and save it."""
+    _found(data_request, contact_holdings(contact_of(data_request.contact)), now)
+    data_request.full_clean()
+    data_request.save()
+    event_record(
+        subject=data_request,
+        action="data_request_opened",
+        message=f"Opened ({data_request.get_source_display().lower()}); found "
+        + _summary(data_request.found)
+        + ".",
+        actor=actor,
+    )
+
+
 @transaction.atomic
 def data_request_open(
     *,
@@ -66,30 +96,17 @@ def data_request_open(
     now: datetime | None = None,
 ) -> DataRequest:
     """Record a person's request about ``contact`` (as typed) and what is held about it."""
-    now = now or timezone.now()
     normalised = contact_normalise(contact)
     if not normalised:
         raise DataRequestError("Enter the person's e-mail address or mobile number.")
-    data_request = DataRequest(
-        contact=normalised.value,
-        contact_hash=contact_hash(normalised.value),
-        contact_masked=mask_recipient(normalised.value),
+    data_request = data_request_new(
+        contact=normalised,
         language=language,
-        identity_check=identity_check,
         source=source,
-        opened_by=actor if actor is not None and actor.is_authenticated else None,
-    )
-    _found(data_request, contact_holdings(normalised), now)
-    data_request.full_clean()
-    data_request.save()
-    event_record(
-        subject=data_request,
-        action="data_request_opened",
-        message=f"Opened ({data_request.get_source_display().lower()}); found "
-        + _summary(data_request.found)
-        + ".",
+        identity_check=identity_check,
         actor=actor,
     )
+    data_request_look_up(data_request=data_request, actor=actor, now=now or timezone.now())
     return data_request
 
 

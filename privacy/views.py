@@ -56,7 +56,7 @@ def request_form(request: HttpRequest) -> HttpResponse:
             )
         if not form.is_bot:
             try:
-                links.data_request_link_send(
+                links.data_request_ask(
                     contact=form.cleaned_data["contact"],
                     language=language,
                     client_hash=client_hash(request),

@@ -5,11 +5,13 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import Message
 from pilots.models import Feedback
-from privacy.links import LINK_PURPOSE
+from privacy.links import LINK_PURPOSE, data_request_answer, data_requests_answer_due
 from privacy.models import DataRequest
 from support.models import Ticket
 from tests.conftest import Client, good_feedback_submit, outbox_delivered
@@ -30,26 +32,55 @@ def ask(client, contact: str, **extra):
     return client.post(FORM, {"contact": contact, "website": ""}, **extra)
 
 
+def answered() -> int:
+    """Answer the waiting requests as the every-minute job does (tests run no broker tasks)."""
+    return data_requests_answer_due()
+
+
 def link_path() -> str:
+    answered()
     outbox_delivered()
     message = Message.objects.get(purpose=LINK_PURPOSE)
     return re.search(r"/privacy/request/[^/\s]+/", message.body).group(0)
 
 
+def sent_with_queries(client, contact: str):
+    with CaptureQueriesContext(connection) as captured:
+        response = ask(client, contact)
+    savepoint = re.compile(r'"s\d+_x\d+"')
+    shapes = [savepoint.sub("sp", query["sql"]).split(" WHERE")[0] for query in captured]
+    return response, [shape.split(" VALUES")[0] for shape in shapes]
+
+
 def test_self_service_answers_known_and_unknown_contacts_the_same(known, client):
-    to_known = ask(client, " Gunnar.Lind@Example.se ")
-    to_unknown = ask(Client(), UNKNOWN)
+    to_known, known_work = sent_with_queries(client, " Gunnar.Lind@Example.se ")
+    to_unknown, unknown_work = sent_with_queries(Client(), UNKNOWN)
 
     assert to_known.status_code == to_unknown.status_code == 200
     assert to_known.content == to_unknown.content
     assert "Titta i din inkorg" in to_known.content.decode()
     assert EMAIL not in to_known.content.decode()
+    # The same work for both: nothing is looked up or sent while the visitor waits.
+    assert known_work == unknown_work
+    assert not Message.objects.filter(purpose=LINK_PURPOSE).exists()
     # Only the owner of a known contact hears more, at the contact itself.
+    assert answered() == 2
     (message,) = Message.objects.filter(purpose=LINK_PURPOSE)
     assert message.recipient == EMAIL
     assert not Message.objects.filter(recipient=UNKNOWN).exists()
     unknown_request = DataRequest.objects.get(source="self_service", status="closed")
     assert unknown_request.contact == "" and unknown_request.found["feedback"] == 0
+
+
+def test_self_service_request_is_answered_once(known, client):
+    ask(client, EMAIL)
+    data_request = DataRequest.objects.get()
+
+    outcomes = [data_request_answer(data_request_id=data_request.pk) for _ in range(2)]
+
+    assert outcomes == ["link sent", ""]
+    assert answered() == 0
+    assert Message.objects.filter(purpose=LINK_PURPOSE).count() == 1
 
 
 def test_self_service_link_shows_what_is_held_once(known, client):
@@ -124,6 +155,7 @@ def test_self_service_sends_at_most_so_many_links_to_one_contact(known, settings
     settings.DATA_REQUEST_RATE_PER_CONTACT = "2/d"
 
     answers = [ask(Client(), EMAIL).status_code for _ in range(4)]
+    answered()
 
     assert answers == [200, 200, 200, 200]
     assert Message.objects.filter(purpose=LINK_PURPOSE).count() == 2
@@ -143,6 +175,7 @@ def test_self_service_bad_input_is_a_readable_400(client, contact):
 def test_self_service_in_english(known, client):
     form = client.get(FORM + "?lang=en")
     sent = client.post(FORM + "?lang=en", {"contact": EMAIL, "website": ""})
+    answered()
 
     assert "See or erase your data" in form.content.decode()
     assert "Check your inbox" in sent.content.decode()
@@ -172,3 +205,18 @@ def test_privacy_page_links_to_the_request_form(client):
     page = client.get("/privacy/?lang=sv")
 
     assert 'href="/privacy/request/?lang=sv"' in page.content.decode()
+
+
+def test_self_service_requests_a_lost_task_missed_are_answered_by_the_outbox_job(known, client):
+    from django.core import mail
+
+    from core import jobs
+
+    ask(client, EMAIL)
+
+    summary = jobs.outbox_delivery(timezone.now())
+
+    assert summary.counts["data requests answered"] == 1
+    assert Message.objects.get(purpose=LINK_PURPOSE).status == Message.Status.SENT
+    (link,) = [email for email in mail.outbox if "/privacy/request/" in email.body]
+    assert link.to == [EMAIL]
