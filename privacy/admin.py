@@ -58,7 +58,7 @@ class DataRequestAdmin(ContactDataAdminMixin, admin.ModelAdmin):
         "done_list",
         "kept_list",
     )
-    readonly_fields = tuple(name for name in fields if name != "identity_check")
+    readonly_fields = tuple(name for name in fields if name not in ("identity_check", "language"))
 
     def get_search_results(self, request, queryset, search_term):
         """A contact typed in the search box finds its requests by the keyed hash."""

@@ -180,6 +180,7 @@ def holdings_document(holdings: Holdings) -> dict:
     Claim links live only in a message's text, which is left out: the
     export lists each message, not the way to someone's rewards.
     """
+    hashed = contact_hash(holdings.contact.value)
     return {
         "contact": holdings.contact.value,
         "reward_recipients": [
@@ -261,7 +262,8 @@ def holdings_document(holdings: Holdings) -> dict:
                 "id": m.pk,
                 "channel": m.get_channel_display(),
                 "purpose": m.purpose,
-                "to": m.recipient,
+                # A message to someone else that mentions the person: not whom it went to.
+                "to": m.recipient if m.recipient_hash == hashed else "",
                 "subject": m.subject,
                 "status": m.get_status_display(),
                 "created_at": _when(m.created_at),

@@ -11,6 +11,7 @@ from django.utils import timezone
 from core import roles
 from core.contacts import Contact
 from core.models import Event, Message
+from core.outbox import email_queue
 from pilots.models import Feedback, Payment, RewardRecipient, StripeEvent
 from pilots.selectors import payment_outcomes, pilot_kpis
 from privacy import services
@@ -53,6 +54,13 @@ def held(open_code, enrolled):
         business=enrolled.business,
         reporter_name="Gunnar 070-123 45 99",
     )
+    # An agent's alert that names the contact: found, but whom it went to is not the person's.
+    email_queue(
+        to=["agent@pilotops.example"],
+        subject="Reward missing",
+        body=f"Call the guest at {EMAIL}.",
+        purpose="sla_alert",
+    )
     # Somebody else's rows stay as they are.
     good_feedback_submit(open_code, contact_email=OTHER, consent=True, client_hash="b" * 64)
     return {"feedback": feedback, "payment": payment, "ticket": ticket, "pilot": enrolled.pilot}
@@ -94,7 +102,9 @@ def test_data_request_export_lists_feedback_payment_ticket_and_outbox(held, admi
     assert held_now["payments"][0]["amount_minor"] == held["payment"].amount
     assert [t["reference"] for t in held_now["tickets"]] == [held["ticket"].reference]
     assert {m["purpose"] for m in held_now["messages"]} >= {"reward_claim"}
-    assert all(m["to"] == EMAIL for m in held_now["messages"])
+    assert {m["to"] for m in held_now["messages"] if m["purpose"] != "sla_alert"} == {EMAIL}
+    assert [m["to"] for m in held_now["messages"] if m["purpose"] == "sla_alert"] == [""]
+    assert "agent@pilotops.example" not in exported.content.decode()
     assert [e["id"] for e in held_now["stripe_events"]] == ["evt_gunnar"]
     assert OTHER not in exported.content.decode()
     assert Event.objects.filter(action="data_request_exported").count() == 1
@@ -141,6 +151,9 @@ def test_data_request_erasure_leaves_no_contact_and_figures_unchanged(held, admi
     assert by_email.done["reward recipients anonymised"] == 1
     assert by_email.done["messages purged"] >= 1
     assert by_email.done["ticket texts redacted"] == 1
+    assert by_email.done["messages to others redacted"] == 1
+    alert = Message.objects.get(purpose="sla_alert")
+    assert alert.body == "Call the guest at [removed]." and alert.recipient
     kept = {item["what"]: item["reason"] for item in by_email.kept}
     recipient = RewardRecipient.objects.get(pk=held["payment"].recipient_id)
     assert recipient.stripe_account_id == "acct_gunnar"
