@@ -31,8 +31,18 @@ PAPERS = {
 }
 LANGUAGES = ("sv", "en")
 DOCS_DIR = Path(settings.BASE_DIR) / "docs" / "privacy"
-# Pilot Ops' own parts; the libraries' tables (sessions, sign-in attempts) hold staff data only.
-PROJECT_APPS = ("core", "pilots", "support", "rollouts", "privacy")
+
+
+def project_apps() -> set[str]:
+    """Pilot Ops' own parts; the libraries' tables (sessions, sign-in attempts) hold staff data."""
+    base = Path(settings.BASE_DIR).resolve()
+    return {
+        config.label
+        for config in apps.get_app_configs()
+        if base in Path(config.path).resolve().parents and ".venv" not in Path(config.path).parts
+    }
+
+
 BOOKKEEPING_YEARS = 7
 
 
@@ -64,9 +74,9 @@ class SubProcessor:
 
 def personal_data_fields() -> list[PersonalField]:
     """Every field that holds contact data, and the hashes that stand for a person."""
-    found = []
+    found, ours = [], project_apps()
     for model in apps.get_models():
-        if model._meta.app_label not in PROJECT_APPS:
+        if model._meta.app_label not in ours:
             continue
         contact = set(getattr(model, "CONTACT_FIELDS", ()))
         for field in model._meta.get_fields():

@@ -40,7 +40,6 @@ def test_translations_compiled_catalogue_matches_the_source():
 # ------------------------------------------------------------------------------
 # Every translatable string of the project has a Swedish entry
 # ------------------------------------------------------------------------------
-SOURCE_DIRS = ("config", "core", "pilots", "support", "rollouts", "privacy")
 GETTEXT_CALLS = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy"}
 TEMPLATE_GETTEXT = re.compile(r"\b(?:gettext|ngettext)\((u'(?:[^'\\]|\\.)*')")
 
@@ -70,8 +69,10 @@ def _template_msgids(path) -> set[str]:
 
 def project_msgids() -> dict[str, str]:
     """Every string the project marks for translation, and the file it is in."""
+    from privacy.papers import project_apps
+
     found = {}
-    for folder in SOURCE_DIRS:
+    for folder in ["config", *sorted(project_apps())]:
         for path in sorted((PROJECT_DIR / folder).rglob("*.py")):
             if "migrations" not in path.parts:
                 found.update(dict.fromkeys(_python_msgids(path), str(path)))
