@@ -15,13 +15,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from core.contacts import Contact
 from core.models import Message
-from core.outbox import email_queue, sms_queue
+from core.outbox import email_queue, sms_queue, text_render
 from core.ratelimit import Rate, rate_limit_hit
 from core.services import event_record
 from privacy.models import DataRequest
@@ -61,13 +60,13 @@ def _queue_link(data_request: DataRequest, contact: Contact) -> Message:
         else:
             message = sms_queue(to=contact.phone, text="", purpose=LINK_PURPOSE)
         template = "request_link.txt" if contact.email else "request_link_sms.txt"
-        message.body = render_to_string(
+        message.body = text_render(
             f"privacy/email/{template}",
             {
                 "url": link_url(link_token(data_request=data_request, message=message)),
                 "hours": settings.DATA_REQUEST_LINK_MAX_AGE_HOURS,
             },
-        ).strip()
+        )
     message.save(update_fields=["body", "updated_at"])
     return message
 
