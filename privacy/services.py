@@ -227,7 +227,14 @@ def _erase_tickets(holdings: Holdings, pattern: re.Pattern, now: datetime, done:
     )
 
 
-def _erase_messages(holdings: Holdings, hashed: str, pattern, now, done, kept) -> None:
+def _erase_messages(
+    holdings: Holdings,
+    hashed: str,
+    pattern: re.Pattern,
+    now: datetime,
+    done: dict[str, int],
+    kept: list[dict[str, str]],
+) -> None:
     own = Message.objects.filter(pk__in=[m.pk for m in holdings.messages], recipient_hash=hashed)
     done["messages purged"] = messages_purge(
         own, reason="erased at the person's request before it could be sent", now=now
