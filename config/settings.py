@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "support",
     "rollouts",
     "billing",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -124,6 +125,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.i18n.StaffLanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "core.security.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -250,8 +252,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # ------------------------------------------------------------------------------
 # Internationalisation
 # ------------------------------------------------------------------------------
-# The back office speaks English; the public pages (feedback form, staff link)
-# choose Swedish or English themselves, from the business and the visitor.
+# The back office speaks English, or Swedish to staff whose profile says so
+# (core.i18n.StaffLanguageMiddleware); the public pages (feedback form, staff
+# link) choose Swedish or English themselves, from the business and the visitor.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("sv", "Svenska"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -452,6 +455,11 @@ STAFF_REPORT_RATE = env.str("STAFF_REPORT_RATE", default="20/h")
 # Reports allowed through one staff link, from every client together.
 STAFF_REPORT_RATE_PER_LINK = env.str("STAFF_REPORT_RATE_PER_LINK", default="30/h")
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
+# The privacy page's self-service requests: per client (hashed address), and
+# links sent to one contact; how long the link sent works (once).
+DATA_REQUEST_RATE_PER_CLIENT = env.str("DATA_REQUEST_RATE_PER_CLIENT", default="5/h")
+DATA_REQUEST_RATE_PER_CONTACT = env.str("DATA_REQUEST_RATE_PER_CONTACT", default="3/d")
+DATA_REQUEST_LINK_MAX_AGE_HOURS = env.int("DATA_REQUEST_LINK_MAX_AGE_HOURS", default=24)
 
 # ------------------------------------------------------------------------------
 # Rewards and Stripe

@@ -16,9 +16,11 @@ urlpatterns = [
     path("health/status/", core_views.status, name="health-status"),
     path("metrics", core_views.metrics, name="prometheus-django-metrics"),
     path("admin/second-factor/", staff_views.second_factor, name="second-factor"),
+    path("admin/language/", staff_views.staff_language, name="staff-language"),
     path("admin/", admin.site.urls),
     path("", include("pilots.urls")),
     path("", include("support.urls")),
+    path("", include("privacy.urls")),
 ]
 
 handler400 = "core.views.bad_request"

@@ -1,9 +1,11 @@
-"""The language of public pages: Swedish unless the visitor asks for English."""
+"""Languages: public pages are Swedish unless the visitor asks for English; the back office
+speaks each staff member's chosen language (English unless their profile says Swedish)."""
 
 from urllib.parse import quote
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 SUPPORTED = tuple(code for code, _ in settings.LANGUAGES)
@@ -72,3 +74,42 @@ def public_page_context(request: HttpRequest, language: str) -> dict[str, str]:
         "other_language": other,
         "switch_url": language_switch_url(request, other),
     }
+
+
+BACK_OFFICE_PREFIX = "/admin/"
+
+
+def staff_language(user) -> str:
+    """The back office language of a signed-in staff member: their profile's, else the default."""
+    from core.models import StaffProfile
+
+    if not (user and user.is_authenticated and user.is_staff):
+        return settings.LANGUAGE_CODE
+    chosen = StaffProfile.objects.filter(user=user).values_list("language", flat=True).first()
+    return chosen or settings.LANGUAGE_CODE
+
+
+class StaffLanguageMiddleware:
+    """Speak each staff member's language in the back office, and the default everywhere else.
+
+    Public pages choose their own language per visitor (``visitor_language``);
+    this only decides the back office's. The language is reset after each
+    response, so a thread's next request never inherits it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        language = settings.LANGUAGE_CODE
+        if request.path.startswith(BACK_OFFICE_PREFIX):
+            language = staff_language(getattr(request, "user", None))
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        try:
+            response = self.get_response(request)
+        finally:
+            translation.deactivate()
+        if request.path.startswith(BACK_OFFICE_PREFIX):
+            response.headers.setdefault("Content-Language", language)
+        return response

@@ -25,6 +25,8 @@ from core.security import security_summary
 from pilots import maintenance as pilot_jobs
 from pilots import payouts, probe, stripe_events, stripe_gateway
 from pilots import services as pilot_services
+from privacy import links as privacy_links
+from privacy import services as privacy
 from rollouts import services as rollouts
 from support import escalation, notices
 from support import services as support
@@ -51,7 +53,12 @@ def escalations(now: datetime):
 
 @job("outbox_delivery", EVERY_MINUTE)
 def outbox_delivery(now: datetime):
-    return pilot_jobs.Counts(outbox.messages_deliver_due(now=now))
+    """Self-service data requests a lost task never answered, then every message due."""
+    answered = privacy_links.data_requests_answer_due(now=now)
+    summary = pilot_jobs.Counts(outbox.messages_deliver_due(now=now))
+    if answered:
+        summary.add("data requests answered", answered)
+    return summary
 
 
 @job("scan_flush", EVERY_MINUTE)
@@ -91,6 +98,7 @@ def pilot_lifecycle(now: datetime):
 def retention_sweep(now: datetime):
     summary = pilot_jobs.retention_sweep(now=now)
     summary.add("staff contacts anonymised", support.ticket_contacts_anonymise(now=now))
+    summary.add("data request contacts purged", privacy.data_requests_purge(now=now))
     summary.add(
         "outbox messages purged",
         outbox.messages_anonymise(older_than=now - timedelta(days=settings.RETENTION_DAYS)),

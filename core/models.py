@@ -376,3 +376,25 @@ class DeadLetter(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.task_name} failed at {self.failed_at:%Y-%m-%d %H:%M:%S %Z}"
+
+
+class StaffProfile(models.Model):
+    """A staff member's own settings for the back office: the language it speaks to them."""
+
+    class Language(models.TextChoices):
+        ENGLISH = "en", "English"
+        SWEDISH = "sv", "Svenska"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="staff_profile",
+    )
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
+
+    class Meta:
+        verbose_name = "staff profile"
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"

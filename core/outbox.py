@@ -24,7 +24,7 @@ from email.utils import make_msgid
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -267,21 +267,26 @@ def message_resend(*, message: Message) -> Message:
     return message
 
 
-def messages_anonymise(*, older_than: datetime) -> int:
-    """Purge the recipient and text of messages past the retention period (the hash stays).
+def messages_purge(messages: QuerySet[Message], *, reason: str, now: datetime) -> int:
+    """Purge the recipient, text and attachments of ``messages`` (the hash stays).
 
-    One still unsent by then is given up: it fails, saying why.
+    One still unsent is given up: it fails with ``reason``. One a worker is
+    sending this moment is left alone (and not counted); purging it again
+    later finishes the job.
     """
-    now = timezone.now()
-    old = Message.objects.filter(created_at__lt=older_than, anonymised_at__isnull=True)
-    old.filter(status__in=DELIVERABLE).update(
-        status=Message.Status.FAILED,
-        next_attempt_at=None,
-        last_error="purged after the retention period before it could be sent",
+    messages = messages.filter(anonymised_at__isnull=True)
+    messages.filter(status__in=DELIVERABLE).update(
+        status=Message.Status.FAILED, next_attempt_at=None, last_error=reason
     )
-    MessageAttachment.objects.filter(
-        message__in=old.exclude(status=Message.Status.SENDING)
-    ).delete()
-    return old.exclude(status=Message.Status.SENDING).update(
-        recipient="", subject="", body="", anonymised_at=now
+    settled = messages.exclude(status=Message.Status.SENDING)
+    MessageAttachment.objects.filter(message__in=settled).delete()
+    return settled.update(recipient="", subject="", body="", anonymised_at=now)
+
+
+def messages_anonymise(*, older_than: datetime) -> int:
+    """Purge the recipient and text of messages past the retention period (the hash stays)."""
+    return messages_purge(
+        Message.objects.filter(created_at__lt=older_than),
+        reason="purged after the retention period before it could be sent",
+        now=timezone.now(),
     )

@@ -15,7 +15,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from core.logging import redact_contact_data
-from core.models import DeadLetter, Event, Heartbeat, WorkerHeartbeat
+from core.models import DeadLetter, Event, Heartbeat, StaffProfile, WorkerHeartbeat
 from core.roles import roles_apply
 
 
@@ -215,3 +215,13 @@ def dead_letter_discard(*, dead_letter: DeadLetter, actor=None) -> DeadLetter:
     return _dead_letter_handle(
         dead_letter=dead_letter, status=DeadLetter.Status.DISCARDED, actor=actor
     )
+
+
+@transaction.atomic
+def staff_language_set(*, user: AbstractBaseUser, language: str) -> StaffProfile:
+    """The language the back office speaks to ``user`` from their next page on."""
+    profile, _ = StaffProfile.objects.get_or_create(user=user)
+    profile.language = language
+    profile.full_clean()
+    profile.save()
+    return profile

@@ -1,4 +1,4 @@
-"""Staff pages outside the model admin: setting up and checking a second factor."""
+"""Staff pages outside the model admin: a second factor, and the back office's language."""
 
 import base64
 
@@ -12,7 +12,8 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 
-from core import security
+from core import i18n, security, services
+from core.models import StaffProfile
 
 
 class CodeForm(forms.Form):
@@ -60,3 +61,28 @@ def second_factor(request):
         "required": security.second_factor_required(user),
     }
     return TemplateResponse(request, "admin/second_factor.html", context)
+
+
+class StaffLanguageForm(forms.Form):
+    language = forms.ChoiceField(
+        label="Language of the back office", choices=StaffProfile.Language.choices
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_member_required
+def staff_language(request):
+    """Choose the language the back office speaks to you."""
+    form = StaffLanguageForm(
+        request.POST or None, initial={"language": i18n.staff_language(request.user)}
+    )
+    if request.method == "POST" and form.is_valid():
+        services.staff_language_set(user=request.user, language=form.cleaned_data["language"])
+        return redirect("admin:index")
+    return TemplateResponse(
+        request,
+        "admin/staff_language.html",
+        {**admin.site.each_context(request), "title": "Language", "form": form},
+        status=400 if form.errors else 200,
+    )

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from django.core import signing
 from hypothesis import HealthCheck, given, settings
+from hypothesis import settings as settings_of
 from hypothesis import strategies as st
 
 from core.logging import RedactContactDataFilter
@@ -253,6 +254,42 @@ def test_fuzz_staff_link(world):
             f"/staff/{quote(token) if token else world.staff_link.token}/",
             body=_form_body(pairs),
             content_type=content_type,
+            query=query,
+            headers=_headers(headers),
+        )
+
+    run(world, one)
+
+
+# ------------------------------------------------------------------------------
+# Self-service data requests: 400 requests
+# ------------------------------------------------------------------------------
+def test_fuzz_data_requests(world, settings):
+    settings.DATA_REQUEST_RATE_PER_CLIENT = "1000000/h"
+    world.expected = 400
+
+    @settings_of(FUZZ, max_examples=world.expected)
+    @given(
+        link=st.booleans(),
+        method=st.sampled_from(["GET", "POST", "POST", "PUT"]),
+        token=hostile.tokens,
+        pairs=hostile.form_fields(
+            {
+                "contact": hostile.contact_text,
+                "website": st.one_of(st.just(""), hostile.hostile_text),
+                "action": st.one_of(st.sampled_from(["show", "erase"]), hostile.hostile_text),
+            }
+        ),
+        query=hostile.query_strings,
+        headers=hostile.headers,
+    )
+    def one(link, method, token, pairs, query, headers):
+        path = f"/privacy/request/{quote(token, safe='')}/" if link else "/privacy/request/"
+        world.send(
+            method,
+            path,
+            body=_form_body(pairs),
+            content_type="application/x-www-form-urlencoded",
             query=query,
             headers=_headers(headers),
         )
