@@ -581,7 +581,10 @@ class FullTextSearchMixin:
             recent = queryset.filter(pk__gt=top - SQLITE_SEARCH_ROWS)
             found, duplicates = super().get_search_results(request, recent, term)
             if self.exact_search_fields:
-                found = found | queryset.filter(exact)
+                # By id: an OR with the exact fields themselves would make SQLite
+                # read every row instead of the newest range.
+                exact_ids = list(queryset.filter(exact).values_list("pk", flat=True)[:100])
+                found = found | queryset.filter(pk__in=exact_ids)
             return found, duplicates
         query = search_query(term)
         matches = exact
