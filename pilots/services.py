@@ -459,6 +459,12 @@ def feedback_submit(*, qr_code: QRCode, submission_key: str = "", **submission) 
     try:
         feedback = _feedback_take(qr_code=qr_code, submission_key=submission_key, **submission)
     except FeedbackRefused as refused:
+        # A twin of this request, racing it, may have stored it meanwhile (and so
+        # made this one look like a duplicate or used up its limit).
+        earlier = _feedback_by_submission_key(qr_code=qr_code, submission_key=submission_key)
+        if earlier is not None:
+            FEEDBACK_SUBMISSIONS.labels(business=business, outcome=REPEATED_SUBMISSION).inc()
+            return earlier
         FEEDBACK_SUBMISSIONS.labels(business=business, outcome=f"refused_{refused.reason}").inc()
         raise
     except _SubmissionKeyTaken:
@@ -522,6 +528,8 @@ def _feedback_take(
     refused as duplicates, and they count for no enrollment, trial limit or
     reward.
     """
+    if submission_key and Feedback.objects.filter(submission_key=submission_key).exists():
+        raise _SubmissionKeyTaken  # stored by a twin since feedback_submit looked
     synthetic = qr_code.business.is_probe
     device_hash = device_hash or client_hash
     _rate_limits_check(
