@@ -161,7 +161,8 @@ def _feedback_form(request: HttpRequest, token: str) -> HttpResponse:
         tenant = business_tenant(state.qr_code.business)
         phone_allowed = flag_is_on(SMS_REWARD_LINKS, tenant=tenant)
         if request.method == "GET":
-            services.scan_record(state=state, client_hash=visitor)
+            # Each phone is one scan: two friends on the café's Wi-Fi are two.
+            services.scan_record(state=state, client_hash=device_hash(request))
             form = FeedbackForm(phone_allowed=phone_allowed)
             return _form_page(request, state, form, language, tenant=tenant)
 

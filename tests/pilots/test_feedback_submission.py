@@ -129,6 +129,19 @@ def test_two_devices_behind_one_address_at_one_table_are_both_stored(open_code):
     assert stored[0][1] != stored[1][1]  # two devices
 
 
+def test_two_phones_on_one_network_are_two_scans(open_code):
+    from django.utils import timezone
+
+    from pilots.models import ScanCount
+
+    anna, erik = Client(REMOTE_ADDR=CAFE_WIFI), Client(REMOTE_ADDR=CAFE_WIFI)
+    for friend in (anna, erik, anna):
+        friend.get(form_url(open_code))
+    services.scans_flush(now=timezone.now())  # with a shared cache, counts wait for the flush
+
+    assert ScanCount.objects.get().scans == 2
+
+
 def test_device_cookie_is_random_httponly_and_samesite_lax(open_code):
     cookies = [Client().get(form_url(open_code)).cookies[DEVICE_COOKIE_NAME] for _ in range(2)]
 
