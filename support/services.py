@@ -528,8 +528,13 @@ def tickets_auto_close(*, now: datetime, after_days: int = 7) -> int:
 
 
 def ticket_contacts_anonymise(*, now: datetime) -> int:
-    """Clear reporters' names and contacts of tickets older than the retention period."""
+    """Clear reporters' names and contacts of tickets older than the retention period.
+
+    Their photos go too: a photo of a customer's phone can show a contact.
+    Returns how many tickets had a name or contact cleared.
+    """
     cutoff = now - timedelta(days=settings.RETENTION_DAYS)
+    TicketPhoto.objects.filter(created_at__lt=cutoff).delete()
     return (
         Ticket.objects.filter(created_at__lt=cutoff)
         .exclude(reporter_name="", reporter_contact="")

@@ -215,6 +215,20 @@ def test_the_photo_is_not_under_a_public_path(client, link):
         assert found == [], folder
 
 
+def test_photos_are_purged_with_reporters_contacts_after_the_retention_period(
+    client, link, settings
+):
+    report_with_photo(client, link, upload("torn.jpg", jpeg_with_exif(), "image/jpeg"))
+    later = timezone.now() + datetime.timedelta(days=settings.RETENTION_DAYS - 1)
+    services.ticket_contacts_anonymise(now=later)
+    assert TicketPhoto.objects.exists()
+
+    services.ticket_contacts_anonymise(now=later + datetime.timedelta(days=2))
+
+    assert not TicketPhoto.objects.exists()
+    assert Ticket.objects.exists()
+
+
 # --- the printed card --------------------------------------------------------------
 def test_print_card_button_leads_to_the_printable_card(client, link):
     page = client.get(url(link), HTTP_ACCEPT_LANGUAGE="en").content.decode()
