@@ -304,3 +304,15 @@ def test_staff_page_is_served_in_a_fixed_number_of_queries(
 
     with django_assert_max_num_queries(8):
         assert client.get(url(link)).status_code == 200
+
+
+def test_a_broken_multipart_body_is_a_400_not_a_500(client, link):
+    response = client.generic(
+        "POST",
+        url(link),
+        b'--x\r\nContent-Disposition: form-data; name="photo"; filename="a.jpg"\r\n\r\nabc',
+        content_type="multipart/form-data; boundary=",
+    )
+
+    assert response.status_code == 400
+    assert not Ticket.objects.exists()
