@@ -8,6 +8,9 @@ import pytest
 from django.test.client import MULTIPART_CONTENT
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from support import incidents, services
@@ -316,3 +319,27 @@ def test_a_broken_multipart_body_is_a_400_not_a_500(client, link):
 
     assert response.status_code == 400
     assert not Ticket.objects.exists()
+
+
+@hypothesis_settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    base=st.sampled_from(["jpeg", "png"]),
+    cut=st.integers(min_value=0, max_value=2000),
+    noise=st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 255)), max_size=8),
+)
+def test_a_damaged_photo_is_refused_or_cleaned_never_an_error(base, cut, noise):
+    """Truncated or corrupted JPEG and PNG files: a clear refusal, or a clean photo."""
+    from support.photos import CleanPhoto, PhotoRefused, photo_clean
+
+    damaged = bytearray(jpeg_with_exif((64, 48)) if base == "jpeg" else png((64, 48)))
+    damaged = damaged[: max(cut, 1)] if cut < len(damaged) else damaged
+    for position, value in noise:
+        damaged[position % len(damaged)] = value
+
+    try:
+        cleaned = photo_clean(upload("damaged", bytes(damaged), "image/jpeg"))
+    except PhotoRefused as refused:
+        assert str(refused)
+    else:
+        assert isinstance(cleaned, CleanPhoto)
+        assert CAMERA.encode() not in cleaned.content
