@@ -571,6 +571,13 @@ class IncidentUpdateForm(forms.Form):
         required=False,
     )
     public = forms.BooleanField(required=False)
+    next_update_in_minutes = forms.IntegerField(
+        required=False,
+        min_value=5,
+        max_value=24 * 60,
+        label="Next update in (minutes)",
+        help_text="Shown to affected cafés with a public update.",
+    )
 
 
 @admin.register(Incident)

@@ -498,6 +498,11 @@ class IncidentUpdate(models.Model):
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     body = models.TextField()
+    next_update_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the next update is promised; affected cafés see it with a public update.",
+    )
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:

@@ -318,6 +318,7 @@ class CafeIncidentNotice:
     since: datetime
     message: str
     updated_at: datetime
+    next_update_at: datetime | None
 
 
 def staff_page_reports(business) -> list[StaffPageReport]:
@@ -358,6 +359,7 @@ def cafe_incident_notices(business) -> list[CafeIncidentNotice]:
             since=incident.detected_at,
             message=incident.public_updates[0].body,
             updated_at=incident.public_updates[0].created_at,
+            next_update_at=incident.public_updates[0].next_update_at,
         )
         for incident in incidents
         if incident.public_updates

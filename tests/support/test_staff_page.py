@@ -284,6 +284,25 @@ def test_open_incident_affecting_the_cafe_shows_its_latest_public_update(
     assert "OTHER-CAFE" not in page
 
 
+def test_notice_says_when_the_next_update_is_due_as_posted_in_the_admin(client, link, agent_client):
+    incident = incidents.incident_declare(
+        title="payouts", severity="SEV2", businesses=[link.business]
+    )
+    agent_client.post(
+        f"/admin/support/incident/{incident.pk}/post-update/",
+        {"body": "Payouts are delayed.", "public": "on", "next_update_in_minutes": "30"},
+    )
+    promised = incident.updates.get(public=True).next_update_at
+
+    english = client.get(url(link), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    swedish = client.get(url(link), HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+
+    due = f"{timezone.localtime(promised):%H:%M}"
+    assert 29 * 60 <= (promised - timezone.now()).total_seconds() <= 30 * 60
+    assert f"Next update by {due}" in english
+    assert f"Nästa uppdatering senast {due}" in swedish
+
+
 def test_resolved_incident_is_no_longer_shown(client, link):
     incident = incidents.incident_declare(
         title="outage", severity="SEV3", businesses=[link.business]
