@@ -476,12 +476,12 @@ def feedback_submit(*, qr_code: QRCode, submission_key: str = "", **submission) 
 
 
 def _duplicate_check(
-    *, business: Business, device_hash: str, rating: int, comment: str, now: datetime
+    *, qr_code: QRCode, device_hash: str, rating: int, comment: str, now: datetime
 ) -> None:
-    """Refuse what the same device said a moment ago (near-identical, see scoring)."""
+    """Refuse what the same device said at this code a moment ago (near-identical, see scoring)."""
     since = now - timedelta(minutes=settings.FEEDBACK_DUPLICATE_MINUTES)
     recent = Feedback.objects.filter(
-        business=business, device_hash=device_hash, submitted_at__gte=since
+        qr_code=qr_code, device_hash=device_hash, submitted_at__gte=since
     ).values_list("rating", "comment")[:20]
     if any(
         near_identical(rating=rating, comment=comment, other_rating=r, other_comment=c)
@@ -513,7 +513,7 @@ def _feedback_take(
     browser on it (core/client.py; the network itself when not given). Refuses
     (FeedbackRefused) when the code does not take feedback now, the device,
     network or code is over its rate limit, the same device sent
-    near-identical feedback to this business within
+    near-identical feedback through this code within
     FEEDBACK_DUPLICATE_MINUTES, or the trial limit is reached. Two people at
     one table on the café's Wi-Fi are two devices: both are taken.
 
@@ -548,7 +548,7 @@ def _feedback_take(
     now = timezone.now()
     if not synthetic:
         _duplicate_check(
-            business=qr_code.business,
+            qr_code=qr_code,
             device_hash=device_hash,
             rating=rating,
             comment=comment,

@@ -111,7 +111,7 @@ class Feedback(TimeStampedModel):
             models.Index(fields=["enrollment", "-submitted_at"]),
             models.Index(fields=["-submitted_at", "-id"]),
             models.Index(fields=["qr_code", "client_hash", "-submitted_at"]),
-            models.Index(fields=["business", "device_hash", "-submitted_at"]),
+            models.Index(fields=["qr_code", "device_hash", "-submitted_at"]),
             models.Index(fields=["status", "-submitted_at"]),
             # The success report's best and worst comments, per pilot and per site.
             *(
