@@ -88,7 +88,8 @@ def environment(var_dir: str, database_url: str, cache_url: str) -> dict[str, st
             "LOG_LEVEL": "WARNING",
             # Every request looks like a new customer behind one proxy.
             "TRUSTED_PROXY_NETWORKS": "127.0.0.1/32",
-            "FEEDBACK_RATE_PER_CLIENT": "1000000/h",
+            "FEEDBACK_RATE_PER_DEVICE": "1000000/h",
+            "FEEDBACK_RATE_PER_NETWORK": "1000000/h",
             "FEEDBACK_RATE_PER_CODE": "1000000/h",
         }
     )

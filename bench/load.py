@@ -176,7 +176,8 @@ def main() -> None:
 
     env = {
         "TRUSTED_PROXY_COUNT": "1",
-        "FEEDBACK_RATE_PER_CLIENT": "1000000/h",
+        "FEEDBACK_RATE_PER_DEVICE": "1000000/h",
+        "FEEDBACK_RATE_PER_NETWORK": "1000000/h",
         "FEEDBACK_RATE_PER_CODE": "1000000/h",
         "LOG_LEVEL": "WARNING",
     }

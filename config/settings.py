@@ -445,10 +445,13 @@ for _network in TRUSTED_PROXY_NETWORKS:
         raise configuration_error(
             f"TRUSTED_PROXY_NETWORKS: {_network!r} is not a network like 10.0.0.0/8."
         ) from None
-# Submissions allowed per client (hashed address) and per printed code.
-FEEDBACK_RATE_PER_CLIENT = env.str("FEEDBACK_RATE_PER_CLIENT", default="10/h")
+# Submissions allowed per device (the device cookie with the hashed address),
+# per network (hashed address: a busy café's Wi-Fi carries many customers) and
+# per printed code.
+FEEDBACK_RATE_PER_DEVICE = env.str("FEEDBACK_RATE_PER_DEVICE", default="10/h")
+FEEDBACK_RATE_PER_NETWORK = env.str("FEEDBACK_RATE_PER_NETWORK", default="120/h")
 FEEDBACK_RATE_PER_CODE = env.str("FEEDBACK_RATE_PER_CODE", default="120/h")
-# The same client and code again within this many minutes is a duplicate.
+# The same device sending near-identical feedback within this many minutes is a duplicate.
 FEEDBACK_DUPLICATE_MINUTES = env.int("FEEDBACK_DUPLICATE_MINUTES", default=10)
 # Reports allowed per client (hashed address) through café staff links.
 STAFF_REPORT_RATE = env.str("STAFF_REPORT_RATE", default="20/h")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("health/ready/", core_views.ready, name="health-ready"),
     path("health/status/", core_views.status, name="health-status"),
     path("metrics", core_views.metrics, name="prometheus-django-metrics"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("admin/second-factor/", staff_views.second_factor, name="second-factor"),
     path("admin/language/", staff_views.staff_language, name="staff-language"),
     path("admin/", admin.site.urls),

@@ -12,10 +12,12 @@ by their own address, whatever header they send.
 """
 
 import ipaddress
+import re
+import secrets
 from functools import lru_cache
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import salted_hmac
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -60,3 +62,47 @@ def client_address(request: HttpRequest) -> str:
 def client_hash(request: HttpRequest) -> str:
     """A keyed hash of the client's address: stable, not reversible without the secret key."""
     return salted_hmac("pilotops.client", client_address(request), algorithm="sha256").hexdigest()
+
+
+# ------------------------------------------------------------------------------
+# The device: a first-party random cookie, joined with the network hash
+# ------------------------------------------------------------------------------
+# Two people at one table share the café's Wi-Fi, so the address alone cannot
+# tell them apart. Each browser gets a random value in an HttpOnly, SameSite=Lax
+# cookie on its first visit to a public form; it carries nothing about the
+# person and is only ever used as part of a keyed hash. A browser that sends no
+# cookie is a new device each time (the per-network limit still holds).
+DEVICE_COOKIE_NAME = "pilotops_device"
+DEVICE_COOKIE_MAX_AGE_SECONDS = 365 * 24 * 3600
+DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
+
+
+def device_id(request: HttpRequest) -> str:
+    """This browser's device cookie, or a new random one (set it with ``device_cookie_set``)."""
+    known = request.COOKIES.get(DEVICE_COOKIE_NAME, "")
+    if DEVICE_ID_PATTERN.match(known):
+        return known
+    if not hasattr(request, "_new_device_id"):
+        request._new_device_id = secrets.token_urlsafe(24)
+    return request._new_device_id
+
+
+def device_hash(request: HttpRequest) -> str:
+    """A keyed hash of the network (client hash) and the device cookie together."""
+    return salted_hmac(
+        "pilotops.device", f"{client_hash(request)}:{device_id(request)}", algorithm="sha256"
+    ).hexdigest()
+
+
+def device_cookie_set(request: HttpRequest, response: HttpResponse) -> None:
+    """Give a browser without a device cookie the one this request was known by."""
+    if request.COOKIES.get(DEVICE_COOKIE_NAME) == device_id(request):
+        return
+    response.set_cookie(
+        DEVICE_COOKIE_NAME,
+        device_id(request),
+        max_age=DEVICE_COOKIE_MAX_AGE_SECONDS,
+        httponly=True,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )

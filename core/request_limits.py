@@ -1,7 +1,8 @@
 """What a request body may be, checked before anything parses it.
 
-Public forms take only URL-encoded UTF-8 bodies up to 64 KB; webhooks take
-JSON up to 1 MB; everything else (the admin) Django's own limits. A body that
+Public forms take only URL-encoded UTF-8 bodies up to 64 KB (the staff report,
+which may carry a photo, multipart too, up to 6 MB); webhooks take JSON up to
+1 MB; everything else (the admin) Django's own limits. A body that
 breaks its endpoint's rule is answered 413 or 415 from the headers alone,
 before a byte of it is read. A body Django cannot read (a form in Latin-1, a
 broken multipart) is a 400, and so is any ``BadRequest`` or
@@ -31,12 +32,14 @@ class BodyRule:
 
 
 PUBLIC_FORM = BodyRule(FORM_CONTENT_TYPES, 64 * 1024)
+# The staff report takes a photo of at most 5 MB, so multipart and a little more room.
+STAFF_REPORT = BodyRule((*FORM_CONTENT_TYPES, "multipart/form-data"), 6 * 1024 * 1024)
 WEBHOOK = BodyRule(JSON_CONTENT_TYPES, 1024 * 1024, json_errors=True)
 
 # Path prefixes and the rule of the endpoints under them.
 BODY_RULES: tuple[tuple[str, BodyRule], ...] = (
     ("/q/", PUBLIC_FORM),
-    ("/staff/", PUBLIC_FORM),
+    ("/staff/", STAFF_REPORT),
     ("/rewards/", PUBLIC_FORM),
     ("/webhooks/", WEBHOOK),
 )

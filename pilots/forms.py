@@ -1,5 +1,8 @@
 """Forms of the pilots part: the public feedback form and admin pages beyond model forms."""
 
+import re
+import secrets
+
 from django import forms
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.utils.text import slugify
@@ -105,8 +108,20 @@ class EnrollmentForm(forms.ModelForm):
         return cleaned
 
 
+SUBMISSION_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
+
+
+def submission_key_new() -> str:
+    """A one-time key for one rendered form: 128 random bits, URL-safe."""
+    return secrets.token_urlsafe(16)
+
+
 class FeedbackForm(HoneypotMixin, forms.Form):
-    """The public form behind a printed code. Labels are translated (Swedish/English)."""
+    """The public form behind a printed code. Labels are translated (Swedish/English).
+
+    Every rendered form carries a one-time ``submission_key`` (a hidden field):
+    sending the same form twice is one feedback (see ``feedback_submit``).
+    """
 
     rating = forms.TypedChoiceField(
         label=_("How was your visit?"),
@@ -139,11 +154,23 @@ class FeedbackForm(HoneypotMixin, forms.Form):
         required=False,
     )
 
+    submission_key = forms.CharField(required=False, widget=forms.HiddenInput)
+
     def __init__(self, *args, phone_allowed: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.phone_allowed = phone_allowed
         if not phone_allowed:
             self.fields["contact"].label = _("E-mail address")
+
+    def clean_submission_key(self) -> str:
+        """The form's key, or "" for none or a malformed one (then nothing is deduplicated)."""
+        key = self.cleaned_data["submission_key"]
+        return key if SUBMISSION_KEY_PATTERN.match(key) else ""
+
+    def submission_key_for_page(self) -> str:
+        """The key to render: the one sent (nothing was stored under it), else a new one."""
+        sent = self.data.get("submission_key", "") if self.is_bound else ""
+        return sent if SUBMISSION_KEY_PATTERN.match(sent) else submission_key_new()
 
     def clean_categories(self) -> list[str]:
         categories = self.cleaned_data["categories"]

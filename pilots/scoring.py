@@ -47,6 +47,7 @@ the same client already sent (copy-paste; the caller says so).
 
 import re
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 MAX_SCORE = 100
 SPAM_CAP = 5
@@ -322,3 +323,23 @@ def assess_quality(
         final = min(final, SPAM_CAP)
         reasons.extend(spam)
     return QualityAssessment(score=final, is_spam=bool(spam), reasons=reasons, rubric=rubric)
+
+
+# Two comments at least this similar (difflib's ratio over their words) say the same thing.
+NEAR_IDENTICAL_RATIO = 0.9
+
+
+def near_identical(*, rating: int, comment: str, other_rating: int, other_comment: str) -> bool:
+    """Whether two submissions say the same thing: the same rating and (almost) the same words.
+
+    Case, punctuation and spacing do not count; a typo fixed or a word added to
+    a long comment still reads as the same feedback sent again.
+    """
+    if rating != other_rating:
+        return False
+    words, other_words = _words(comment), _words(other_comment)
+    if words == other_words:
+        return True
+    if not words or not other_words:
+        return False
+    return SequenceMatcher(None, words, other_words).ratio() >= NEAR_IDENTICAL_RATIO

@@ -39,7 +39,7 @@ from pilots.models import (
     ScanCount,
 )
 from pilots.payments import payment_create_for_feedback
-from pilots.scoring import RUBRIC_1, RUBRIC_2, assess_quality
+from pilots.scoring import RUBRIC_1, RUBRIC_2, assess_quality, near_identical
 from pilots.selectors import (
     DayFigures,
     Intake,
@@ -411,12 +411,20 @@ class FeedbackRefused(ValidationError):
 RATE_LIMITED = "rate_limited"
 DUPLICATE = "duplicate"
 SYNTHETIC = "synthetic"
+REPEATED_SUBMISSION = "repeated_submission"
 
 
-def _rate_limits_check(*, qr_code: QRCode, client_hash: str, synthetic: bool) -> None:
+class _SubmissionKeyTaken(Exception):
+    """Another request stored this submission key first (a double tap racing itself)."""
+
+
+def _rate_limits_check(
+    *, qr_code: QRCode, client_hash: str, device_hash: str, synthetic: bool
+) -> None:
     limits = [("feedback-code", str(qr_code.pk), settings.FEEDBACK_RATE_PER_CODE)]
     if not synthetic:  # the probe comes from one client every few minutes, by design
-        limits.append(("feedback-client", client_hash, settings.FEEDBACK_RATE_PER_CLIENT))
+        limits.append(("feedback-device", device_hash, settings.FEEDBACK_RATE_PER_DEVICE))
+        limits.append(("feedback-network", client_hash, settings.FEEDBACK_RATE_PER_NETWORK))
     for scope, key, rate in limits:
         verdict = rate_limit_hit(scope=scope, key=key, rate=Rate.parse(rate))
         if not verdict.allowed:
@@ -427,17 +435,61 @@ def _rate_limits_check(*, qr_code: QRCode, client_hash: str, synthetic: bool) ->
             )
 
 
-def feedback_submit(*, qr_code: QRCode, **submission) -> Feedback:
-    """Take one feedback (see `_feedback_take`), counted on /metrics by outcome."""
+def _feedback_by_submission_key(*, qr_code: QRCode, submission_key: str) -> Feedback | None:
+    if not submission_key:
+        return None
+    return Feedback.objects.filter(submission_key=submission_key, qr_code=qr_code).first()
+
+
+def feedback_submit(*, qr_code: QRCode, submission_key: str = "", **submission) -> Feedback:
+    """Take one feedback (see `_feedback_take`), counted on /metrics by outcome.
+
+    ``submission_key`` is the one-time key of the form it came from: a repeat
+    of the same key (a double tap, a resent form after a lost answer) returns
+    the feedback the first one stored, with its reward, and stores nothing,
+    even when both arrive at the same instant (the database keeps one).
+    """
     business = qr_code.business.slug
+    earlier = _feedback_by_submission_key(qr_code=qr_code, submission_key=submission_key)
+    if earlier is not None:
+        FEEDBACK_SUBMISSIONS.labels(business=business, outcome=REPEATED_SUBMISSION).inc()
+        return earlier
+    if submission_key and Feedback.objects.filter(submission_key=submission_key).exists():
+        submission_key = ""  # a key of another code's form is no key at all
     try:
-        feedback = _feedback_take(qr_code=qr_code, **submission)
+        feedback = _feedback_take(qr_code=qr_code, submission_key=submission_key, **submission)
     except FeedbackRefused as refused:
+        # A twin of this request, racing it, may have stored it meanwhile (and so
+        # made this one look like a duplicate or used up its limit).
+        earlier = _feedback_by_submission_key(qr_code=qr_code, submission_key=submission_key)
+        if earlier is not None:
+            FEEDBACK_SUBMISSIONS.labels(business=business, outcome=REPEATED_SUBMISSION).inc()
+            return earlier
         FEEDBACK_SUBMISSIONS.labels(business=business, outcome=f"refused_{refused.reason}").inc()
         raise
+    except _SubmissionKeyTaken:
+        FEEDBACK_SUBMISSIONS.labels(business=business, outcome=REPEATED_SUBMISSION).inc()
+        return Feedback.objects.get(submission_key=submission_key)
     outcome = SYNTHETIC if feedback.is_synthetic else feedback.status
     FEEDBACK_SUBMISSIONS.labels(business=business, outcome=outcome).inc()
     return feedback
+
+
+def _duplicate_check(
+    *, qr_code: QRCode, device_hash: str, rating: int, comment: str, now: datetime
+) -> None:
+    """Refuse what the same device said at this code a moment ago (near-identical, see scoring)."""
+    since = now - timedelta(minutes=settings.FEEDBACK_DUPLICATE_MINUTES)
+    recent = Feedback.objects.filter(
+        qr_code=qr_code, device_hash=device_hash, submitted_at__gte=since
+    ).values_list("rating", "comment")[:20]
+    if any(
+        near_identical(rating=rating, comment=comment, other_rating=r, other_comment=c)
+        for r, c in recent
+    ):
+        raise FeedbackRefused(
+            "The same feedback came from this device a moment ago.", reason=DUPLICATE
+        )
 
 
 @transaction.atomic
@@ -452,13 +504,20 @@ def _feedback_take(
     contact_email: str = "",
     contact_phone: str = "",
     consent: bool = False,
+    device_hash: str = "",
+    submission_key: str = "",
 ) -> Feedback:
     """Take one feedback from the form behind ``qr_code``.
 
-    Refuses (FeedbackRefused) when the code does not take feedback now, the
-    client or code is over its rate limit, the same client sent feedback on
-    this code within FEEDBACK_DUPLICATE_MINUTES, or the trial limit is
-    reached. The trial limit is counted by one conditional update, the
+    ``client_hash`` is the network (the hashed address), ``device_hash`` the
+    browser on it (core/client.py; the network itself when not given). Refuses
+    (FeedbackRefused) when the code does not take feedback now, the device,
+    network or code is over its rate limit, the same device sent
+    near-identical feedback through this code within
+    FEEDBACK_DUPLICATE_MINUTES, or the trial limit is reached. Two people at
+    one table on the café's Wi-Fi are two devices: both are taken.
+
+    The trial limit is counted by one conditional update, the
     last statement before commit (``feedback_count < trial_limit``): it holds
     however many submissions arrive at once, and the enrollment row is locked
     only for the moment between that update and the commit, so submissions to
@@ -469,8 +528,13 @@ def _feedback_take(
     refused as duplicates, and they count for no enrollment, trial limit or
     reward.
     """
+    if submission_key and Feedback.objects.filter(submission_key=submission_key).exists():
+        raise _SubmissionKeyTaken  # stored by a twin since feedback_submit looked
     synthetic = qr_code.business.is_probe
-    _rate_limits_check(qr_code=qr_code, client_hash=client_hash, synthetic=synthetic)
+    device_hash = device_hash or client_hash
+    _rate_limits_check(
+        qr_code=qr_code, client_hash=client_hash, device_hash=device_hash, synthetic=synthetic
+    )
     state = intake_state(qr_code)
     if not state.is_open:
         raise FeedbackRefused(
@@ -482,13 +546,14 @@ def _feedback_take(
     if enrollment is not None and enrollment.is_full:
         raise FeedbackRefused("The pilot is full.", reason=Intake.FULL)
     now = timezone.now()
-    recent = Feedback.objects.filter(
-        qr_code=qr_code,
-        client_hash=client_hash,
-        submitted_at__gte=now - timedelta(minutes=settings.FEEDBACK_DUPLICATE_MINUTES),
-    )
-    if not synthetic and recent.exists():
-        raise FeedbackRefused("Feedback already sent from here a moment ago.", reason=DUPLICATE)
+    if not synthetic:
+        _duplicate_check(
+            qr_code=qr_code,
+            device_hash=device_hash,
+            rating=rating,
+            comment=comment,
+            now=now,
+        )
     if (contact_email or contact_phone) and not consent:
         raise ValidationError("Contact details are kept only with consent.")
     tenant = business_tenant(qr_code.business)
@@ -530,12 +595,21 @@ def _feedback_take(
         consent_at=now if consent and (contact_email or contact_phone) else None,
         status=status,
         client_hash=client_hash,
+        device_hash=device_hash,
+        submission_key=submission_key,
         submitted_at=now,
         is_synthetic=synthetic,
     )
     feedback.reward_eligible = not synthetic and feedback.qualifies_for_reward()
-    feedback.full_clean()
-    feedback.save()
+    feedback.full_clean(validate_constraints=False)
+    feedback.validate_constraints(exclude={"submission_key"})
+    try:
+        with transaction.atomic():
+            feedback.save()
+    except IntegrityError:
+        if submission_key and Feedback.objects.filter(submission_key=submission_key).exists():
+            raise _SubmissionKeyTaken from None
+        raise
     if feedback.reward_eligible:
         payment = payment_create_for_feedback(feedback=feedback)
         reward_message_queue(payment=payment)

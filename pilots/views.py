@@ -4,23 +4,24 @@ Every state a code can be in has its own page and status code; a refused or
 invalid submission re-renders with the reason, never a 500.
 """
 
+from datetime import timedelta
+
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.client import client_hash
+from core.client import client_hash, device_cookie_set, device_hash
 from core.flags import Tenant, flag_is_on
 from core.i18n import public_page_context, remember_language, visitor_language
 from core.money import format_money
 from core.privacy import mask_contact
-from core.views import RATE_LIMITED_MESSAGE, RATE_LIMITED_TITLE
 from pilots import payments, selectors, services, stripe_events, stripe_gateway
 from pilots.claims import claim_find, recipient_contact_verify
 from pilots.features import SMS_REWARD_LINKS, business_tenant
@@ -78,12 +79,6 @@ STATE_PAGES: dict[str, tuple[int, str, str]] = {
         _("The pilot is full"),
         _("We have all the feedback we can take here for now. Thank you!"),
     ),
-    services.RATE_LIMITED: (429, RATE_LIMITED_TITLE, RATE_LIMITED_MESSAGE),
-    services.DUPLICATE: (
-        409,
-        _("You have already told us"),
-        _("We got your feedback from this table a moment ago. Thank you!"),
-    ),
 }
 
 
@@ -126,10 +121,35 @@ def _closed(request, state: IntakeState, language: str) -> HttpResponse:
     )
 
 
+# Refusals the customer can wait out or fix: the form comes back with what they typed.
+KEEPS_THE_FORM: dict[str, tuple[int, str]] = {
+    services.RATE_LIMITED: (
+        429,
+        _(
+            "Many answers have come from here in a short time. Your text is kept below: "
+            "please send it again in %(minutes)s minutes."
+        ),
+    ),
+    services.DUPLICATE: (
+        409,
+        _(
+            "You sent this from this phone a moment ago, and we have it. If you meant to "
+            "add something, change the text and send it again."
+        ),
+    ),
+}
+
+
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def feedback_form(request: HttpRequest, token: str) -> HttpResponse:
+    response = _feedback_form(request, token)
+    device_cookie_set(request, response)
+    return response
+
+
+def _feedback_form(request: HttpRequest, token: str) -> HttpResponse:
     facts = selectors.intake_facts_by_token(token)
     qr_code = facts.qr_code
     language = _language(request, qr_code)
@@ -141,7 +161,8 @@ def feedback_form(request: HttpRequest, token: str) -> HttpResponse:
         tenant = business_tenant(state.qr_code.business)
         phone_allowed = flag_is_on(SMS_REWARD_LINKS, tenant=tenant)
         if request.method == "GET":
-            services.scan_record(state=state, client_hash=visitor)
+            # Each phone is one scan: two friends on the café's Wi-Fi are two.
+            services.scan_record(state=state, client_hash=device_hash(request))
             form = FeedbackForm(phone_allowed=phone_allowed)
             return _form_page(request, state, form, language, tenant=tenant)
 
@@ -155,6 +176,8 @@ def feedback_form(request: HttpRequest, token: str) -> HttpResponse:
             feedback = services.feedback_submit(
                 qr_code=state.qr_code,
                 client_hash=visitor,
+                device_hash=device_hash(request),
+                submission_key=form.cleaned_data["submission_key"],
                 rating=form.cleaned_data["rating"],
                 categories=form.cleaned_data["categories"],
                 comment=form.cleaned_data["comment"],
@@ -164,6 +187,21 @@ def feedback_form(request: HttpRequest, token: str) -> HttpResponse:
                 consent=form.cleaned_data["consent"],
             )
         except services.FeedbackRefused as refused:
+            if refused.reason in KEEPS_THE_FORM:
+                status, message = KEEPS_THE_FORM[refused.reason]
+                minutes = max(1, -(-(refused.retry_after_seconds or 60) // 60))
+                response = _form_page(
+                    request,
+                    state,
+                    form,
+                    language,
+                    tenant=tenant,
+                    status=status,
+                    refusal=message % {"minutes": minutes},
+                )
+                if refused.retry_after_seconds:
+                    response["Retry-After"] = str(refused.retry_after_seconds)
+                return response
             return _state_page(
                 request,
                 reason=refused.reason,
@@ -175,7 +213,14 @@ def feedback_form(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _form_page(
-    request, state: IntakeState, form, language: str, *, tenant: Tenant, status: int = 200
+    request,
+    state: IntakeState,
+    form,
+    language: str,
+    *,
+    tenant: Tenant,
+    status: int = 200,
+    refusal: str = "",
 ):
     pilot = state.pilot
     return _page(
@@ -183,6 +228,8 @@ def _form_page(
         "pilots/feedback_form.html",
         {
             "form": form,
+            "submission_key": form.submission_key_for_page(),
+            "refusal": refusal,
             "business": state.qr_code.business,
             "tenant": tenant,
             "reward": format_money(pilot.reward_amount, pilot.reward_currency)
@@ -195,7 +242,8 @@ def _form_page(
 
 
 def _to_thanks(token: str, feedback_id: int, language: str) -> HttpResponse:
-    receipt = signing.dumps(feedback_id, salt=THANKS_SALT)
+    """To the thanks page; the same feedback always gets the same address."""
+    receipt = signing.Signer(salt=THANKS_SALT).sign_object(feedback_id)
     url = reverse("pilots:feedback-thanks", args=[token])
     return redirect(f"{url}?{urlencode({'r': receipt, 'lang': language})}")
 
@@ -208,18 +256,23 @@ def feedback_thanks(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404
     language = _language(request, qr_code)
     try:
-        feedback_id = signing.loads(
-            request.GET.get("r", ""), salt=THANKS_SALT, max_age=THANKS_MAX_AGE_SECONDS
-        )
-    except signing.BadSignature:
+        feedback_id = signing.Signer(salt=THANKS_SALT).unsign_object(request.GET.get("r", ""))
+    except (signing.BadSignature, ValueError):
         return redirect("pilots:feedback-form", token=token)
-    if not isinstance(feedback_id, int):
+    if not isinstance(feedback_id, int) or isinstance(feedback_id, bool):
         return redirect("pilots:feedback-form", token=token)
+    # The receipt is good for a day after the feedback it names was sent.
     feedback = (
         Feedback.objects.select_related("pilot", "payment__recipient")
-        .filter(pk=feedback_id, qr_code=qr_code)
+        .filter(
+            pk=feedback_id,
+            qr_code=qr_code,
+            submitted_at__gte=timezone.now() - timedelta(seconds=THANKS_MAX_AGE_SECONDS),
+        )
         .first()
     )
+    if feedback is None and feedback_id != NOT_STORED:
+        return redirect("pilots:feedback-form", token=token)
     payment = getattr(feedback, "payment", None) if feedback else None
     pilot = feedback.pilot if feedback else None
     with translation.override(language):

@@ -32,12 +32,11 @@ from core.admin import (
 )
 from core.forms import ReportPeriodForm
 from core.logging import redact_contact_data
-from pilots.printing import cards_sheet_html
-from pilots.qr import qr_png_data_uri
-from pilots.selectors import TableCard, local_day_bounds
+from pilots.selectors import local_day_bounds
 from support import incidents, notices, selectors, services
 from support.admin_on_call import CafeNoticeInline, EscalationInline
 from support.business_time import between
+from support.cards import staff_card_html
 from support.forms import TicketTextForm
 from support.models import (
     ClosedDate,
@@ -50,6 +49,7 @@ from support.models import (
     SupportCalendar,
     Ticket,
     TicketEvent,
+    TicketPhoto,
     Urgency,
 )
 
@@ -186,7 +186,19 @@ class TicketAdmin(
     )
     change_form_template = "admin/support/ticket/change_form.html"
     fieldsets = (
-        (None, {"fields": ("reference", "title", "description", "business", "pilot")}),
+        (
+            None,
+            {
+                "fields": (
+                    "reference",
+                    "title",
+                    "description",
+                    "business",
+                    "pilot",
+                    "attached_photo",
+                )
+            },
+        ),
         ("Triage", {"fields": ("category", "priority", "status", "assignee", "source")}),
         ("Reporter", {"fields": ("reporter_name", "reporter_contact", "reporter_masked")}),
         (
@@ -207,6 +219,7 @@ class TicketAdmin(
     )
     readonly_fields = (
         "reference",
+        "attached_photo",
         "reporter_masked",
         "priority",
         "status",
@@ -364,8 +377,36 @@ class TicketAdmin(
                 "<int:pk>/reply/", view(require_POST(self.reply_view)), name="support_ticket_reply"
             ),
             path("<int:pk>/note/", view(require_POST(self.note_view)), name="support_ticket_note"),
+            path("<int:pk>/photo/", view(self.photo_view), name="support_ticket_photo"),
             *super().get_urls(),
         ]
+
+    @admin.display(description="photo")
+    def attached_photo(self, ticket: Ticket) -> str:
+        attached = TicketPhoto.objects.filter(ticket_id=ticket.pk).only("width", "height").first()
+        if attached is None:
+            return "—"
+        url = reverse("admin:support_ticket_photo", args=[ticket.pk])
+        return format_html(
+            '<a href="{}"><img src="{}" alt="Photo from the staff report" '
+            'style="max-width:320px;max-height:320px"></a> {}×{}',
+            url,
+            url,
+            attached.width,
+            attached.height,
+        )
+
+    def photo_view(self, request, pk: int):
+        """The photo attached to a staff report: only to staff who may view the ticket."""
+        ticket = get_object_or_404(Ticket, pk=pk)
+        if not self.has_view_permission(request, ticket):
+            raise PermissionDenied
+        attached = get_object_or_404(TicketPhoto, ticket=ticket)
+        response = HttpResponse(bytes(attached.content), content_type=attached.content_type)
+        response["Content-Disposition"] = f'inline; filename="{ticket.reference}-photo"'
+        response["Cache-Control"] = "private, no-store"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
 
     def _text_view(self, request, pk: int, service, done: str):
         ticket = get_object_or_404(Ticket, pk=pk)
@@ -492,18 +533,7 @@ class StaffLinkAdmin(admin.ModelAdmin):
         staff_link = get_object_or_404(
             StaffLink.objects.select_related("business"), pk=pk, status=StaffLink.Status.ACTIVE
         )
-        card = TableCard(
-            business_name=staff_link.business.name,
-            placement="Personal / Staff",
-            url=staff_link.public_url,
-            image_uri=qr_png_data_uri(staff_link.public_url),
-        )
-        html = cards_sheet_html(
-            [card],
-            instruction_sv="Personal: rapportera ett problem",
-            instruction_en="Staff: report a problem",
-        )
-        return HttpResponse(html)
+        return HttpResponse(staff_card_html(staff_link))
 
     @admin.action(description="Revoke selected staff links", permissions=["change"])
     def revoke(self, request, queryset):
@@ -541,6 +571,13 @@ class IncidentUpdateForm(forms.Form):
         required=False,
     )
     public = forms.BooleanField(required=False)
+    next_update_in_minutes = forms.IntegerField(
+        required=False,
+        min_value=5,
+        max_value=24 * 60,
+        label="Next update in (minutes)",
+        help_text="Shown to affected cafés with a public update.",
+    )
 
 
 @admin.register(Incident)

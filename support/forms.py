@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.forms import HoneypotMixin
 from support.models import Ticket
+from support.photos import CleanPhoto, PhotoRefused, photo_clean
 from support.services import STAFF_REPORT_PRIORITY
 
 # What café staff can report, in the order the form offers it.
@@ -31,6 +32,23 @@ class StaffReportForm(HoneypotMixin, forms.Form):
         max_length=100,
         help_text=_("So that support can reach you."),
     )
+    photo = forms.FileField(
+        label=_("Photo (optional)"),
+        required=False,
+        help_text=_("A JPEG or PNG of at most 5 MB: the broken code, or the error on the screen."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
+        error_messages={"empty": _("The photo is empty. Take it again.")},
+    )
+
+    def clean_photo(self) -> CleanPhoto | None:
+        """Decoded and re-encoded without metadata (support/photos.py), or None."""
+        upload = self.cleaned_data.get("photo")
+        if not upload:
+            return None
+        try:
+            return photo_clean(upload)
+        except PhotoRefused as refused:
+            raise forms.ValidationError(str(refused), code="photo") from None
 
 
 class TicketTextForm(forms.Form):

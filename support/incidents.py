@@ -40,13 +40,16 @@ class IncidentError(ValidationError):
     """An incident change that cannot be made."""
 
 
-def _update(incident: Incident, body: str, *, author=None, public=False, at=None) -> IncidentUpdate:
+def _update(
+    incident: Incident, body: str, *, author=None, public=False, at=None, next_update_at=None
+) -> IncidentUpdate:
     return IncidentUpdate.objects.create(
         incident=incident,
         status=incident.status,
         body=body,
         author=author if author is not None and author.is_authenticated else None,
         public=public,
+        next_update_at=next_update_at,
         created_at=at or timezone.now(),
     )
 
@@ -151,8 +154,16 @@ def incident_acknowledge(
 
 @transaction.atomic
 def incident_post_update(
-    *, incident: Incident, body: str, status: str = "", public: bool = False, actor=None
+    *,
+    incident: Incident,
+    body: str,
+    status: str = "",
+    public: bool = False,
+    next_update_in_minutes: int | None = None,
+    actor=None,
 ) -> IncidentUpdate:
+    """Add to the incident's timeline; a public update (and when the next one is due)
+    is what affected cafés see on their staff page."""
     if not body.strip():
         raise IncidentError("An update needs some text.")
     incident = _locked(incident)
@@ -163,7 +174,14 @@ def incident_post_update(
         if status == Incident.Status.MONITORING and incident.mitigated_at is None:
             incident.mitigated_at = timezone.now()
         incident.save(update_fields=["status", "mitigated_at", "updated_at"])
-    return _update(incident, body.strip(), author=actor, public=public)
+    next_update_at = (
+        timezone.now() + timedelta(minutes=next_update_in_minutes)
+        if next_update_in_minutes
+        else None
+    )
+    return _update(
+        incident, body.strip(), author=actor, public=public, next_update_at=next_update_at
+    )
 
 
 @transaction.atomic

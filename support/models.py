@@ -367,6 +367,27 @@ class TicketEvent(models.Model):
         return f"{self.get_kind_display()} on {self.ticket_id}"
 
 
+class TicketPhoto(models.Model):
+    """A photo café staff attached to their report (support/photos.py cleans it).
+
+    Kept in the database beside its ticket, never under a public path; the
+    admin shows it to staff who may view the ticket.
+    """
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="photo")
+    content = models.BinaryField(help_text="Re-encoded without EXIF or other metadata.")
+    content_type = models.CharField(
+        max_length=20, choices=[("image/jpeg", "JPEG"), ("image/png", "PNG")]
+    )
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    byte_size = models.PositiveIntegerField()
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Photo of {self.ticket_id} ({self.width}×{self.height})"
+
+
 class StaffLink(TimeStampedModel):
     """The printed link café staff use to report problems; revocable like a QR code."""
 
@@ -477,6 +498,11 @@ class IncidentUpdate(models.Model):
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     body = models.TextField()
+    next_update_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the next update is promised; affected cafés see it with a public update.",
+    )
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, F, Prefetch, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Prefetch, Q
 from django.utils import timezone
 
 from core.models import Message
@@ -12,6 +12,7 @@ from support.business_time import between
 from support.models import (
     Escalation,
     Incident,
+    IncidentUpdate,
     OnCallOverride,
     Page,
     Priority,
@@ -19,6 +20,7 @@ from support.models import (
     RotationMember,
     Severity,
     Ticket,
+    TicketEvent,
 )
 from support.oncall import OnCall, on_call_at
 
@@ -292,3 +294,73 @@ def _response_times(label: str, escalations: list[Escalation]) -> ResponseTimes:
         resolved=len(to_resolve),
         mean_to_resolve=_mean(to_resolve),
     )
+
+
+# ------------------------------------------------------------------------------
+# The café staff page
+# ------------------------------------------------------------------------------
+STAFF_PAGE_REPORTS = 20
+
+
+@dataclass(frozen=True)
+class StaffPageReport:
+    """One report as the café's staff see it: no internal notes, no contact data."""
+
+    ticket: Ticket
+    latest_reply: TicketEvent | None
+    has_photo: bool
+
+
+@dataclass(frozen=True)
+class CafeIncidentNotice:
+    """An open incident affecting the café, told in the words of its latest public update."""
+
+    since: datetime
+    message: str
+    updated_at: datetime
+    next_update_at: datetime | None
+
+
+def staff_page_reports(business) -> list[StaffPageReport]:
+    """The business's reports not yet closed, newest first, each with its latest public reply."""
+    tickets = list(
+        Ticket.objects.filter(business=business)
+        .exclude(status=Ticket.Status.CLOSED)
+        .annotate(has_photo=ExpressionWrapper(Q(photo__isnull=False), output_field=BooleanField()))
+        .order_by("-created_at")[:STAFF_PAGE_REPORTS]
+    )
+    latest: dict[int, TicketEvent] = {}
+    for event in TicketEvent.objects.filter(
+        ticket__in=tickets, public=True, kind=TicketEvent.Kind.REPLY
+    ).order_by("created_at", "id"):
+        latest[event.ticket_id] = event
+    return [
+        StaffPageReport(ticket=t, latest_reply=latest.get(t.pk), has_photo=t.has_photo)
+        for t in tickets
+    ]
+
+
+def cafe_incident_notices(business) -> list[CafeIncidentNotice]:
+    """Open incidents naming ``business`` that have said something in public, newest first."""
+    incidents = list(
+        Incident.objects.filter(businesses=business)
+        .exclude(status=Incident.Status.RESOLVED)
+        .prefetch_related(
+            Prefetch(
+                "updates",
+                queryset=IncidentUpdate.objects.filter(public=True).order_by("-created_at", "-id"),
+                to_attr="public_updates",
+            )
+        )
+        .order_by("-detected_at")
+    )
+    return [
+        CafeIncidentNotice(
+            since=incident.detected_at,
+            message=incident.public_updates[0].body,
+            updated_at=incident.public_updates[0].created_at,
+            next_update_at=incident.public_updates[0].next_update_at,
+        )
+        for incident in incidents
+        if incident.public_updates
+    ]

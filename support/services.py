@@ -23,7 +23,8 @@ from core.ratelimit import Rate, rate_limit_hit
 from core.services import editable_fields_apply, event_record
 from core.tokens import printed_link_token
 from support import escalation, sla
-from support.models import Priority, SLAPolicy, StaffLink, Ticket, TicketEvent
+from support.models import Priority, SLAPolicy, StaffLink, Ticket, TicketEvent, TicketPhoto
+from support.photos import CleanPhoto
 
 logger = logging.getLogger(__name__)
 
@@ -460,13 +461,20 @@ def staff_link_revoke(*, link: StaffLink, actor=None) -> StaffLink:
     return link
 
 
+@transaction.atomic
 def staff_report(
-    *, link: StaffLink, category: str, description: str, reporter: str, client_hash: str
+    *,
+    link: StaffLink,
+    category: str,
+    description: str,
+    reporter: str,
+    client_hash: str,
+    photo: CleanPhoto | None = None,
 ) -> Ticket:
-    """A problem reported through a café's staff link becomes a ticket.
+    """A problem reported through a café's staff link becomes a ticket, with its photo if any.
 
     Limited per client and per link: a printed card passed around (or a
-    script) cannot flood the queue.
+    script) cannot flood the queue. The photo was cleaned by support/photos.py.
     """
     limits = (
         ("staff-report", client_hash, settings.STAFF_REPORT_RATE),
@@ -477,7 +485,7 @@ def staff_report(
         if not verdict.allowed:
             raise StaffReportRefused(verdict.retry_after_seconds)
     label = Ticket.Category(category).label
-    return ticket_create(
+    ticket = ticket_create(
         title=f"{link.business.name}: {label}"[: Ticket._meta.get_field("title").max_length],
         description=description,
         priority=STAFF_REPORT_PRIORITY[category],
@@ -486,6 +494,19 @@ def staff_report(
         business=link.business,
         reporter_name=reporter,
     )
+    if photo is not None:
+        attached = TicketPhoto(
+            ticket=ticket,
+            content=photo.content,
+            content_type=photo.content_type,
+            width=photo.width,
+            height=photo.height,
+            byte_size=len(photo.content),
+            created_at=timezone.now(),
+        )
+        attached.full_clean()
+        attached.save()
+    return ticket
 
 
 class StaffReportRefused(Exception):
@@ -507,8 +528,13 @@ def tickets_auto_close(*, now: datetime, after_days: int = 7) -> int:
 
 
 def ticket_contacts_anonymise(*, now: datetime) -> int:
-    """Clear reporters' names and contacts of tickets older than the retention period."""
+    """Clear reporters' names and contacts of tickets older than the retention period.
+
+    Their photos go too: a photo of a customer's phone can show a contact.
+    Returns how many tickets had a name or contact cleared.
+    """
     cutoff = now - timedelta(days=settings.RETENTION_DAYS)
+    TicketPhoto.objects.filter(created_at__lt=cutoff).delete()
     return (
         Ticket.objects.filter(created_at__lt=cutoff)
         .exclude(reporter_name="", reporter_contact="")

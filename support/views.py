@@ -8,7 +8,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.access import bearer_token_matches
 from core.client import client_hash
@@ -18,9 +18,10 @@ from core.logging import redact_contact_data
 from core.ratelimit import Rate, rate_limit_hit
 from core.request_limits import WEBHOOK
 from core.views import RATE_LIMITED_MESSAGE, RATE_LIMITED_TITLE
-from support import ack_links, acknowledgements, incidents, services
+from support import ack_links, acknowledgements, incidents, selectors, services
+from support.cards import staff_card_html
 from support.forms import StaffReportForm
-from support.models import StaffLink, Ticket, TicketEvent
+from support.models import StaffLink
 
 
 def _slow_down(request, context: dict, message: str, retry_after_seconds: int) -> HttpResponse:
@@ -35,6 +36,19 @@ def _slow_down(request, context: dict, message: str, retry_after_seconds: int) -
     return response
 
 
+def _replaced(request, context: dict) -> HttpResponse:
+    return render(
+        request,
+        "public/state.html",
+        {
+            **context,
+            "title": _("This staff link has been replaced"),
+            "message": _("Ask your manager for the new staff card."),
+        },
+        status=410,
+    )
+
+
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "POST"])
@@ -44,19 +58,11 @@ def staff_link(request: HttpRequest, token: str) -> HttpResponse:
     with translation.override(language):
         context = public_page_context(request, language)
         if link.status == StaffLink.Status.REVOKED:
-            return render(
-                request,
-                "public/state.html",
-                {
-                    **context,
-                    "title": _("This staff link has been replaced"),
-                    "message": _("Ask your manager for the new staff card."),
-                },
-                status=410,
-            )
-        form = StaffReportForm(request.POST or None)
-        status = 200
-        if request.method == "POST":
+            return _replaced(request, context)
+        form = StaffReportForm(request.POST, request.FILES) if request.method == "POST" else None
+        status, refusal, retry_after = 200, "", None
+        if form is not None:
+            status = 400
             if form.is_valid():
                 if form.is_bot:
                     return redirect(request.path)
@@ -67,38 +73,45 @@ def staff_link(request: HttpRequest, token: str) -> HttpResponse:
                         category=form.cleaned_data["category"],
                         description=form.cleaned_data["description"],
                         reporter=form.cleaned_data["reporter"],
+                        photo=form.cleaned_data["photo"],
                     )
                 except services.StaffReportRefused as refused:
-                    return _slow_down(
-                        request,
-                        context,
-                        RATE_LIMITED_MESSAGE,
-                        refused.retry_after_seconds,
-                    )
-                return redirect(f"{request.path}?{urlencode({'reported': ticket.reference})}")
-            status = 400
-        tickets = list(
-            Ticket.objects.filter(business=link.business)
-            .exclude(status__in=[Ticket.Status.CLOSED])
-            .order_by("-created_at")[:20]
-        )
-        replies = {}
-        for event in TicketEvent.objects.filter(
-            ticket__in=tickets, public=True, kind=TicketEvent.Kind.REPLY
-        ).order_by("created_at"):
-            replies.setdefault(event.ticket_id, []).append(event)
-        return render(
+                    # What they wrote stays in the form; they send it again later.
+                    status, refusal = 429, (RATE_LIMITED_TITLE, RATE_LIMITED_MESSAGE)
+                    retry_after = refused.retry_after_seconds
+                else:
+                    return redirect(f"{request.path}?{urlencode({'reported': ticket.reference})}")
+        business = link.business
+        response = render(
             request,
             "support/staff_link.html",
             {
                 **context,
-                "business": link.business,
-                "form": form,
+                "business": business,
+                "business_timezone": business.timezone,
+                "form": form or StaffReportForm(),
                 "reported": request.GET.get("reported", ""),
-                "tickets": [(ticket, replies.get(ticket.pk, [])) for ticket in tickets],
+                "reports": selectors.staff_page_reports(business),
+                "notices": selectors.cafe_incident_notices(business),
+                "refusal": refusal,
             },
             status=status,
         )
+        if retry_after:
+            response["Retry-After"] = str(retry_after)
+        return response
+
+
+@never_cache
+@require_GET
+def staff_card(request: HttpRequest, token: str) -> HttpResponse:
+    """The café's staff card, ready to print (the staff page's *Print card* button)."""
+    link = get_object_or_404(StaffLink.objects.select_related("business"), token=token)
+    language = visitor_language(request, default=link.business.language)
+    with translation.override(language):
+        if link.status == StaffLink.Status.REVOKED:
+            return _replaced(request, public_page_context(request, language))
+        return HttpResponse(staff_card_html(link))
 
 
 # ------------------------------------------------------------------------------

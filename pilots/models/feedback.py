@@ -81,6 +81,20 @@ class Feedback(TimeStampedModel):
         db_index=True,
         help_text="Salted hash of the client address, never the address.",
     )
+    device_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="Salted hash of the device cookie with the client address; "
+        "tells apart two people on one network.",
+    )
+    submission_key = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="The one-time key of the form it was sent from: a repeat of it is this row.",
+    )
     submitted_at = models.DateTimeField(default=timezone.now)
     is_synthetic = models.BooleanField(
         default=False,
@@ -97,6 +111,7 @@ class Feedback(TimeStampedModel):
             models.Index(fields=["enrollment", "-submitted_at"]),
             models.Index(fields=["-submitted_at", "-id"]),
             models.Index(fields=["qr_code", "client_hash", "-submitted_at"]),
+            models.Index(fields=["qr_code", "device_hash", "-submitted_at"]),
             models.Index(fields=["status", "-submitted_at"]),
             # The success report's best and worst comments, per pilot and per site.
             *(
@@ -113,6 +128,11 @@ class Feedback(TimeStampedModel):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["submission_key"],
+                condition=~Q(submission_key=""),
+                name="pilots_feedback_one_row_per_submission_key",
+            ),
             models.CheckConstraint(
                 condition=Q(rating__gte=1, rating__lte=5),
                 name="pilots_feedback_rating_1_to_5",

@@ -112,7 +112,8 @@ def printed_log():
 
 @pytest.fixture
 def world(open_code, settings, stripe_fake, staff_member, printed_log):
-    settings.FEEDBACK_RATE_PER_CLIENT = "1000000/h"
+    settings.FEEDBACK_RATE_PER_DEVICE = "1000000/h"
+    settings.FEEDBACK_RATE_PER_NETWORK = "1000000/h"
     settings.FEEDBACK_RATE_PER_CODE = "1000000/h"
     settings.STAFF_REPORT_RATE = "1000000/h"
     settings.STAFF_REPORT_RATE_PER_LINK = "1000000/h"
@@ -216,8 +217,10 @@ def test_fuzz_thanks_page(world):
     @given(
         receipt=st.one_of(
             hostile.hostile_text,
-            st.integers(-(2**40), 2**40).map(lambda pk: signing.dumps(pk, salt=THANKS_SALT)),
-            st.just(signing.dumps("not a number", salt=THANKS_SALT)),
+            st.integers(-(2**40), 2**40).map(
+                lambda pk: signing.Signer(salt=THANKS_SALT).sign_object(pk)
+            ),
+            st.just(signing.Signer(salt=THANKS_SALT).sign_object("not a number")),
         ),
         query=hostile.query_strings,
         headers=hostile.headers,

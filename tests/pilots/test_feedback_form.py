@@ -239,21 +239,24 @@ def test_submit_without_csrf_token_is_refused_with_a_readable_page(open_code):
     assert Feedback.objects.count() == 0
 
 
-def test_submit_again_within_ten_minutes_is_refused_politely(client, open_code):
+def test_submit_the_same_again_within_ten_minutes_is_refused_politely(client, open_code):
     client.post(form_url(open_code), feedback_post())
 
     response = client.post(form_url(open_code), feedback_post(), HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.status_code == 409
-    assert "You have already told us" in response.content.decode()
+    assert "You sent this from this phone a moment ago" in response.content.decode()
     assert Feedback.objects.count() == 1
 
 
-def test_submit_over_the_client_rate_limit_is_429(client, business, settings):
-    settings.FEEDBACK_RATE_PER_CLIENT = "2/h"
+def test_submit_over_the_device_rate_limit_is_429(client, business, settings):
+    settings.FEEDBACK_RATE_PER_DEVICE = "2/h"
     codes = services.qr_codes_generate(business=business, placements=["A", "B", "C"])
 
-    statuses = [client.post(form_url(code), feedback_post()).status_code for code in codes]
+    statuses = [
+        client.post(form_url(code), feedback_post(comment=f"{code.placement}: good")).status_code
+        for code in codes
+    ]
 
     assert statuses[:2] == [302, 302]
     assert statuses[2] == 429

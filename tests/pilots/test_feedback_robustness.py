@@ -141,7 +141,7 @@ def submit_elsewhere(code, client: str, env: dict) -> str:
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_rate_limit_holds_across_processes(business, shared_cache, settings):
-    settings.FEEDBACK_RATE_PER_CLIENT = "1/h"
+    settings.FEEDBACK_RATE_PER_DEVICE = "1/h"
     first, second = services.qr_codes_generate(business=business, placements=["A", "B"])
     services.feedback_submit(
         qr_code=first,
@@ -153,7 +153,7 @@ def test_rate_limit_holds_across_processes(business, shared_cache, settings):
     )
 
     outcome = submit_elsewhere(
-        second, "c" * 64, {**shared_cache, "FEEDBACK_RATE_PER_CLIENT": "1/h"}
+        second, "c" * 64, {**shared_cache, "FEEDBACK_RATE_PER_DEVICE": "1/h"}
     )
 
     assert outcome == services.RATE_LIMITED
@@ -164,7 +164,12 @@ def test_rate_limit_holds_across_processes(business, shared_cache, settings):
 def test_duplicate_rule_holds_across_processes(business, shared_cache):
     (code,) = services.qr_codes_generate(business=business, placements=["A"])
     services.feedback_submit(
-        qr_code=code, client_hash="d" * 64, rating=4, categories=[], comment="", language="sv"
+        qr_code=code,
+        client_hash="d" * 64,
+        rating=5,
+        categories=[],
+        comment="Warm coffee, and a clean table!",
+        language="sv",
     )
 
     assert submit_elsewhere(code, "d" * 64, shared_cache) == services.DUPLICATE

@@ -1,0 +1,22 @@
+"""The printed staff card of a café: its staff link as a QR code and as text.
+
+The admin and the staff page's *Print card* button print the same card.
+"""
+
+from pilots.printing import cards_sheet_html
+from pilots.qr import qr_png_data_uri
+from pilots.selectors import TableCard
+from support.models import StaffLink
+
+INSTRUCTION_SV = "Personal: rapportera ett problem"
+INSTRUCTION_EN = "Staff: report a problem"
+
+
+def staff_card_html(staff_link: StaffLink) -> str:
+    card = TableCard(
+        business_name=staff_link.business.name,
+        placement="Personal / Staff",
+        url=staff_link.public_url,
+        image_uri=qr_png_data_uri(staff_link.public_url),
+    )
+    return cards_sheet_html([card], instruction_sv=INSTRUCTION_SV, instruction_en=INSTRUCTION_EN)
