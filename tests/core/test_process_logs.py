@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import pytest
 from django.contrib.auth.models import Group
 
+from config.celery_app import app as celery_app
 from core import jobs, roles  # noqa: F401 - jobs registers the periodic jobs
 from core.maintenance import job_enqueue
 from core.models import MaintenanceRun
@@ -102,6 +103,9 @@ def test_gunicorn_and_worker_print_no_contact_or_token(open_code, django_user_mo
     )
     manager.groups.add(Group.objects.get(name=roles.PILOT_MANAGERS))
     staff_link = staff_link_issue(business=open_code.business)
+    # The worker listens on the shared default queue: what earlier tests left
+    # there (deliveries of their messages) is not this test's to run.
+    celery_app.control.purge()
     server = Gunicorn()
     try:
         with celery_process(
