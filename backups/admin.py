@@ -17,6 +17,8 @@ from core.admin import ReadOnlyAdmin
 def _duration_text(seconds: float | None) -> str:
     if seconds is None:
         return "—"
+    if seconds < 1:
+        return f"{seconds:.2f} s"
     if seconds < 120:
         return f"{seconds:.1f} s"
     if seconds < 2 * 3600:
@@ -30,17 +32,7 @@ def _duration_text(seconds: float | None) -> str:
 class BackupAdmin(ReadOnlyAdmin):
     """Written by backup_create and the scheduled jobs; read here."""
 
-    list_display = (
-        "taken_at",
-        "name",
-        "kind",
-        "size",
-        "age",
-        "verification",
-        "verified_at",
-        "restore_time",
-        "file",
-    )
+    list_display = ("taken_at", "name", "kind", "size", "age", "verification", "restore_time")
     list_filter = ("verification", "kind", "engine")
     search_fields = ("name",)
     show_full_result_count = False
