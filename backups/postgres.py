@@ -16,6 +16,7 @@ from psycopg import sql
 
 from backups.archive import BackupError
 from backups.snapshot import Snapshot
+from core.logging import redact_contact_data
 
 Progress = Callable[[str], None]
 
@@ -93,8 +94,9 @@ def _run_tool(command: list[str], database: dict, progress: Progress | None, wha
         raise
     if process.wait() != 0:
         errors = [line for line in said if "error" in line.lower()] or said
+        # A failed COPY quotes the row it choked on: no contact data in the message.
         detail = "; ".join(errors[-3:]) or f"exit status {process.returncode}"
-        raise BackupError(f"{what} failed: {detail}")
+        raise BackupError(f"{what} failed: {redact_contact_data(detail)[:1000]}")
 
 
 def _snapshot_read(connection: psycopg.Connection) -> Snapshot:
