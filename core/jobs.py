@@ -192,6 +192,8 @@ def backup(now: datetime):
 @job("backup_verify", DAILY)
 def backup_verify(now: datetime):
     """The newest backup restored into a scratch database and compared with its manifest."""
+    if not Backup.objects.filter(deleted_at__isnull=True).exists():
+        return "no backup to verify yet"
     verified = backups.backup_verify(progress=_lease_kept)
     return f"{verified.name} verified: restored in {verified.restore_seconds:.1f} s"
 
@@ -199,5 +201,7 @@ def backup_verify(now: datetime):
 @job("restore_drill", WEEKLY)
 def restore_drill(now: datetime):
     """A full restore of the newest backup, checked against its manifest and this code."""
+    if not Backup.objects.filter(deleted_at__isnull=True).exists():
+        return "no backup to restore yet"
     drilled = backups.backup_verify(drill=True, progress=_lease_kept)
     return f"{drilled.name} restored in {drilled.restore_seconds:.1f} s (restore drill)"

@@ -43,6 +43,14 @@ def test_backup_verify_and_drill_jobs_record_their_runs(open_code):
     assert run_job("backup", now=AT) is None, "the period is done"
 
 
+def test_verify_and_drill_jobs_wait_for_the_first_backup_without_failing():
+    verified = run_job("backup_verify", now=AT)
+    drilled = run_job("restore_drill", now=datetime(2026, 11, 29, 3, 0, tzinfo=UTC))
+
+    assert (verified.outcome, verified.summary) == ("ok", "no backup to verify yet")
+    assert (drilled.outcome, drilled.summary) == ("ok", "no backup to restore yet")
+
+
 def test_verify_job_fails_its_run_when_the_backup_is_corrupt(settings, open_code):
     run_job("backup", now=AT)
     dump = settings.BACKUP_DIR / Backup.objects.get().file_name
