@@ -59,7 +59,3 @@ class Backup(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def table_count(self) -> int:
-        return len(self.row_counts)

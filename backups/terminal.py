@@ -1,6 +1,5 @@
 """What the backup commands share: progress lines on a terminal, and figures for people."""
 
-import sys
 from collections.abc import Callable
 
 
@@ -8,7 +7,7 @@ def progress_printer(command, *, verbosity: int) -> Callable[[str], None] | None
     """Print each step of a dump or restore when a person watches (a terminal, or -v 2)."""
     if verbosity < 1:
         return None
-    if verbosity < 2 and not sys.stdout.isatty():
+    if verbosity < 2 and not command.stdout.isatty():
         return None
 
     def show(line: str) -> None:
