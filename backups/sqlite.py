@@ -1,8 +1,11 @@
 """The embedded SQLite database: its online backup API, and a copy of the file to restore.
 
-The backup API copies a consistent snapshot page by page while the web,
-worker and beat processes keep writing (WAL); the copy is switched to a
-rollback journal so the backup is one self-contained file.
+The backup API copies a consistent snapshot in one step, inside one read
+transaction, while the web, worker and beat processes keep writing (WAL
+lets them). A copy in several steps would start again each time any other
+connection wrote, the lease renewals of the run itself included, and might
+never finish. The copy is switched to a rollback journal so the backup is
+one self-contained file.
 """
 
 import shutil
@@ -16,7 +19,6 @@ from backups.snapshot import Snapshot
 Progress = Callable[[str], None]
 
 ENGINE = "sqlite"
-PAGES_PER_STEP = 4096
 
 
 def _quoted(identifier: str) -> str:
@@ -50,13 +52,10 @@ def dump(*, database: dict, path: Path, progress: Progress | None = None) -> Sna
     source = sqlite3.connect(f"file:{database['NAME']}?mode=ro", uri=True, timeout=20)
     target = sqlite3.connect(path)
     try:
-
-        def report(status, remaining, total):
-            if progress and total:
-                progress(f"{100 * (total - remaining) // total} % of {total} pages copied")
-
-        source.backup(target, pages=PAGES_PER_STEP, progress=report)
+        source.backup(target)
         target.execute("PRAGMA journal_mode=DELETE")
+        if progress:
+            progress(f"{target.execute('PRAGMA page_count').fetchone()[0]} pages copied")
         return _snapshot_read(target)
     finally:
         target.close()
