@@ -175,3 +175,22 @@ def test_restore_to_replace_takes_a_safety_backup_first_and_prints_the_switch(
     assert "python manage.py migrate" in printed
     restored = ENGINE.inspect(database=connection.settings_dict, target=new_database)
     assert restored.row_counts["pilots_feedback"] == 0
+
+
+def test_a_copied_dump_verifies_by_its_manifest_alone(open_code, tmp_path):
+    """A backup copied off the machine is proven without the database's record of it."""
+    import shutil
+
+    backup = backup_create()
+    dump = backup_dir_of(backup)
+    copy_dir = tmp_path / "offsite"
+    copy_dir.mkdir()
+    shutil.copy(dump, copy_dir)
+    shutil.copy(manifest_path(dump), copy_dir)
+    Backup.objects.all().delete()
+    out = StringIO()
+
+    call_command("backup_verify", "--file", str(copy_dir / dump.name), stdout=out)
+
+    assert f"{backup.name} verified" in out.getvalue()
+    assert "tables match the manifest" in out.getvalue()
