@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "rollouts",
     "billing",
     "privacy",
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -414,6 +415,9 @@ CELERY_BEAT_SCHEDULE = {
     "pilots-qr-audit": _maintenance("qr_audit", crontab(minute=23), 3000),
     "pilots-success-reports": _maintenance("success_reports", crontab(minute=24), 3000),
     "rollouts-guard": _maintenance("rollouts_guard", 60.0, 55),
+    "backups-create": _maintenance("backup", crontab(minute=30), 3000),
+    "backups-verify": _maintenance("backup_verify", crontab(minute=40), 3000),
+    "backups-restore-drill": _maintenance("restore_drill", crontab(minute=45), 3000),
 }
 
 # Contact data (reward contacts, staff-ticket contacts), scan counters and Stripe
@@ -430,6 +434,26 @@ PROBE_BASE_URL = env.str("PROBE_BASE_URL", default=PUBLIC_BASE_URL).rstrip("/")
 PROBE_TIMEOUT_SECONDS = env.float("PROBE_TIMEOUT_SECONDS", default=10.0)
 # /health/status/ and the scheduler metric call beat stale when its last heartbeat is older.
 BEAT_HEARTBEAT_MAX_AGE_SECONDS = env.int("BEAT_HEARTBEAT_MAX_AGE_SECONDS", default=180)
+
+# ------------------------------------------------------------------------------
+# Backups
+# ------------------------------------------------------------------------------
+# Dumps (pg_dump --format=custom, or a SQLite copy) and their manifests are
+# written here; keep it on another disk than the database, and copy it off site.
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
+# Retention: the newest backup of each of the last KEEP_DAILY days and of each
+# of the last KEEP_MONTHLY months; the newest verified one is never deleted.
+BACKUP_KEEP_DAILY = env.int("BACKUP_KEEP_DAILY", default=30)
+BACKUP_KEEP_MONTHLY = env.int("BACKUP_KEEP_MONTHLY", default=12)
+# /health/status/ calls the backups stale past this age (the RPO promised: 24 h).
+BACKUP_MAX_AGE_SECONDS = env.int("BACKUP_MAX_AGE_SECONDS", default=24 * 3600)
+# The restore time promised (RTO); a verification or drill slower than this fails.
+BACKUP_RTO_SECONDS = env.int("BACKUP_RTO_SECONDS", default=4 * 3600)
+# pg_restore's parallel jobs.
+BACKUP_RESTORE_JOBS = env.int("BACKUP_RESTORE_JOBS", default=2)
+# The application version written into every manifest (the image tag in
+# production); empty: the git commit of the code, when there is one.
+APP_VERSION = env.str("APP_VERSION", default="")
 
 # ------------------------------------------------------------------------------
 # Public pages

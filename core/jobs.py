@@ -10,13 +10,17 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.management import call_command
 
+from backups import services as backups
+from backups.models import Backup
 from core import flags, outbox
 from core.maintenance import (
     DAILY,
     EVERY_5_MINUTES,
+    EVERY_6_HOURS,
     EVERY_MINUTE,
     HOURLY,
     WEEKLY,
+    checkpoint,
     job,
     local_day,
 )
@@ -170,3 +174,34 @@ def rollouts_guard(now: datetime):
     if purged:
         summary.add("request counts purged", purged)
     return summary
+
+
+def _lease_kept(line: str) -> None:
+    """A dump or restore's progress renews the run's lease, so a long one is not taken over."""
+    checkpoint()
+
+
+@job("backup", EVERY_6_HOURS)
+def backup(now: datetime):
+    """A backup of the database, then retention (30 daily, 12 monthly, newest verified kept)."""
+    made = backups.backup_create(kind=Backup.Kind.SCHEDULED, progress=_lease_kept)
+    deleted = backups.backups_prune(now=now)
+    return f"{made.name} written ({made.size_bytes} bytes); {deleted} old backup(s) deleted"
+
+
+@job("backup_verify", DAILY)
+def backup_verify(now: datetime):
+    """The newest backup restored into a scratch database and compared with its manifest."""
+    if not Backup.objects.filter(deleted_at__isnull=True).exists():
+        return "no backup to verify yet"
+    verified = backups.backup_verify(progress=_lease_kept)
+    return f"{verified.name} verified: restored in {verified.restore_seconds:.1f} s"
+
+
+@job("restore_drill", WEEKLY)
+def restore_drill(now: datetime):
+    """A full restore of the newest backup, checked against its manifest and this code."""
+    if not Backup.objects.filter(deleted_at__isnull=True).exists():
+        return "no backup to restore yet"
+    drilled = backups.backup_verify(drill=True, progress=_lease_kept)
+    return f"{drilled.name} restored in {drilled.restore_seconds:.1f} s (restore drill)"

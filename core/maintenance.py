@@ -6,8 +6,8 @@ is due: daily ones from 02:00 Stockholm time, weekly ones on Sundays from
 would skip the day the clocks spring forward (02:00 does not exist) and
 could fire twice the day they fall back (02:00 happens twice); an hourly
 trigger with a once-per-day key runs exactly once on both. Jobs due every
-minute, five minutes or hour are keyed by their UTC minute, five minutes or
-hour the same way.
+minute, five minutes, hour or six hours are keyed by their UTC minute, five
+minutes, hour or six-hour block the same way.
 
 A run holds the lease ``maintenance:<job>:<key>`` (core.leases) and renews it
 at every ``checkpoint()`` between pieces of its work. A second trigger of the
@@ -53,9 +53,10 @@ DAILY_HOUR = 2
 EVERY_MINUTE = "every minute"
 EVERY_5_MINUTES = "every 5 minutes"
 HOURLY = "hourly"
+EVERY_6_HOURS = "every 6 hours"
 DAILY = "daily"
 WEEKLY = "weekly"
-CADENCES = (EVERY_MINUTE, EVERY_5_MINUTES, HOURLY, DAILY, WEEKLY)
+CADENCES = (EVERY_MINUTE, EVERY_5_MINUTES, HOURLY, EVERY_6_HOURS, DAILY, WEEKLY)
 
 # A job due every minute must not stay blocked for long by a worker that died.
 EVERY_MINUTE_LEASE_SECONDS = 120
@@ -96,6 +97,8 @@ def run_key(cadence: str, now: datetime) -> str | None:
     utc = now.astimezone(UTC)
     if cadence == HOURLY:
         return utc.strftime("%Y-%m-%dT%HZ")
+    if cadence == EVERY_6_HOURS:
+        return utc.replace(hour=utc.hour - utc.hour % 6).strftime("%Y-%m-%dT%HZ")
     if cadence == EVERY_5_MINUTES:
         return utc.replace(minute=utc.minute - utc.minute % 5).strftime("%Y-%m-%dT%H:%MZ")
     return utc.strftime("%Y-%m-%dT%H:%MZ")

@@ -285,6 +285,7 @@ class BusinessGauges:
             last_runs,
             *_operations_families(),
             *_probe_families(),
+            *_backup_families(),
         ]
 
 
@@ -333,6 +334,13 @@ def _probe_families() -> list:
     )
     at.add_metric([], last.started_at.timestamp())
     return [success, latency, at]
+
+
+def _backup_families() -> list:
+    """Backup age, the last proven restore and its time (see backups/selectors.py)."""
+    from backups.selectors import backup_metric_families
+
+    return backup_metric_families()
 
 
 business_gauges = BusinessGauges()

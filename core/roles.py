@@ -30,6 +30,7 @@ ROLES: dict[str, dict[str, str]] = {
         "billing": MANAGE,
         "support": VIEW,
         "core": VIEW,
+        "backups": VIEW,
         "django_celery_beat": VIEW,
     },
     # Agents read pilots (so no payment changes) and run support.
@@ -39,6 +40,7 @@ ROLES: dict[str, dict[str, str]] = {
         "billing": VIEW,
         "support": MANAGE,
         "core": VIEW,
+        "backups": VIEW,
         "django_celery_beat": VIEW,
     },
     SUPPORT_LEADS: {
@@ -47,9 +49,17 @@ ROLES: dict[str, dict[str, str]] = {
         "billing": VIEW,
         "support": MANAGE,
         "core": VIEW,
+        "backups": VIEW,
         "django_celery_beat": VIEW,
     },
-    VIEWERS: {"pilots": VIEW, "rollouts": VIEW, "billing": VIEW, "support": VIEW, "core": VIEW},
+    VIEWERS: {
+        "pilots": VIEW,
+        "rollouts": VIEW,
+        "billing": VIEW,
+        "support": VIEW,
+        "core": VIEW,
+        "backups": VIEW,
+    },
 }
 
 

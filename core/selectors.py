@@ -152,10 +152,12 @@ class OperationsStatus:
     queues: dict[str, int] | None  # None when the broker could not be asked
     dead_letters: int
     last_success_by_job: dict[str, datetime]
+    backup: object = None  # backups.selectors.BackupState, None when the database is away
     stale: list[str] = field(default_factory=list)
 
 
 def operations_status(*, now: datetime | None = None) -> OperationsStatus:
+    from backups.selectors import backup_state
     from core.maintenance import last_success_by_job
 
     now = now or timezone.now()
@@ -173,6 +175,7 @@ def operations_status(*, now: datetime | None = None) -> OperationsStatus:
         queues=queues,
         dead_letters=dead_letters_waiting() if database_up else 0,
         last_success_by_job=last_success_by_job() if database_up else {},
+        backup=backup_state(now=now) if database_up else None,
     )
     status.stale = [check.name for check in checks if not check.ok]
     if status.scheduler.stale:
@@ -181,4 +184,6 @@ def operations_status(*, now: datetime | None = None) -> OperationsStatus:
         status.stale.append("workers")
     if status.dead_letters:
         status.stale.append("dead_letters")
+    if status.backup is not None and status.backup.stale:
+        status.stale.append("backup")
     return status

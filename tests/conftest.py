@@ -55,6 +55,19 @@ def _no_feature_counts_carried_over():
     flags.tally.take()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _backups_in_a_scratch_folder(tmp_path_factory):
+    """Backups the suite makes (every job runs in some tests) stay out of var/backups/,
+    here and in the processes tests start."""
+    from django.conf import settings
+
+    folder = tmp_path_factory.mktemp("backups")
+    os.environ["BACKUP_DIR"] = str(folder)
+    settings.BACKUP_DIR = folder
+    yield folder
+    os.environ.pop("BACKUP_DIR", None)
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """Keep the SQLite test database in a file so worker processes can open it too."""
