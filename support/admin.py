@@ -33,7 +33,7 @@ from core.admin import (
 from core.forms import ReportPeriodForm
 from core.logging import redact_contact_data
 from pilots.selectors import local_day_bounds
-from support import incidents, notices, selectors, services
+from support import incidents, notices, selectors, services, sla
 from support.admin_on_call import CafeNoticeInline, EscalationInline
 from support.business_time import between
 from support.cards import staff_card_html
@@ -209,7 +209,7 @@ class TicketAdmin(
                     "first_response_at",
                     "resolution_due_at",
                     "paused_at",
-                    "paused_minutes",
+                    "stood_still",
                     "response_breached_at",
                     "resolution_breached_at",
                     "escalation_level",
@@ -229,7 +229,7 @@ class TicketAdmin(
         "first_response_at",
         "resolution_due_at",
         "paused_at",
-        "paused_minutes",
+        "stood_still",
         "response_breached_at",
         "resolution_breached_at",
         "escalation_level",
@@ -275,6 +275,16 @@ class TicketAdmin(
             )
             or "—"
         )
+
+    @admin.display(description="resolution clock stood still")
+    def stood_still(self, ticket: Ticket) -> str:
+        """Business time waiting on the reporter or resolved, on the ticket's calendar."""
+        if ticket.pk is None:
+            return "—"
+        now = timezone.now()
+        running = sla.time_used(ticket, sla.RESOLUTION, until=now)
+        elapsed = between(ticket.calendar.business_calendar(), ticket.clock_started_at, now)
+        return business_duration(elapsed - running)
 
     @admin.display(description="priority", ordering="priority")
     def priority_badge(self, ticket: Ticket) -> str:

@@ -174,11 +174,12 @@ class Ticket(TimeStampedModel):
     """A support case with its SLA clock stored on the row.
 
     ``response_due_at`` and ``resolution_due_at`` are instants computed in the
-    policy's business time; the policy's targets and calendar are copied here
-    when the clock starts or the priority changes, so a later policy edit
-    never rewrites a running ticket's history. ``next_sla_check_at`` is the
-    one instant the sweeper needs: the earliest warning or breach still to
-    mark (empty when nothing is left to watch).
+    policy's business time (rules in ``support.sla``); the policy's targets
+    and calendar are copied here when the clock starts or the priority
+    changes, so a later policy edit never rewrites a running ticket's
+    history. ``next_sla_check_at`` is the one instant the sweeper needs: the
+    earliest warning or breach still to mark (empty when nothing is left to
+    watch).
     """
 
     # Labels are translated: café staff see them on their staff link page.
@@ -236,24 +237,19 @@ class Ticket(TimeStampedModel):
     first_response_minutes = models.PositiveIntegerField()
     resolution_minutes = models.PositiveIntegerField()
     warning_share = models.DecimalField(max_digits=3, decimal_places=2)
-    clock_started_at = models.DateTimeField(
-        help_text="Since when the current targets count (creation or the last priority change)."
-    )
-    response_used_minutes = models.PositiveIntegerField(
-        default=0, help_text="Business minutes of the response target used before the clock start."
-    )
-    resolution_used_minutes = models.PositiveIntegerField(
-        default=0,
-        help_text="Business minutes of the resolution target used before the clock start.",
-    )
+    clock_started_at = models.DateTimeField(help_text="Since when both targets count.")
     response_due_at = models.DateTimeField()
     resolution_due_at = models.DateTimeField()
     first_response_at = models.DateTimeField(null=True, blank=True)
     paused_at = models.DateTimeField(
-        null=True, blank=True, help_text="The resolution clock stands still since then."
+        null=True, blank=True, help_text="Waiting on the reporter since then."
     )
-    paused_minutes = models.PositiveIntegerField(
-        default=0, help_text="Business minutes the resolution clock has stood still so far."
+    # [{"kind": "waiting" | "resolved", "from": ISO instant, "to": ISO instant | null}]
+    pauses = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="When the clocks stood still: waiting stops resolution, resolved stops both.",
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)

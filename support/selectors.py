@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from core.models import Message
 from pilots.selectors import local_day_bounds
-from support.business_time import between
+from support import sla
 from support.models import (
     Escalation,
     Incident,
@@ -110,25 +110,20 @@ def mean_business_times(*, start: datetime, end: datetime) -> list[MeanTimes]:
         .select_related("calendar")
         .only(
             "priority",
-            "created_at",
+            "clock_started_at",
             "first_response_at",
             "resolved_at",
-            "paused_minutes",
+            "pauses",
             "calendar",
         )
     )
     for ticket in tickets.iterator(chunk_size=2000):
-        calendar = ticket.calendar.business_calendar()
         totals = sums[ticket.priority]
-        if ticket.first_response_at:
-            totals[0] += 1
-            totals[1] += (
-                between(calendar, ticket.created_at, ticket.first_response_at).total_seconds() / 60
-            )
-        if ticket.resolved_at:
-            totals[2] += 1
-            minutes = between(calendar, ticket.created_at, ticket.resolved_at).total_seconds() / 60
-            totals[3] += max(minutes - ticket.paused_minutes, 0)
+        for index, metric in ((0, sla.RESPONSE), (2, sla.RESOLUTION)):
+            taken = sla.time_taken(ticket, metric)
+            if taken is not None:
+                totals[index] += 1
+                totals[index + 1] += taken.total_seconds() / 60
     return [
         MeanTimes(
             priority=priority,
