@@ -191,6 +191,8 @@ class PilotAdmin(IntakeFactsAdmin):
         if period.is_valid():
             start, end = period.cleaned_data["start"], period.cleaned_data["end"]
         start, end = report_period(pilot, start=start, end=end)
+        if not period.is_bound:  # the dates shown are the dates reported
+            period = ReportPeriodForm(initial={"start": start, "end": end})
         return pilot_report(pilot, start=start, end=end), period
 
     def _report_html(self, request, report, period, *, for_pdf: bool) -> str:
@@ -200,6 +202,7 @@ class PilotAdmin(IntakeFactsAdmin):
             {
                 "report": report,
                 "period": period,
+                "reward": format_money(report.pilot.reward_amount, report.pilot.reward_currency),
                 "for_pdf": for_pdf,
                 "pdf_url": reverse("admin:pilots_pilot_report_pdf", args=[report.pilot.pk])
                 + "?"
@@ -228,7 +231,13 @@ class PilotAdmin(IntakeFactsAdmin):
     def report_csv_view(self, request, pk: int):
         report, _ = self._report(request, pk)
         rows = [
-            [section.title, figure.name, figure.value, figure.target, figure.passed]
+            [
+                section.title,
+                figure.name,
+                None if figure.value is None else round(figure.value, 1),
+                round(figure.target),
+                None if figure.value is None else figure.passed,
+            ]
             for section in (report.overall, *report.sites)
             for figure in section.figures
         ]

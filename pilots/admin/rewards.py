@@ -26,6 +26,7 @@ from core.admin import (
     SingletonAdmin,
     run_for_each,
 )
+from core.csv_export import kronor
 from core.logging import redact_contact_data
 from core.maintenance import job_enqueue
 from core.money import format_money
@@ -72,7 +73,7 @@ class PaymentAdmin(PageRelatedMixin, ContactDataAdminMixin, CsvExportMixin, Serv
         ("created_at", "created"),
         ("business__name", "business"),
         ("pilot__name", "pilot"),
-        ("amount", "amount (öre)"),
+        ("amount", "amount"),
         ("currency", "currency"),
         ("status", "status"),
         ("attempts", "attempts"),
@@ -81,6 +82,7 @@ class PaymentAdmin(PageRelatedMixin, ContactDataAdminMixin, CsvExportMixin, Serv
         ("stripe_transfer_id", "Stripe transfer"),
         ("paid_at", "paid"),
     )
+    csv_formats = {"amount": kronor}
     fields = (
         "feedback",
         "business",
