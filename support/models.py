@@ -331,6 +331,7 @@ class TicketEvent(models.Model):
         REPORTER = "reporter", "Reporter wrote"
         SLA = "sla", "SLA"
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        ESCALATED = "escalated", "Escalated"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -382,6 +383,32 @@ class TicketPhoto(models.Model):
 
     def __str__(self) -> str:
         return f"Photo of {self.ticket_id} ({self.width}×{self.height})"
+
+
+class CannedReply(TimeStampedModel):
+    """A prepared reply an agent starts from, for one category of ticket or for all.
+
+    ``{business}``, ``{reference}`` and ``{reporter}`` in the text are filled
+    in from the ticket when the agent picks it (``support.selectors``).
+    """
+
+    PLACEHOLDERS = ("{business}", "{reference}", "{reporter}")
+
+    title = models.CharField(max_length=100)
+    category = models.CharField(
+        max_length=20,
+        choices=Ticket.Category.choices,
+        blank=True,
+        help_text="Offered on tickets of this category; empty: on every ticket.",
+    )
+    body = models.TextField(help_text="Placeholders: {business}, {reference}, {reporter}.")
+
+    class Meta:
+        ordering = ["category", "title"]
+        verbose_name_plural = "canned replies"
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class StaffLink(TimeStampedModel):

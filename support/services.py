@@ -260,6 +260,30 @@ def ticket_set_status(
 
 
 @transaction.atomic
+def ticket_escalate(
+    *, ticket: Ticket, actor=None, reason: str = "", now: datetime | None = None
+) -> Ticket:
+    """An agent asks for help: one escalation level up, and the ticket's policy pages again."""
+    ticket = _locked(ticket)
+    if not ticket.is_open:
+        raise TicketError(
+            f"{ticket.reference} is {ticket.get_status_display().lower()}: "
+            "reopen it before escalating it."
+        )
+    now = now or timezone.now()
+    ticket.escalation_level += 1
+    _save(ticket)
+    event = _event(
+        ticket,
+        TicketEvent.Kind.ESCALATED,
+        author=actor,
+        body=f"Escalated to level {ticket.escalation_level}." + (f" {reason}" if reason else ""),
+    )
+    escalation.escalation_start(ticket=ticket, trigger=f"escalated:{event.pk}", now=now)
+    return ticket
+
+
+@transaction.atomic
 def ticket_acknowledge(*, ticket: Ticket, actor, now: datetime | None = None) -> Ticket:
     """Someone is on it: paging about the ticket stops, and it is theirs if nobody had it.
 
