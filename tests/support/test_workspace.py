@@ -192,6 +192,6 @@ def test_triage_list_shows_target_due_time_and_time_left(agent_client, business)
         services.ticket_create(title="Till is slow", priority="P2", business=business)
         page = agent_client.get("/admin/support/ticket/").content.decode()
 
-    assert "<strong>First response</strong> due 19:00" not in page  # business hours end 18:00
-    assert "<strong>First response</strong> due Tue 17 Nov 09:00" in page
+    assert "<strong>First response</strong><br>due Tue 17 Nov 09:00" in page  # local, 10 h on
+    assert "Till is slow<br>" in page and "PO-00001 · Café Aurora" in page
     assert "10 h 00 min left" in page
