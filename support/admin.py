@@ -36,7 +36,7 @@ from core.logging import redact_contact_data
 from pilots.selectors import local_day_bounds
 from support import incidents, notices, selectors, services, sla
 from support.admin_on_call import CafeNoticeInline, EscalationInline
-from support.admin_workspace import TicketWorkspaceMixin
+from support.admin_workspace import IncidentWorkspaceMixin, TicketWorkspaceMixin
 from support.business_time import between
 from support.cards import staff_card_html
 from support.models import (
@@ -587,7 +587,7 @@ class IncidentUpdateForm(forms.Form):
 
 
 @admin.register(Incident)
-class IncidentAdmin(SuperuserDeletesMixin, admin.ModelAdmin):
+class IncidentAdmin(IncidentWorkspaceMixin, SuperuserDeletesMixin, admin.ModelAdmin):
     list_display = (
         "reference",
         "title",
@@ -618,6 +618,8 @@ class IncidentAdmin(SuperuserDeletesMixin, admin.ModelAdmin):
         "acknowledged_at",
         "mitigated_at",
         "resolved_at",
+        "summary",
+        "impact",
         "root_cause",
         "corrective_actions",
         "alert_fingerprint",

@@ -486,8 +486,14 @@ class Incident(TimeStampedModel):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     mitigated_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    summary = models.TextField(blank=True, help_text="Postmortem: what happened, in a few lines.")
+    impact = models.TextField(
+        blank=True, help_text="Postmortem: who was affected, how, and for how long."
+    )
     root_cause = models.TextField(blank=True)
-    corrective_actions = models.TextField(blank=True)
+    corrective_actions = models.TextField(
+        blank=True, help_text="Notes; each action to take is opened as a ticket below."
+    )
     alert_fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
     alert_status = models.CharField(
         max_length=10, blank=True, help_text="The last state Alertmanager reported."
@@ -511,6 +517,24 @@ class Incident(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
+
+
+class CorrectiveAction(TimeStampedModel):
+    """One thing to change after an incident, with an owner and a due date, tracked as a ticket."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="actions")
+    description = models.CharField(max_length=200)
+    owner = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+")
+    due_on = models.DateField()
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.PROTECT, related_name="corrective_action", editable=False
+    )
+
+    class Meta:
+        ordering = ["due_on", "id"]
+
+    def __str__(self) -> str:
+        return self.description
 
 
 class IncidentUpdate(models.Model):

@@ -189,9 +189,9 @@ def test_replies_and_notes_read_differently_with_the_composer_first(agent_client
 
 def test_triage_list_shows_target_due_time_and_time_left(agent_client, business):
     with time_machine.travel(at("2026-11-16 09:00"), tick=False):
-        services.ticket_create(title="Till is slow", priority="P2", business=business)
+        ticket = services.ticket_create(title="Till is slow", priority="P2", business=business)
         page = agent_client.get("/admin/support/ticket/").content.decode()
 
     assert "<strong>First response</strong><br>due Tue 17 Nov 09:00" in page  # local, 10 h on
-    assert "Till is slow<br>" in page and "PO-00001 · Café Aurora" in page
+    assert "Till is slow<br>" in page and f"{ticket.reference} · Café Aurora" in page
     assert "10 h 00 min left" in page
