@@ -1,4 +1,4 @@
-"""The agent workspace in Debian's chromium at 1280×900: reply, note, priority, resolve.
+"""The agent workspace and the incident page in Debian's chromium at 1280×900.
 
 A screenshot of the page is kept under ``var/screenshots`` when a step fails.
 """
@@ -138,3 +138,35 @@ def test_triage_list_fits_1280_pixels_with_the_sidebar_open(
         assert clipped <= 0  # the table is not cut off inside its box
         assert sla_column["x"] + sla_column["width"] <= visible["x"] + visible["width"]
         assert "left" in page.locator("td.field-sla_badge").first.inner_text()
+
+
+def test_incident_acknowledged_mitigated_and_resolved_from_its_page(
+    browser_context, live_server, staff_member
+):
+    from support import incidents
+    from support.models import Incident, Severity
+
+    agent = staff_member(roles.SUPPORT_AGENTS)
+    incident = incidents.incident_declare(title="Feedback form down", severity=Severity.SEV2)
+    logged_in(browser_context, live_server, agent)
+    page = browser_context.new_page()
+
+    with screenshot_on_failure(page, "incident-page"):
+        page.goto(f"{live_server.url}/admin/support/incident/{incident.pk}/change/")
+        page.click("#incident-actions button:has-text('Acknowledge')")
+        page.wait_for_selector("text=Acknowledged.")
+        page.click("#incident-actions button:has-text('Mitigate')")
+        page.wait_for_selector("text=Mitigated: monitoring.")
+        page.click("#incident-actions button:has-text('Resolve')")
+        page.wait_for_selector("text=write down the root cause")
+
+        page.fill("#id_root_cause", "The form's database ran out of connections.")
+        page.click("input[name=_continue]")
+        page.click("#incident-actions button:has-text('Resolve')")
+        page.wait_for_selector("text=Resolved.")
+        page.click("text=Postmortem")
+        assert "ran out of connections" in page.locator("#postmortem").inner_text()
+
+    incident.refresh_from_db()
+    assert incident.status == Incident.Status.RESOLVED
+    assert incident.acknowledged_at <= incident.mitigated_at <= incident.resolved_at
