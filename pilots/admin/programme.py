@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
+from django.views.decorators.http import require_POST
 
 from core.admin import (
     EventInline,
@@ -148,6 +149,7 @@ class PilotAdmin(IntakeFactsAdmin):
     readonly_fields = ("status", "status_changed_at")
     inlines = (EnrollmentInline, EventInline)
     actions = ("activate", "pause", "resume", "complete", "cancel")
+    change_form_template = "admin/pilots/pilot/change_form.html"
     fieldsets = (
         (None, {"fields": ("name", "slug", "status", "status_changed_at")}),
         ("Dates", {"fields": ("starts_on", "ends_on")}),
@@ -179,8 +181,48 @@ class PilotAdmin(IntakeFactsAdmin):
             path("<int:pk>/report/", view(self.report_view), name="pilots_pilot_report"),
             path("<int:pk>/report.pdf", view(self.report_pdf_view), name="pilots_pilot_report_pdf"),
             path("<int:pk>/report.csv", view(self.report_csv_view), name="pilots_pilot_report_csv"),
+            path(
+                "<int:pk>/lifecycle/<slug:action>/",
+                view(require_POST(self.transition_view)),
+                name="pilots_pilot_transition",
+            ),
             *super().get_urls(),
         ]
+
+    # --- the pilot's life on its own page ----------------------------------------
+    TRANSITION_SERVICES = {
+        "activate": services.pilot_activate,
+        "pause": services.pilot_pause,
+        "resume": services.pilot_resume,
+        "complete": services.pilot_complete,
+        "cancel": services.pilot_cancel,
+    }
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and self.has_change_permission(request, obj):
+            context["transitions"] = [
+                (action, action.capitalize())
+                for action, (allowed_from, _) in services.PILOT_TRANSITIONS.items()
+                if obj.status in allowed_from
+            ]
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def transition_view(self, request, pk: int, action: str):
+        """Activate, pause, resume, complete or cancel from the pilot's page, by its service."""
+        pilot = get_object_or_404(Pilot, pk=pk)
+        if not self.has_change_permission(request, pilot):
+            raise PermissionDenied
+        service = self.TRANSITION_SERVICES.get(action)
+        if service is None:
+            messages.error(request, f"“{action}” is not something a pilot can do.")
+        else:
+            try:
+                service(pilot=pilot, actor=request.user)
+            except ValidationError as error:
+                report_errors(request, error)
+            else:
+                messages.success(request, f"“{pilot.name}” {services.PAST_TENSE[action]}.")
+        return HttpResponseRedirect(reverse("admin:pilots_pilot_change", args=[pk]))
 
     def _report(self, request, pk: int):
         if not self.has_view_permission(request):
