@@ -170,3 +170,39 @@ def test_incident_acknowledged_mitigated_and_resolved_from_its_page(
     incident.refresh_from_db()
     assert incident.status == Incident.Status.RESOLVED
     assert incident.acknowledged_at <= incident.mitigated_at <= incident.resolved_at
+
+
+def test_from_an_empty_database_to_printed_codes_and_staff_cards_in_five_pages(
+    browser_context, live_server, staff_member
+):
+    from pilots.models import Pilot
+
+    manager = staff_member(roles.PILOT_MANAGERS)
+    logged_in(browser_context, live_server, manager)
+    page = browser_context.new_page()
+    pages_seen = []
+    page.on("load", lambda loaded: pages_seen.append(loaded.url.split("?")[0]))
+
+    with screenshot_on_failure(page, "pilot-setup"):
+        page.goto(f"{live_server.url}/admin/setup/pilot/")  # 1: the pilot's details
+        page.fill("#id_name", "Malmö autumn pilot")
+        page.click("#setup-next")  # 2: cafés, trial limits and placements
+        page.fill("#id_new_cafes", "Café Solsidan; Malmö; 300\nKafé Hamnen; Malmö; 120")
+        page.click("#setup-next")  # 3: what to print, and Activate
+        page.wait_for_selector("#print-staff-cards")
+        page.click("#print-table-cards")  # 4: the table cards
+        page.wait_for_load_state()
+        table_cards = page.content()
+        page.go_back()
+        page.click("#print-staff-cards")  # 5: the staff cards
+        page.wait_for_load_state()
+        staff_cards = page.content()
+        distinct_pages = set(pages_seen)
+        page.go_back()
+        page.click("#setup-activate")
+        page.wait_for_selector("text=activated")
+
+    assert len(distinct_pages) <= 5, pages_seen
+    assert table_cards.count("Café Solsidan") >= 4 and table_cards.count("Kafé Hamnen") >= 4
+    assert staff_cards.count('<p class="placement">Personal / Staff</p>') == 2
+    assert Pilot.objects.get().status == Pilot.Status.ACTIVE
