@@ -184,6 +184,28 @@ def business_create(
 
 
 @transaction.atomic
+def business_status_set(*, business: Business, status: str, actor: Actor = None) -> Business:
+    """Onboarding, active, paused or churned: a paused or churned café's form takes no feedback."""
+    if status not in Business.Status.values:
+        raise EnrollmentError(f"“{status}” is not a café status.")
+    business = Business.objects.select_for_update().get(pk=business.pk)
+    if business.status == status:
+        return business
+    previous = business.status
+    business.status = status
+    business.save(update_fields=["status", "updated_at"])
+    transaction.on_commit(intake_facts_invalidate)
+    event_record(
+        subject=business,
+        action="business_status",
+        message=f"{Business.Status(previous).label} → {business.get_status_display()}.",
+        actor=actor,
+        data={"from": previous, "to": status},
+    )
+    return business
+
+
+@transaction.atomic
 def pilot_activate(*, pilot: Pilot, actor: Actor = None) -> Pilot:
     return _pilot_transition(pilot=pilot, action="activate", actor=actor)
 

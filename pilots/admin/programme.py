@@ -4,6 +4,8 @@ Every state change goes through `pilots.services`; the admin parses input,
 calls the service and reports the outcome as a message.
 """
 
+from functools import partial
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -95,6 +97,29 @@ class BusinessAdmin(IntakeFactsAdmin):
         ("Contact", {"fields": ("contact_name", "contact_email", "contact_phone")}),
         ("Trade", {"fields": ("expected_daily_customers", "peak_hours", "context")}),
     )
+
+    actions = ("mark_active", "mark_paused", "mark_churned")
+
+    def _status(self, request, queryset, status: str) -> None:
+        change = partial(services.business_status_set, status=status)
+        label = Business.Status(status).label.lower()
+        run_for_each(request, queryset, change, keyword="business", done=f"café(s) {label}")
+
+    @admin.action(description="Mark selected cafés active", permissions=["change"])
+    def mark_active(self, request, queryset):
+        self._status(request, queryset, Business.Status.ACTIVE)
+
+    @admin.action(
+        description="Pause selected cafés (their forms take no feedback)", permissions=["change"]
+    )
+    def mark_paused(self, request, queryset):
+        self._status(request, queryset, Business.Status.PAUSED)
+
+    @admin.action(
+        description="Mark selected cafés churned (their forms close)", permissions=["change"]
+    )
+    def mark_churned(self, request, queryset):
+        self._status(request, queryset, Business.Status.CHURNED)
 
     @admin.display(description="QR codes")
     def qr_codes_link(self, business: Business) -> str:
@@ -484,13 +509,25 @@ class QRCodeAdmin(admin.ModelAdmin):
         description="Regenerate selected codes (new token, same placement)", permissions=["change"]
     )
     def regenerate(self, request, queryset):
-        run_for_each(
-            request,
-            queryset,
-            services.qr_code_regenerate,
-            keyword="qr_code",
-            done="code(s) regenerated",
-        )
+        """Regenerate, then offer the new codes' cards for printing (the old cards stop working)."""
+        issued = []
+        for code in queryset:
+            try:
+                issued.append(services.qr_code_regenerate(qr_code=code, actor=request.user))
+            except ValidationError as error:
+                report_errors(request, error)
+        if issued:
+            ids = ",".join(str(code.pk) for code in issued)
+            sheet = reverse("admin:pilots_qrcode_sheet") + "?" + urlencode({"ids": ids})
+            messages.success(
+                request,
+                format_html(
+                    "{} code(s) regenerated: the printed cards of the old ones no longer work. "
+                    '<a href="{}" id="print-regenerated">Print the new cards</a>.',
+                    len(issued),
+                    sheet,
+                ),
+            )
 
     @admin.action(description="Print sheet of selected codes")
     def print_sheet(self, request, queryset):

@@ -54,3 +54,30 @@ def test_agents_and_viewers_cannot_change_a_pilots_life(agent_client, viewer_cli
             not in client.get(f"/admin/pilots/pilot/{pilot.pk}/change/").content.decode()
         )
     assert Pilot.objects.get(pk=pilot.pk).status == Pilot.Status.DRAFT
+
+
+def test_cafe_status_actions_close_and_reopen_its_form(
+    manager_client, viewer_client, open_code, django_capture_on_commit_callbacks
+):
+    from core.models import Event
+    from pilots.models import Business
+
+    business = open_code.business
+
+    def act(client, action: str):
+        with django_capture_on_commit_callbacks(execute=True):  # the form's cached facts go
+            return client.post(
+                "/admin/pilots/business/", {"action": action, "_selected_action": [business.pk]}
+            )
+
+    act(manager_client, "mark_paused")
+    paused = manager_client.get(f"/q/{open_code.token}/")
+    act(viewer_client, "mark_churned")  # viewers are offered no such action
+    unchanged = Business.objects.get(pk=business.pk).status
+    act(manager_client, "mark_active")
+    reopened = manager_client.get(f"/q/{open_code.token}/")
+
+    assert unchanged == Business.Status.PAUSED
+    assert paused.status_code != 200 and reopened.status_code == 200
+    assert Business.objects.get(pk=business.pk).status == Business.Status.ACTIVE
+    assert Event.objects.filter(action="business_status").count() == 2
