@@ -23,6 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
 
 from core.admin import report_errors
 from pilots import services as pilot_services
@@ -148,8 +149,7 @@ def pilot_cafes_set_up(
         missing = [label for label in placements if label and label not in taken]
         if missing:
             pilot_services.qr_codes_generate(business=cafe, placements=missing, actor=actor)
-        if not StaffLink.objects.filter(business=cafe, status=StaffLink.Status.ACTIVE).exists():
-            services.staff_link_issue(business=cafe, actor=actor)
+    services.staff_links_ensure(businesses=cafes, actor=actor)
     return enrollments
 
 
@@ -230,6 +230,7 @@ def print_view(request, pk: int):
     codes = QRCode.objects.filter(business_id__in=businesses, status=QRCode.Status.ACTIVE)
     links = StaffLink.objects.filter(business_id__in=businesses, status=StaffLink.Status.ACTIVE)
     ids = ",".join(str(pk) for pk in codes.values_list("pk", flat=True))
+    unlinked = len(set(businesses) - set(links.values_list("business_id", flat=True)))
     return _page(
         request,
         3,
@@ -241,9 +242,29 @@ def print_view(request, pk: int):
         link_count=links.count(),
         table_cards_url=reverse("admin:pilots_qrcode_sheet") + "?" + urlencode({"ids": ids}),
         staff_cards_url=reverse("pilot-setup-staff-cards", args=[pilot.pk]),
+        unlinked=unlinked if request.user.has_perm("pilots.change_pilot") else 0,
         can_activate=pilot.status == Pilot.Status.DRAFT
         and request.user.has_perm("pilots.change_pilot"),
     )
+
+
+def staff_links_view(request, pk: int):
+    """A staff link for every café of the pilot that has none (enrolled on the pilot's page).
+
+    Whoever may set up the pilot may do this, as the set-up flow does: it
+    only adds a missing link, it never replaces a printed one.
+    """
+    _require(request, "pilots.change_pilot")
+    pilot = get_object_or_404(Pilot, pk=pk)
+    cafes = [
+        enrollment.business
+        for enrollment in pilot.enrollments.filter(status=Enrollment.Status.ACTIVE).select_related(
+            "business"
+        )
+    ]
+    issued = services.staff_links_ensure(businesses=cafes, actor=request.user)
+    messages.success(request, f"{len(issued)} staff link(s) issued.")
+    return HttpResponseRedirect(reverse("pilot-setup-print", args=[pilot.pk]))
 
 
 def staff_cards_view(request, pk: int):
@@ -271,4 +292,9 @@ def urlpatterns_for(admin_view) -> list:
         path("<int:pk>/cafes/", admin_view(cafes_view), name="pilot-setup-cafes"),
         path("<int:pk>/print/", admin_view(print_view), name="pilot-setup-print"),
         path("<int:pk>/staff-cards/", admin_view(staff_cards_view), name="pilot-setup-staff-cards"),
+        path(
+            "<int:pk>/staff-links/",
+            admin_view(require_POST(staff_links_view)),
+            name="pilot-setup-staff-links",
+        ),
     ]

@@ -493,6 +493,21 @@ def staff_link_issue(*, business, actor=None) -> StaffLink:
 
 
 @transaction.atomic
+def staff_links_ensure(*, businesses, actor=None) -> list[StaffLink]:
+    """A staff link for each of ``businesses`` that has none active; returns the new ones."""
+    linked = set(
+        StaffLink.objects.filter(
+            business__in=businesses, status=StaffLink.Status.ACTIVE
+        ).values_list("business_id", flat=True)
+    )
+    return [
+        staff_link_issue(business=business, actor=actor)
+        for business in businesses
+        if business.pk not in linked
+    ]
+
+
+@transaction.atomic
 def staff_link_revoke(*, link: StaffLink, actor=None) -> StaffLink:
     link = StaffLink.objects.select_for_update().get(pk=link.pk)
     if link.status == StaffLink.Status.REVOKED:

@@ -91,3 +91,22 @@ def test_the_flow_is_for_pilot_managers(agent_client, viewer_client, pilot):
         assert client.post("/admin/setup/pilot/", details()).status_code == 403
         assert client.post(f"/admin/setup/pilot/{pilot.pk}/cafes/", {}).status_code == 403
     assert Pilot.objects.count() == 1
+
+
+def test_cafes_enrolled_on_the_pilot_page_get_their_staff_links_from_the_print_page(
+    manager_client, viewer_client, enrolled
+):
+    pilot = enrolled.pilot
+
+    pilot_page = manager_client.get(f"/admin/pilots/pilot/{pilot.pk}/change/").content.decode()
+    before = manager_client.get(f"/admin/setup/pilot/{pilot.pk}/print/").content.decode()
+    denied = viewer_client.post(f"/admin/setup/pilot/{pilot.pk}/staff-links/")
+    manager_client.post(f"/admin/setup/pilot/{pilot.pk}/staff-links/")
+    manager_client.post(f"/admin/setup/pilot/{pilot.pk}/staff-links/")  # twice: still one link
+    after = manager_client.get(f"/admin/setup/pilot/{pilot.pk}/print/").content.decode()
+
+    assert f'href="/admin/setup/pilot/{pilot.pk}/print/"' in pilot_page
+    assert "Issue staff links for 1 café(s) without one" in before
+    assert denied.status_code == 403
+    assert StaffLink.objects.filter(business=enrolled.business, status="active").count() == 1
+    assert "Issue staff links" not in after and "Print staff cards (1)" in after
