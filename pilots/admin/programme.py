@@ -100,6 +100,15 @@ class BusinessAdmin(IntakeFactsAdmin):
 
     actions = ("mark_active", "mark_paused", "mark_churned")
 
+    def save_model(self, request, obj, form, change):
+        """A status changed in the form goes through its service too, and is recorded."""
+        status = obj.status
+        if change and "status" in form.changed_data:
+            obj.status = form.initial["status"]
+        super().save_model(request, obj, form, change)
+        if obj.status != status:
+            services.business_status_set(business=obj, status=status, actor=request.user)
+
     def _status(self, request, queryset, status: str) -> None:
         change = partial(services.business_status_set, status=status)
         label = Business.Status(status).label.lower()

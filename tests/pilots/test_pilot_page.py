@@ -81,3 +81,19 @@ def test_cafe_status_actions_close_and_reopen_its_form(
     assert paused.status_code != 200 and reopened.status_code == 200
     assert Business.objects.get(pk=business.pk).status == Business.Status.ACTIVE
     assert Event.objects.filter(action="business_status").count() == 2
+
+
+def test_a_status_changed_in_the_cafe_form_is_recorded_like_the_actions(manager_client, business):
+    from core.models import Event
+    from tests.admin_forms import change_form_data
+
+    url = f"/admin/pilots/business/{business.pk}/change/"
+    data = change_form_data(manager_client.get(url), status="paused")
+
+    response = manager_client.post(url, data)
+
+    business.refresh_from_db()
+    assert response.status_code == 302
+    assert business.status == "paused"
+    event = Event.objects.get(action="business_status")
+    assert event.message == "Active → Paused."
