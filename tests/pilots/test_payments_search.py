@@ -71,3 +71,22 @@ def test_payment_page_shows_the_feedback_time_in_local_time(agent_client, paymen
 
     assert "(2026-07-01 12:30)" in page
     assert Payment.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "term", ["a@b", "@", "x" * 300 + "@example.se", "+46 70 123 45 67 89 01 23 45"]
+)
+def test_odd_search_terms_find_nothing(agent_client, payments, term):
+    response = agent_client.get("/admin/pilots/payment/", {"q": term})
+
+    assert response.status_code == 200
+    assert len(response.context["cl"].result_list) == 0
+
+
+def test_a_number_in_another_scripts_digits_is_the_same_contact_and_nul_never_fails(
+    agent_client, payments
+):
+    _karin, kalle = payments
+
+    assert listed(agent_client, "٠٧٠١٢٣٤٥٦٧") == {kalle.pk}  # 0701234567 in Arabic-Indic digits
+    assert agent_client.get("/admin/pilots/payment/", {"q": "a\x00@b"}).status_code < 500
