@@ -27,7 +27,7 @@ def pauses_from_clock_fields(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('support', '0010_counted_ticket_indexes'),
+        ('support', '0012_incident_update_next_update_at'),
     ]
 
     operations = [

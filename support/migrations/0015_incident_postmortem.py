@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('support', '0012_canned_replies_and_escalations'),
+        ('support', '0014_canned_replies_and_escalations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

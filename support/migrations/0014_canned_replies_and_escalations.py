@@ -36,7 +36,7 @@ def canned_replies_seed(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('support', '0011_ticket_clock_pauses'),
+        ('support', '0013_ticket_clock_pauses'),
     ]
 
     operations = [
