@@ -4,6 +4,7 @@ from django.urls import include, path
 from core import staff_views
 from core import views as core_views
 from core.security import StaffLoginForm
+from support import pilot_setup
 
 admin.site.site_header = "Pilot Ops"
 admin.site.site_title = "Pilot Ops"
@@ -18,6 +19,7 @@ urlpatterns = [
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("admin/second-factor/", staff_views.second_factor, name="second-factor"),
     path("admin/language/", staff_views.staff_language, name="staff-language"),
+    path("admin/setup/pilot/", include(pilot_setup.urlpatterns_for(admin.site.admin_view))),
     path("admin/", admin.site.urls),
     path("", include("pilots.urls")),
     path("", include("support.urls")),

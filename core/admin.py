@@ -1,5 +1,4 @@
 from collections.abc import Callable
-from datetime import datetime
 
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
@@ -9,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.admin import GenericTabularInline
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -429,9 +428,13 @@ class CsvExportMixin:
 
     Set ``csv_columns`` to (lookup, title) pairs; values are read with
     ``values_list(...).iterator()``, so a million rows never sit in memory.
+    A field with choices is written by its label; ``csv_formats`` maps a
+    lookup to a function for the rest (money in kronor, say). The cells are
+    written for a Swedish Excel by ``core.csv_export``.
     """
 
     csv_columns: tuple[tuple[str, str], ...] = ()
+    csv_formats: dict = {}
 
     def get_csv_columns(self, request) -> tuple[tuple[str, str], ...]:
         return self.csv_columns
@@ -447,10 +450,23 @@ class CsvExportMixin:
             *super().get_urls(),
         ]
 
+    def _csv_format(self, lookup: str):
+        if lookup in self.csv_formats:
+            return self.csv_formats[lookup]
+        try:
+            field = self.model._meta.get_field(lookup)
+        except FieldDoesNotExist:
+            return None
+        if not field.choices:
+            return None
+        labels = {value: str(label) for value, label in field.flatchoices}
+        return lambda value: labels.get(value, value)
+
     def export_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
         columns = self.get_csv_columns(request)
+        formats = [self._csv_format(lookup) for lookup, _ in columns]
         rows = (
             self.get_changelist_instance(request)
             .get_queryset(request)
@@ -459,17 +475,15 @@ class CsvExportMixin:
         )
         return csv_response(
             header=[title for _, title in columns],
-            rows=([csv_cell(value) for value in row] for row in rows),
+            rows=(
+                [
+                    value if shown is None or value is None else shown(value)
+                    for shown, value in zip(formats, row, strict=True)
+                ]
+                for row in rows
+            ),
             filename=f"{self.model._meta.verbose_name_plural}-{timezone.localdate():%Y-%m-%d}.csv",
         )
-
-
-def csv_cell(value):
-    if isinstance(value, datetime):
-        return timezone.localtime(value).isoformat(timespec="seconds")
-    if isinstance(value, list):
-        return " ".join(str(item) for item in value)
-    return value
 
 
 @admin.register(Message)

@@ -30,6 +30,14 @@ from pilots.services import daily_metrics_store
 from support.selectors import sla_attainment
 
 GREEN, AMBER, RED, GREY = "green", "amber", "red", "grey"
+# Each colour also has a sign and a word: nobody has to tell red from green.
+MARKS = {GREEN: "✓", AMBER: "!", RED: "✗", GREY: ""}
+VERDICTS = {
+    GREEN: "on target",
+    AMBER: "within 85 % of target",
+    RED: "behind target",
+    GREY: "no data",
+}
 AMBER_SHARE = Decimal("0.85")  # within 85 % of a target is amber, below is red
 
 
@@ -57,6 +65,14 @@ class Figure:
     @property
     def passed(self) -> bool:
         return self.colour == GREEN
+
+    @property
+    def mark(self) -> str:
+        return MARKS[self.colour]
+
+    @property
+    def verdict(self) -> str:
+        return VERDICTS[self.colour]
 
 
 def figures_for(pilot: Pilot, kpis: FeedbackKpis, money: tuple[int, int]) -> list[Figure]:
@@ -159,12 +175,13 @@ def dashboard(*, today: date | None = None) -> list[PilotBoard]:
         )
         for label, back in PERIODS:
             start = today - timedelta(days=back)
+            kpis = kpis_from_days(
+                enrollment, days[enrollment.pk], start=start, end=today, today=today
+            )
+            if not back and not (kpis.feedback_count or kpis.scans):
+                kpis = NO_KPIS  # nothing yet today is no data, not 0 % behind target
             site.periods[label] = figures_for(
-                enrollment.pilot,
-                kpis_from_days(
-                    enrollment, days[enrollment.pk], start=start, end=today, today=today
-                ),
-                money_from_days(days[enrollment.pk], start=start, end=today),
+                enrollment.pilot, kpis, money_from_days(days[enrollment.pk], start=start, end=today)
             )
         board = boards.setdefault(enrollment.pilot_id, PilotBoard(enrollment.pilot, []))
         board.sites.append(site)
@@ -185,21 +202,46 @@ def series_from_days(days: dict[date, DayFigures]) -> dict[date, tuple[int, floa
 
 
 def svg_chart(points: dict[date, tuple[int, float]], end: date, days: int = 30) -> str:
-    """Bars of daily feedback and a line of average quality (0-100), as inline SVG."""
-    width, height, bar = days * 8, 60, 6
+    """Bars of daily feedback and a line of average quality (0-100), as inline SVG.
+
+    With its axes labelled: feedback per day on the left (0 to the busiest
+    day), quality on the right (0 to 100), the first and last day below.
+    """
+    left, right, top, bottom = 26, 24, 4, 14
+    plot_width, plot_height, bar = days * 8, 60, 6
+    width, height = left + plot_width + right, top + plot_height + bottom
+    base = top + plot_height
     dates = [end - timedelta(days=days - 1 - n) for n in range(days)]
     peak = max([points.get(d, (0, 0))[0] for d in dates] + [1])
     bars, line = [], []
     for n, day in enumerate(dates):
         count, quality = points.get(day, (0, None))
-        h = round(count / peak * (height - 4))
-        bars.append(f'<rect x="{n * 8 + 1}" y="{height - h}" width="{bar}" height="{h}"/>')
+        h = round(count / peak * (plot_height - 4))
+        bars.append(f'<rect x="{left + n * 8 + 1}" y="{base - h}" width="{bar}" height="{h}"/>')
         if quality is not None:
-            line.append(f"{n * 8 + 4},{round(height - quality / 100 * height, 1)}")
+            line.append(f"{left + n * 8 + 4},{round(base - quality / 100 * plot_height, 1)}")
     title = escape(f"Daily feedback (bars, max {peak}) and average quality (line), {days} days")
+    label = 'font-size="8" font-family="sans-serif" fill="#555"'
+    axes = (
+        f'<g stroke="#999" stroke-width="1" fill="none">'
+        f'<polyline points="{left},{top} {left},{base} {left + plot_width},{base} '
+        f'{left + plot_width},{top}"/></g>'
+        f'<text x="{left - 2}" y="{top + 7}" text-anchor="end" {label}>{peak}</text>'
+        f'<text x="{left - 2}" y="{base}" text-anchor="end" {label}>0</text>'
+        f'<text x="{left + plot_width + 2}" y="{top + 7}" {label}>100</text>'
+        f'<text x="{left + plot_width + 2}" y="{base}" {label}>0</text>'
+        f'<text x="{left}" y="{height - 2}" {label}>{dates[0]:%d %b}</text>'
+        f'<text x="{left + plot_width}" y="{height - 2}" text-anchor="end" {label}>'
+        f"{dates[-1]:%d %b}</text>"
+    )
+    if days >= 20:  # room between the dates for the legend
+        axes += (
+            f'<text x="{left + plot_width // 2}" y="{height - 2}" text-anchor="middle" {label}>'
+            "bars: feedback · line: quality</text>"
+        )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img"><title>{title}</title>'
+        f'width="{width}" height="{height}" role="img"><title>{title}</title>{axes}'
         f'<g fill="#9ec5e0">{"".join(bars)}</g>'
         f'<polyline fill="none" stroke="#b35900" stroke-width="1.5" points="{" ".join(line)}"/>'
         "</svg>"

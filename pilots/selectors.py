@@ -751,11 +751,11 @@ def _distinct_comments(feedback: list[Feedback], count: int = 3) -> list[Feedbac
     """The first ``count`` feedback whose comments differ (repeats say nothing new)."""
     chosen, seen = [], set()
     for item in feedback:
+        if len(chosen) == count:
+            break
         if item.comment not in seen:
             seen.add(item.comment)
             chosen.append(item)
-            if len(chosen) == count:
-                break
     return chosen
 
 
@@ -793,16 +793,23 @@ def report_comments(
         for item in items:
             by_site[order].setdefault(item.enrollment_id, []).append(item)
     per_site = {
-        site: ReportComments(
-            best=_distinct_comments(by_site["best"].get(site, [])),
-            worst=_distinct_comments(by_site["worst"].get(site, [])),
-        )
+        site: _best_and_worst(by_site["best"].get(site, []), by_site["worst"].get(site, []))
         for site in enrollment_ids
     }
-    overall = ReportComments(
-        best=_distinct_comments(ranked["best"]), worst=_distinct_comments(ranked["worst"])
-    )
-    return per_site, overall
+    return per_site, _best_and_worst(ranked["best"], ranked["worst"])
+
+
+def _best_and_worst(best: list[Feedback], worst: list[Feedback], count: int = 3) -> ReportComments:
+    """Best and lowest rated comments, never one comment in both lists.
+
+    With fewer than ``2 * count`` different comments they are shared out: the
+    better half is best rated, the rest lowest rated.
+    """
+    different = len({item.comment for item in (*best, *worst)})
+    chosen = _distinct_comments(best, min(count, (different + 1) // 2))
+    shown = {item.comment for item in chosen}
+    rest = _distinct_comments([item for item in worst if item.comment not in shown], count)
+    return ReportComments(best=chosen, worst=rest)
 
 
 @dataclass(frozen=True)

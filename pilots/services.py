@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.text import slugify
 
 from core.contacts import email_normalise, phone_normalise
 from core.flags import flag_is_on
@@ -126,6 +127,82 @@ def _pilot_transition(*, pilot: Pilot, action: str, actor: Actor, note: str = ""
                 message=f"Closed: the pilot was {PAST_TENSE[action]}.",
             )
     return pilot
+
+
+def _free_slug(model, name: str) -> str:
+    base = slugify(name)[:90] or "unnamed"
+    slug, n = base, 1
+    while model.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def pilot_create(
+    *,
+    name: str,
+    starts_on: date,
+    ends_on: date,
+    reward_amount: int,
+    default_trial_limit: int,
+    actor: Actor = None,
+) -> Pilot:
+    """A new pilot, in draft until it is activated."""
+    pilot = Pilot(
+        name=name.strip(),
+        slug=_free_slug(Pilot, name),
+        starts_on=starts_on,
+        ends_on=ends_on,
+        reward_amount=reward_amount,
+        default_trial_limit=default_trial_limit,
+    )
+    if ends_on < starts_on:
+        raise PilotTransitionError("A pilot ends on or after the day it starts.")
+    pilot.full_clean()
+    pilot.save()
+    event_record(subject=pilot, action="pilot_create", message="Pilot created.", actor=actor)
+    return pilot
+
+
+@transaction.atomic
+def business_create(
+    *, name: str, city: str, expected_daily_customers: int, actor: Actor = None
+) -> Business:
+    """A new café, onboarding until its pilot runs."""
+    business = Business(
+        name=name.strip(),
+        slug=_free_slug(Business, name),
+        city=city.strip(),
+        expected_daily_customers=expected_daily_customers,
+    )
+    business.full_clean()
+    business.save()
+    transaction.on_commit(intake_facts_invalidate)
+    event_record(subject=business, action="business_create", message="Café added.", actor=actor)
+    return business
+
+
+@transaction.atomic
+def business_status_set(*, business: Business, status: str, actor: Actor = None) -> Business:
+    """Onboarding, active, paused or churned: a paused or churned café's form takes no feedback."""
+    if status not in Business.Status.values:
+        raise EnrollmentError(f"“{status}” is not a café status.")
+    business = Business.objects.select_for_update().get(pk=business.pk)
+    if business.status == status:
+        return business
+    previous = business.status
+    business.status = status
+    business.save(update_fields=["status", "updated_at"])
+    transaction.on_commit(intake_facts_invalidate)
+    event_record(
+        subject=business,
+        action="business_status",
+        message=f"{Business.Status(previous).label} → {business.get_status_display()}.",
+        actor=actor,
+        data={"from": previous, "to": status},
+    )
+    return business
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from core.admin import (
@@ -33,12 +34,13 @@ from core.admin import (
 from core.forms import ReportPeriodForm
 from core.logging import redact_contact_data
 from pilots.selectors import local_day_bounds
-from support import incidents, notices, selectors, services
+from support import incidents, notices, selectors, services, sla
 from support.admin_on_call import CafeNoticeInline, EscalationInline
+from support.admin_workspace import IncidentWorkspaceMixin, TicketWorkspaceMixin
 from support.business_time import between
 from support.cards import staff_card_html
-from support.forms import TicketTextForm
 from support.models import (
+    CannedReply,
     ClosedDate,
     Incident,
     IncidentUpdate,
@@ -48,7 +50,6 @@ from support.models import (
     StaffLink,
     SupportCalendar,
     Ticket,
-    TicketEvent,
     TicketPhoto,
     Urgency,
 )
@@ -120,28 +121,17 @@ class TimelineInline(ReadOnlyInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("author")
 
 
-class TicketEventInline(TimelineInline):
-    model = TicketEvent
-    fields = readonly_fields = ("created_at", "kind", "public", "author", "body")
-
-
 @admin.register(Ticket)
 class TicketAdmin(
+    TicketWorkspaceMixin,
     SuperuserDeletesMixin,
     ContactDataAdminMixin,
     FullTextSearchMixin,
     CsvExportMixin,
     admin.ModelAdmin,
 ):
-    list_display = (
-        "reference",
-        "title",
-        "business",
-        "priority_badge",
-        "status",
-        "assignee",
-        "sla_badge",
-    )
+    # Narrow enough for 1280 px with both sidebars open: the café under the title.
+    list_display = ("ticket", "priority_badge", "status", "assignee", "sla_badge")
     list_filter = (QueueFilter, "priority", "status", "business")
     list_select_related = ("business", "assignee", "calendar")
     search_fields = ("=reference", "title")
@@ -170,7 +160,7 @@ class TicketAdmin(
         ("escalation_level", "escalation level"),
     )
     autocomplete_fields = ("business",)
-    inlines = (EscalationInline, TicketEventInline)
+    inlines = (EscalationInline,)  # the conversation shows the timeline
     actions = (
         "declare_incident",
         "acknowledge",
@@ -199,21 +189,22 @@ class TicketAdmin(
                 )
             },
         ),
-        ("Triage", {"fields": ("category", "priority", "status", "assignee", "source")}),
+        ("Triage", {"fields": ("category", "source")}),
         ("Reporter", {"fields": ("reporter_name", "reporter_contact", "reporter_masked")}),
         (
-            "SLA",
+            "SLA clock",
             {
+                "classes": ("collapse",),
                 "fields": (
                     "response_due_at",
                     "first_response_at",
                     "resolution_due_at",
                     "paused_at",
-                    "paused_minutes",
+                    "stood_still",
                     "response_breached_at",
                     "resolution_breached_at",
                     "escalation_level",
-                )
+                ),
             },
         ),
     )
@@ -229,7 +220,7 @@ class TicketAdmin(
         "first_response_at",
         "resolution_due_at",
         "paused_at",
-        "paused_minutes",
+        "stood_still",
         "response_breached_at",
         "resolution_breached_at",
         "escalation_level",
@@ -276,6 +267,25 @@ class TicketAdmin(
             or "—"
         )
 
+    @admin.display(description="resolution clock stood still")
+    def stood_still(self, ticket: Ticket) -> str:
+        """Business time waiting on the reporter or resolved, on the ticket's calendar."""
+        if ticket.pk is None:
+            return "—"
+        now = timezone.now()
+        running = sla.time_used(ticket, sla.RESOLUTION, until=now)
+        elapsed = between(ticket.calendar.business_calendar(), ticket.clock_started_at, now)
+        return business_duration(elapsed - running)
+
+    @admin.display(description="ticket")
+    def ticket(self, ticket: Ticket) -> str:
+        return format_html(
+            '{}<br><small style="color:var(--body-quiet-color)">{} · {}</small>',
+            Truncator(ticket.title).chars(70),
+            ticket.reference,
+            ticket.business.name if ticket.business_id else "no café",
+        )
+
     @admin.display(description="priority", ordering="priority")
     def priority_badge(self, ticket: Ticket) -> str:
         return format_html(
@@ -284,25 +294,40 @@ class TicketAdmin(
             ticket.priority,
         )
 
-    @admin.display(description="SLA")
+    @admin.display(description="SLA: next target")
     def sla_badge(self, ticket: Ticket) -> str:
+        """The target that comes due first: its name, its due time (local) and the time left."""
         if not ticket.is_open:
             return "—"
-        if ticket.paused_at and ticket.first_response_at:
-            return "paused"
-        due = (
-            min(ticket.response_due_at, ticket.resolution_due_at)
-            if ticket.first_response_at is None
-            else ticket.resolution_due_at
+        running = []
+        if ticket.first_response_at is None:
+            running.append(sla.RESPONSE)
+        if ticket.paused_at is None:
+            running.append(sla.RESOLUTION)
+        if not running:
+            return format_html("<strong>Resolution</strong><br>paused (waiting on reporter)")
+        metric = min(running, key=lambda name: sla.due_at(ticket, name))
+        due = timezone.localtime(sla.due_at(ticket, metric))
+        left = sla.time_left(ticket, metric, now=timezone.now())
+        name = selectors.CLOCK_NAMES[metric]
+        when = f"{due:%H:%M}" if due.date() == timezone.localdate() else f"{due:%a %d %b %H:%M}"
+        if left <= timedelta(0):
+            return format_html(
+                "<strong>{}</strong><br>due {}<br>"
+                '<strong style="color:#ba2121">✗ {} overdue</strong>',
+                name,
+                when,
+                business_duration(left),
+            )
+        soon = left < timedelta(hours=1)
+        return format_html(
+            '<strong>{}</strong><br>due {}<br><span style="color:{}">{}{} left</span>',
+            name,
+            when,
+            "#b35900" if soon else "inherit",
+            "! " if soon else "",
+            business_duration(left),
         )
-        now = timezone.now()
-        calendar = ticket.calendar.business_calendar()
-        if due <= now:
-            late = business_duration(between(calendar, due, now))
-            return format_html('<strong style="color:#ba2121">{} overdue</strong>', late)
-        left = business_duration(between(calendar, now, due))
-        colour = "#d35400" if due - now < timedelta(hours=1) else "#2c7a2c"
-        return format_html('<span style="color:{}">{} left</span>', colour, left)
 
     # --- actions -------------------------------------------------------------
     @admin.action(description="Declare an incident for selected tickets", permissions=["change"])
@@ -368,15 +393,11 @@ class TicketAdmin(
     def status_closed(self, request, queryset):
         self._status(request, queryset, Ticket.Status.CLOSED)
 
-    # --- reply and note ------------------------------------------------------
+    # --- reports ---------------------------------------------------------------
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
             path("reports/", view(self.reports_view), name="support_ticket_reports"),
-            path(
-                "<int:pk>/reply/", view(require_POST(self.reply_view)), name="support_ticket_reply"
-            ),
-            path("<int:pk>/note/", view(require_POST(self.note_view)), name="support_ticket_note"),
             path("<int:pk>/photo/", view(self.photo_view), name="support_ticket_photo"),
             *super().get_urls(),
         ]
@@ -408,22 +429,6 @@ class TicketAdmin(
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
         return response
 
-    def _text_view(self, request, pk: int, service, done: str):
-        ticket = get_object_or_404(Ticket, pk=pk)
-        if not self.has_change_permission(request, ticket):
-            raise PermissionDenied
-        form = TicketTextForm(request.POST)
-        if form.is_valid():
-            try:
-                service(ticket=ticket, body=form.cleaned_data["body"], actor=request.user)
-            except ValidationError as error:
-                report_errors(request, error)
-            else:
-                messages.success(request, done)
-        else:
-            messages.error(request, "Write something first.")
-        return HttpResponseRedirect(reverse("admin:support_ticket_change", args=[pk]))
-
     def reports_view(self, request):
         """SLA attainment, mean business times and the backlog's age for a chosen period."""
         if not self.has_view_permission(request):
@@ -451,12 +456,6 @@ class TicketAdmin(
         }
         return TemplateResponse(request, "admin/support/ticket/reports.html", context)
 
-    def reply_view(self, request, pk: int):
-        return self._text_view(request, pk, services.ticket_reply, "Reply sent to the reporter.")
-
-    def note_view(self, request, pk: int):
-        return self._text_view(request, pk, services.ticket_add_note, "Internal note added.")
-
 
 class OpeningWindowInline(admin.TabularInline):
     model = OpeningWindow
@@ -472,6 +471,13 @@ class ClosedDateInline(admin.TabularInline):
 class SupportCalendarAdmin(admin.ModelAdmin):
     list_display = ("name", "timezone", "holiday_country")
     inlines = (OpeningWindowInline, ClosedDateInline)
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    list_display = ("title", "category")
+    list_filter = ("category",)
+    search_fields = ("title", "body")
 
 
 @admin.register(SLAPolicy)
@@ -581,7 +587,7 @@ class IncidentUpdateForm(forms.Form):
 
 
 @admin.register(Incident)
-class IncidentAdmin(SuperuserDeletesMixin, admin.ModelAdmin):
+class IncidentAdmin(IncidentWorkspaceMixin, SuperuserDeletesMixin, admin.ModelAdmin):
     list_display = (
         "reference",
         "title",
@@ -612,6 +618,8 @@ class IncidentAdmin(SuperuserDeletesMixin, admin.ModelAdmin):
         "acknowledged_at",
         "mitigated_at",
         "resolved_at",
+        "summary",
+        "impact",
         "root_cause",
         "corrective_actions",
         "alert_fingerprint",

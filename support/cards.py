@@ -13,10 +13,18 @@ INSTRUCTION_EN = "Staff: report a problem"
 
 
 def staff_card_html(staff_link: StaffLink) -> str:
-    card = TableCard(
-        business_name=staff_link.business.name,
-        placement="Personal / Staff",
-        url=staff_link.public_url,
-        image_uri=qr_png_data_uri(staff_link.public_url),
-    )
-    return cards_sheet_html([card], instruction_sv=INSTRUCTION_SV, instruction_en=INSTRUCTION_EN)
+    return staff_cards_html([staff_link])
+
+
+def staff_cards_html(staff_links: list[StaffLink]) -> str:
+    """The cards of several cafés on one sheet (the pilot set-up flow prints them all)."""
+    cards = [
+        TableCard(
+            business_name=link.business.name,
+            placement="Personal / Staff",
+            url=link.public_url,
+            image_uri=qr_png_data_uri(link.public_url),
+        )
+        for link in staff_links
+    ]
+    return cards_sheet_html(cards, instruction_sv=INSTRUCTION_SV, instruction_en=INSTRUCTION_EN)

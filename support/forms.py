@@ -53,3 +53,21 @@ class StaffReportForm(HoneypotMixin, forms.Form):
 
 class TicketTextForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 80}))
+
+
+class TicketTriageForm(forms.Form):
+    """The side panel of the agent workspace: status, priority and assignee in place."""
+
+    status = forms.ChoiceField(choices=Ticket.Status.choices)
+    priority = forms.ChoiceField(choices=Ticket._meta.get_field("priority").choices)
+    assignee = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="nobody", to_field_name="pk"
+    )
+
+    def __init__(self, *args, **kwargs):
+        from django.contrib.auth import get_user_model
+
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = (
+            get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
+        )

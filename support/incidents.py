@@ -8,7 +8,7 @@ for the incidents that matter most.
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -17,8 +17,16 @@ from django.utils import timezone
 
 from core.services import editable_fields_apply
 from pilots.models import Business
-from support import escalation, notices
-from support.models import PRIORITY_SEVERITY, Incident, IncidentUpdate, Severity, Ticket
+from support import escalation, notices, services
+from support.models import (
+    PRIORITY_SEVERITY,
+    CorrectiveAction,
+    Incident,
+    IncidentUpdate,
+    Priority,
+    Severity,
+    Ticket,
+)
 
 POSTMORTEM_REQUIRED = (Severity.SEV1, Severity.SEV2)
 ALERT_SEVERITY = {
@@ -56,6 +64,22 @@ def _update(
 
 def _locked(incident: Incident) -> Incident:
     return Incident.objects.select_for_update().get(pk=incident.pk)
+
+
+def _acted_on(incident: Incident, actor, *, now: datetime) -> None:
+    """A person's first action on an incident acknowledges it: time to acknowledge is measured.
+
+    Pressing *Acknowledge* is not needed first: whoever posts an update,
+    mitigates, resolves or edits it is on it, and the paging stops.
+    """
+    person = actor if actor is not None and actor.is_authenticated else None
+    if person is None or incident.acknowledged_at is not None:
+        return
+    escalation.escalations_acknowledge(incident=incident, by=person, now=now)
+    incident.acknowledged_at = now
+    incident.commander = incident.commander or person
+    incident.save(update_fields=["acknowledged_at", "commander", "updated_at"])
+    _update(incident, f"Acknowledged by {person.get_username()}.", author=person, at=now)
 
 
 @transaction.atomic
@@ -114,7 +138,15 @@ def incident_declare_from_tickets(*, tickets: list[Ticket], actor=None) -> Incid
     )
 
 
-EDITABLE = ("title", "commander", "root_cause", "corrective_actions", "expected_downtime_minutes")
+EDITABLE = (
+    "title",
+    "commander",
+    "summary",
+    "impact",
+    "root_cause",
+    "corrective_actions",
+    "expected_downtime_minutes",
+)
 
 
 @transaction.atomic
@@ -123,6 +155,7 @@ def incident_edit(*, incident: Incident, changes: dict, actor=None) -> Incident:
     if not changes:
         return incident
     locked = _locked(incident)
+    _acted_on(locked, actor, now=timezone.now())
     editable_fields_apply(locked, changes, allowed=EDITABLE, error=IncidentError)
     locked.full_clean()
     locked.save()
@@ -169,6 +202,7 @@ def incident_post_update(
     incident = _locked(incident)
     if status == Incident.Status.RESOLVED:
         raise IncidentError("Resolve the incident with its root cause instead.")
+    _acted_on(incident, actor, now=timezone.now())
     if status and status != incident.status:
         incident.status = status
         if status == Incident.Status.MONITORING and incident.mitigated_at is None:
@@ -199,7 +233,13 @@ def incident_set_severity(*, incident: Incident, severity: str, actor=None) -> I
 
 @transaction.atomic
 def incident_mitigate(*, incident: Incident, actor=None, body: str = "") -> Incident:
+    """The harm has stopped: monitoring from now (a resolved incident stays resolved)."""
     incident = _locked(incident)
+    if incident.status == Incident.Status.RESOLVED:
+        raise IncidentError(f"{incident.reference} is resolved already.")
+    if incident.status == Incident.Status.MONITORING:
+        return incident
+    _acted_on(incident, actor, now=timezone.now())
     incident.status = Incident.Status.MONITORING
     incident.mitigated_at = incident.mitigated_at or timezone.now()
     incident.save(update_fields=["status", "mitigated_at", "updated_at"])
@@ -221,6 +261,7 @@ def incident_resolve(
             "before resolving it."
         )
     now = timezone.now()
+    _acted_on(incident, actor, now=now)
     incident.status = Incident.Status.RESOLVED
     incident.root_cause = root_cause
     incident.corrective_actions = (corrective_actions or incident.corrective_actions).strip()
@@ -236,6 +277,72 @@ def incident_resolve(
     escalation.escalations_stop(incident=incident, reason="resolved", now=now)
     notices.cafe_notices_send(incident=incident, now=now)
     return incident
+
+
+# ------------------------------------------------------------------------------
+# The postmortem
+# ------------------------------------------------------------------------------
+@transaction.atomic
+def corrective_action_open(
+    *, incident: Incident, description: str, owner, due_on: date, actor=None
+) -> CorrectiveAction:
+    """A corrective action with an owner and a due date, opened as a ticket assigned to them."""
+    description = description.strip()
+    if not description:
+        raise IncidentError("A corrective action needs a description.")
+    if owner is None:
+        raise IncidentError("A corrective action needs an owner.")
+    incident = _locked(incident)
+    _acted_on(incident, actor, now=timezone.now())
+    ticket = services.ticket_create(
+        title=f"{incident.reference} corrective action: {description}"[:200],
+        description=f"From the postmortem of {incident.reference} {incident.title}. "
+        f"Due {due_on:%Y-%m-%d}, owner {owner.get_username()}.",
+        priority=Priority.P3,
+        category=Ticket.Category.OTHER,
+        source=Ticket.Source.SYSTEM,
+        actor=actor,
+    )
+    services.ticket_assign(ticket=ticket, assignee=owner, actor=actor)
+    incident.tickets.add(ticket)
+    action = CorrectiveAction(
+        incident=incident, description=description, owner=owner, due_on=due_on, ticket=ticket
+    )
+    action.full_clean()
+    action.save()
+    _update(
+        incident,
+        f"Corrective action opened as {ticket.reference}: {description} "
+        f"(owner {owner.get_username()}, due {due_on:%Y-%m-%d}).",
+        author=actor,
+    )
+    return action
+
+
+@dataclass(frozen=True)
+class Postmortem:
+    incident: Incident
+    timeline: list[IncidentUpdate]
+    actions: list[CorrectiveAction]
+    time_to_acknowledge: timedelta | None
+    time_to_mitigate: timedelta | None
+    time_to_resolve: timedelta | None
+
+
+def postmortem(incident: Incident) -> Postmortem:
+    """The structured postmortem; its timeline is the incident's updates, oldest first."""
+
+    def since_detected(instant: datetime | None) -> timedelta | None:
+        return instant - incident.detected_at if instant else None
+
+    return Postmortem(
+        incident=incident,
+        timeline=list(incident.updates.select_related("author").order_by("created_at", "id")),
+        actions=list(incident.actions.select_related("owner", "ticket")),
+        time_to_acknowledge=since_detected(incident.acknowledged_at),
+        time_to_mitigate=since_detected(incident.mitigated_at),
+        time_to_resolve=since_detected(incident.resolved_at),
+    )
 
 
 # ------------------------------------------------------------------------------

@@ -174,11 +174,12 @@ class Ticket(TimeStampedModel):
     """A support case with its SLA clock stored on the row.
 
     ``response_due_at`` and ``resolution_due_at`` are instants computed in the
-    policy's business time; the policy's targets and calendar are copied here
-    when the clock starts or the priority changes, so a later policy edit
-    never rewrites a running ticket's history. ``next_sla_check_at`` is the
-    one instant the sweeper needs: the earliest warning or breach still to
-    mark (empty when nothing is left to watch).
+    policy's business time (rules in ``support.sla``); the policy's targets
+    and calendar are copied here when the clock starts or the priority
+    changes, so a later policy edit never rewrites a running ticket's
+    history. ``next_sla_check_at`` is the one instant the sweeper needs: the
+    earliest warning or breach still to mark (empty when nothing is left to
+    watch).
     """
 
     # Labels are translated: café staff see them on their staff link page.
@@ -236,24 +237,19 @@ class Ticket(TimeStampedModel):
     first_response_minutes = models.PositiveIntegerField()
     resolution_minutes = models.PositiveIntegerField()
     warning_share = models.DecimalField(max_digits=3, decimal_places=2)
-    clock_started_at = models.DateTimeField(
-        help_text="Since when the current targets count (creation or the last priority change)."
-    )
-    response_used_minutes = models.PositiveIntegerField(
-        default=0, help_text="Business minutes of the response target used before the clock start."
-    )
-    resolution_used_minutes = models.PositiveIntegerField(
-        default=0,
-        help_text="Business minutes of the resolution target used before the clock start.",
-    )
+    clock_started_at = models.DateTimeField(help_text="Since when both targets count.")
     response_due_at = models.DateTimeField()
     resolution_due_at = models.DateTimeField()
     first_response_at = models.DateTimeField(null=True, blank=True)
     paused_at = models.DateTimeField(
-        null=True, blank=True, help_text="The resolution clock stands still since then."
+        null=True, blank=True, help_text="Waiting on the reporter since then."
     )
-    paused_minutes = models.PositiveIntegerField(
-        default=0, help_text="Business minutes the resolution clock has stood still so far."
+    # [{"kind": "waiting" | "resolved", "from": ISO instant, "to": ISO instant | null}]
+    pauses = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="When the clocks stood still: waiting stops resolution, resolved stops both.",
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -335,6 +331,7 @@ class TicketEvent(models.Model):
         REPORTER = "reporter", "Reporter wrote"
         SLA = "sla", "SLA"
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        ESCALATED = "escalated", "Escalated"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -386,6 +383,32 @@ class TicketPhoto(models.Model):
 
     def __str__(self) -> str:
         return f"Photo of {self.ticket_id} ({self.width}×{self.height})"
+
+
+class CannedReply(TimeStampedModel):
+    """A prepared reply an agent starts from, for one category of ticket or for all.
+
+    ``{business}``, ``{reference}`` and ``{reporter}`` in the text are filled
+    in from the ticket when the agent picks it (``support.selectors``).
+    """
+
+    PLACEHOLDERS = ("{business}", "{reference}", "{reporter}")
+
+    title = models.CharField(max_length=100)
+    category = models.CharField(
+        max_length=20,
+        choices=Ticket.Category.choices,
+        blank=True,
+        help_text="Offered on tickets of this category; empty: on every ticket.",
+    )
+    body = models.TextField(help_text="Placeholders: {business}, {reference}, {reporter}.")
+
+    class Meta:
+        ordering = ["category", "title"]
+        verbose_name_plural = "canned replies"
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class StaffLink(TimeStampedModel):
@@ -463,8 +486,14 @@ class Incident(TimeStampedModel):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     mitigated_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    summary = models.TextField(blank=True, help_text="Postmortem: what happened, in a few lines.")
+    impact = models.TextField(
+        blank=True, help_text="Postmortem: who was affected, how, and for how long."
+    )
     root_cause = models.TextField(blank=True)
-    corrective_actions = models.TextField(blank=True)
+    corrective_actions = models.TextField(
+        blank=True, help_text="Notes; each action to take is opened as a ticket below."
+    )
     alert_fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
     alert_status = models.CharField(
         max_length=10, blank=True, help_text="The last state Alertmanager reported."
@@ -488,6 +517,24 @@ class Incident(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
+
+
+class CorrectiveAction(TimeStampedModel):
+    """One thing to change after an incident, with an owner and a due date, tracked as a ticket."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="actions")
+    description = models.CharField(max_length=200)
+    owner = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+")
+    due_on = models.DateField()
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.PROTECT, related_name="corrective_action", editable=False
+    )
+
+    class Meta:
+        ordering = ["due_on", "id"]
+
+    def __str__(self) -> str:
+        return self.description
 
 
 class IncidentUpdate(models.Model):

@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from core.models import Message
 from pilots.selectors import local_day_bounds
-from support.business_time import between
+from support import sla
 from support.models import (
+    CannedReply,
     Escalation,
     Incident,
     IncidentUpdate,
@@ -110,25 +111,20 @@ def mean_business_times(*, start: datetime, end: datetime) -> list[MeanTimes]:
         .select_related("calendar")
         .only(
             "priority",
-            "created_at",
+            "clock_started_at",
             "first_response_at",
             "resolved_at",
-            "paused_minutes",
+            "pauses",
             "calendar",
         )
     )
     for ticket in tickets.iterator(chunk_size=2000):
-        calendar = ticket.calendar.business_calendar()
         totals = sums[ticket.priority]
-        if ticket.first_response_at:
-            totals[0] += 1
-            totals[1] += (
-                between(calendar, ticket.created_at, ticket.first_response_at).total_seconds() / 60
-            )
-        if ticket.resolved_at:
-            totals[2] += 1
-            minutes = between(calendar, ticket.created_at, ticket.resolved_at).total_seconds() / 60
-            totals[3] += max(minutes - ticket.paused_minutes, 0)
+        for index, metric in ((0, sla.RESPONSE), (2, sla.RESOLUTION)):
+            taken = sla.time_taken(ticket, metric)
+            if taken is not None:
+                totals[index] += 1
+                totals[index + 1] += taken.total_seconds() / 60
     return [
         MeanTimes(
             priority=priority,
@@ -364,3 +360,117 @@ def cafe_incident_notices(business) -> list[CafeIncidentNotice]:
         for incident in incidents
         if incident.public_updates
     ]
+
+
+# ------------------------------------------------------------------------------
+# The agent workspace on the ticket page
+# ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SlaClock:
+    """One SLA target of a ticket as the agent reads it."""
+
+    metric: str
+    name: str  # "First response" or "Resolution"
+    target: str  # "10 h in Business hours (Stockholm)"
+    due_at: datetime
+    left: timedelta  # business time; negative once overdue
+    state: str  # met, overdue, paused, stopped or running
+    done_at: datetime | None = None
+
+    @property
+    def left_words(self) -> str:
+        """The business time left (or late), in words: "2 h 10 min"."""
+        return duration_words(int(abs(self.left.total_seconds()) // 60))
+
+
+CLOCK_NAMES = {sla.RESPONSE: "First response", sla.RESOLUTION: "Resolution"}
+
+
+def duration_words(minutes: int) -> str:
+    """600 → "10 h", 15 → "15 min", 1470 → "24 h 30 min"."""
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h" + (f" {rest} min" if rest else "")
+
+
+def sla_clocks(ticket: Ticket, *, now: datetime | None = None) -> list[SlaClock]:
+    """Both targets with their name, due time, business time left and state."""
+    now = now or timezone.now()
+    clocks = []
+    for metric in sla.METRICS:
+        done = ticket.first_response_at if metric == sla.RESPONSE else ticket.resolved_at
+        due = sla.due_at(ticket, metric)
+        if done is not None:
+            state = "met" if done <= due else "overdue"
+            left = sla.target(ticket, metric) - sla.time_used(ticket, metric, until=done)
+        else:
+            left = sla.time_left(ticket, metric, now=now)
+            if not ticket.is_open:
+                state = "stopped"
+            elif metric == sla.RESOLUTION and ticket.paused_at is not None:
+                state = "paused"
+            else:
+                state = "overdue" if due <= now else "running"
+        target = sla.target(ticket, metric).total_seconds() // 60
+        clocks.append(
+            SlaClock(
+                metric=metric,
+                name=CLOCK_NAMES[metric],
+                target=f"{duration_words(int(target))} in {ticket.calendar.name}",
+                due_at=timezone.localtime(due),
+                left=left,
+                state=state,
+                done_at=done and timezone.localtime(done),
+            )
+        )
+    return clocks
+
+
+def business_tickets(ticket: Ticket, *, count: int = 5) -> list[Ticket]:
+    """The café's other tickets: the open ones first, then the most recent."""
+    if ticket.business_id is None:
+        return []
+    others = Ticket.objects.filter(business_id=ticket.business_id).exclude(pk=ticket.pk)
+    open_ones = list(others.filter(status__in=Ticket.OPEN_STATUSES).order_by("-created_at")[:count])
+    recent = list(
+        others.exclude(status__in=Ticket.OPEN_STATUSES).order_by("-created_at")[
+            : max(count - len(open_ones), 0)
+        ]
+    )
+    return open_ones + recent
+
+
+def canned_replies_for(ticket: Ticket, *, reporter_shown: bool) -> list[tuple[str, str]]:
+    """(title, text) of the replies offered on ``ticket``, placeholders filled in.
+
+    ``{reporter}`` is the reporter's name only for whoever may see contact
+    data; for the others it is left out (``Hi {reporter},`` reads ``Hi,``).
+    """
+    replies = CannedReply.objects.filter(Q(category="") | Q(category=ticket.category))
+    business = ticket.business.name if ticket.business_id else "your café"
+    return [
+        (
+            reply.title,
+            placeholders_fill(
+                reply.body,
+                business=business,
+                reference=ticket.reference,
+                reporter=ticket.reporter_name if reporter_shown else "",
+            ),
+        )
+        for reply in replies
+    ]
+
+
+def placeholders_fill(text: str, *, business: str, reference: str, reporter: str) -> str:
+    """Plain replacement, never ``str.format``: a stray brace in a reply stays as written."""
+    if not reporter:
+        text = text.replace(" {reporter}", "")
+    for placeholder, value in (
+        ("{business}", business),
+        ("{reference}", reference),
+        ("{reporter}", reporter),
+    ):
+        text = text.replace(placeholder, value)
+    return text

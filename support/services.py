@@ -3,8 +3,9 @@
 The SLA rules live in :mod:`support.sla`; these services decide when they
 apply: only a public reply by staff fulfils the first response, waiting on
 the reporter pauses the resolution clock and the reporter's reply resumes it,
-a priority change keeps the business time already used, resolving stops the
-clock and reopening resumes it.
+a priority change counts as if the ticket had always had the new priority
+(refused once the ticket is resolved or closed), resolving stops both clocks
+and reopening runs them again.
 """
 
 import logging
@@ -181,13 +182,23 @@ def ticket_assign(*, ticket: Ticket, assignee, actor=None) -> Ticket:
 def ticket_set_priority(
     *, ticket: Ticket, priority: str, actor=None, now: datetime | None = None
 ) -> Ticket:
-    """Change priority; the business time already used counts against the new targets."""
+    """Change priority: the due times count as if the ticket had always had it (see ``sla``).
+
+    Refused on a resolved or closed ticket: its clocks stand still, and the
+    priority it was resolved under is the one its SLA is judged by.
+    """
     ticket = _locked(ticket)
+    if priority not in Priority.values:
+        raise TicketError(f"{priority!r} is not a priority.")
     if ticket.priority == priority:
         return ticket
+    if not ticket.is_open:
+        raise TicketError(
+            f"{ticket.reference} is {ticket.get_status_display().lower()}: "
+            "reopen it before changing its priority."
+        )
     now = now or timezone.now()
     previous = ticket.priority
-    ticket.priority = priority
     sla.policy_apply(ticket, _policy(priority), now=now)
     _save(ticket)
     event = _event(
@@ -197,7 +208,7 @@ def ticket_set_priority(
         public=True,
         body=f"Priority {previous} → {priority}.",
     )
-    if priority < previous and ticket.is_open:  # P0 comes first: more urgent than before
+    if priority < previous:  # P0 comes first: more urgent than before
         escalation.escalation_start(ticket=ticket, trigger=f"priority:{event.pk}", now=now)
     return ticket
 
@@ -206,7 +217,10 @@ def ticket_set_priority(
 def ticket_set_status(
     *, ticket: Ticket, status: str, actor=None, now: datetime | None = None
 ) -> Ticket:
+    """Move a ticket on; waiting stops the resolution clock, resolving stops both clocks."""
     ticket = _locked(ticket)
+    if status not in Ticket.Status.values:
+        raise TicketError(f"{status!r} is not a ticket status.")
     if ticket.status == status:
         return ticket
     if ticket.status == Ticket.Status.CLOSED:
@@ -214,16 +228,21 @@ def ticket_set_status(
     now = now or timezone.now()
     previous = ticket.status
     ticket.status = status
-    if previous == Ticket.Status.WAITING:
-        sla.resume(ticket, now=now)
-    if previous == Ticket.Status.RESOLVED and status in _OPEN:
-        sla.resume(ticket, now=now, since=ticket.resolved_at)  # reopened
-        ticket.resolved_at = None
+    if previous in (Ticket.Status.WAITING, Ticket.Status.RESOLVED) and status != (
+        Ticket.Status.CLOSED
+    ):
+        sla.clock_run(ticket, now=now)
+        ticket.paused_at = None
+        if previous == Ticket.Status.RESOLVED:
+            ticket.resolved_at = None  # reopened
     if status == Ticket.Status.WAITING:
-        sla.pause(ticket, now=now)
+        sla.clock_stop(ticket, sla.WAITING, now=now)
+        ticket.paused_at = now
     if status == Ticket.Status.RESOLVED:
+        sla.clock_stop(ticket, sla.RESOLVED, now=now)
         ticket.resolved_at = now
     if status == Ticket.Status.CLOSED:
+        sla.clock_stop(ticket, sla.RESOLVED, now=now)
         ticket.closed_at = now
         ticket.resolved_at = ticket.resolved_at or now
     ticket.next_sla_check_at = sla.next_check(ticket)
@@ -237,6 +256,30 @@ def ticket_set_status(
     )
     if not ticket.is_open:
         escalation.escalations_stop(ticket=ticket, reason=ticket.get_status_display(), now=now)
+    return ticket
+
+
+@transaction.atomic
+def ticket_escalate(
+    *, ticket: Ticket, actor=None, reason: str = "", now: datetime | None = None
+) -> Ticket:
+    """An agent asks for help: one escalation level up, and the ticket's policy pages again."""
+    ticket = _locked(ticket)
+    if not ticket.is_open:
+        raise TicketError(
+            f"{ticket.reference} is {ticket.get_status_display().lower()}: "
+            "reopen it before escalating it."
+        )
+    now = now or timezone.now()
+    ticket.escalation_level += 1
+    _save(ticket)
+    event = _event(
+        ticket,
+        TicketEvent.Kind.ESCALATED,
+        author=actor,
+        body=f"Escalated to level {ticket.escalation_level}." + (f" {reason}" if reason else ""),
+    )
+    escalation.escalation_start(ticket=ticket, trigger=f"escalated:{event.pk}", now=now)
     return ticket
 
 
@@ -290,7 +333,8 @@ def ticket_reporter_reply(*, ticket: Ticket, body: str, now: datetime | None = N
     ticket = _locked(ticket)
     now = now or timezone.now()
     if ticket.status == Ticket.Status.WAITING:
-        sla.resume(ticket, now=now)
+        sla.clock_run(ticket, now=now)
+        ticket.paused_at = None
         ticket.status = Ticket.Status.IN_PROGRESS
         _save(ticket)
     return _event(ticket, TicketEvent.Kind.REPORTER, body=body.strip(), public=True)
@@ -446,6 +490,21 @@ def staff_link_issue(*, business, actor=None) -> StaffLink:
         subject=link, action="staff_link_issued", message="Staff link issued.", actor=actor
     )
     return link
+
+
+@transaction.atomic
+def staff_links_ensure(*, businesses, actor=None) -> list[StaffLink]:
+    """A staff link for each of ``businesses`` that has none active; returns the new ones."""
+    linked = set(
+        StaffLink.objects.filter(
+            business__in=businesses, status=StaffLink.Status.ACTIVE
+        ).values_list("business_id", flat=True)
+    )
+    return [
+        staff_link_issue(business=business, actor=actor)
+        for business in businesses
+        if business.pk not in linked
+    ]
 
 
 @transaction.atomic

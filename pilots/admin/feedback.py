@@ -3,6 +3,8 @@
 from functools import partial
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from core.admin import (
     CappedCountPaginator,
@@ -18,7 +20,7 @@ from core.admin import (
 )
 from core.privacy import mask_contact
 from pilots import services
-from pilots.models import Feedback, IntakeSwitch, ProbeRun
+from pilots.models import Feedback, IntakeSwitch, Payment, ProbeRun
 
 
 # ------------------------------------------------------------------------------
@@ -120,6 +122,7 @@ class FeedbackAdmin(
         "reward_eligible",
         "contact",
         "consent_at",
+        "reward_payment",
     )
     readonly_fields = fields
     inlines = (EventInline,)
@@ -127,6 +130,16 @@ class FeedbackAdmin(
     @admin.display(description="comment")
     def excerpt(self, feedback: Feedback) -> str:
         return feedback.comment[:80] + ("…" if len(feedback.comment) > 80 else "")
+
+    @admin.display(description="reward payment")
+    def reward_payment(self, feedback: Feedback) -> str:
+        payment = Payment.objects.filter(feedback=feedback).first()
+        if payment is None:
+            return "—"
+        url = reverse("admin:pilots_payment_change", args=[payment.pk])
+        return format_html(
+            '<a href="{}">payment {}</a> · {}', url, payment.pk, payment.get_status_display()
+        )
 
     @admin.display(description="contact")
     def contact(self, feedback: Feedback) -> str:

@@ -4,6 +4,8 @@ Every state change goes through `pilots.services`; the admin parses input,
 calls the service and reports the outcome as a message.
 """
 
+from functools import partial
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -16,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
+from django.views.decorators.http import require_POST
 
 from core.admin import (
     EventInline,
@@ -95,6 +98,38 @@ class BusinessAdmin(IntakeFactsAdmin):
         ("Trade", {"fields": ("expected_daily_customers", "peak_hours", "context")}),
     )
 
+    actions = ("mark_active", "mark_paused", "mark_churned")
+
+    def save_model(self, request, obj, form, change):
+        """A status changed in the form goes through its service too, and is recorded."""
+        status = obj.status
+        if change and "status" in form.changed_data:
+            obj.status = form.initial["status"]
+        super().save_model(request, obj, form, change)
+        if obj.status != status:
+            services.business_status_set(business=obj, status=status, actor=request.user)
+
+    def _status(self, request, queryset, status: str) -> None:
+        change = partial(services.business_status_set, status=status)
+        label = Business.Status(status).label.lower()
+        run_for_each(request, queryset, change, keyword="business", done=f"café(s) {label}")
+
+    @admin.action(description="Mark selected cafés active", permissions=["change"])
+    def mark_active(self, request, queryset):
+        self._status(request, queryset, Business.Status.ACTIVE)
+
+    @admin.action(
+        description="Pause selected cafés (their forms take no feedback)", permissions=["change"]
+    )
+    def mark_paused(self, request, queryset):
+        self._status(request, queryset, Business.Status.PAUSED)
+
+    @admin.action(
+        description="Mark selected cafés churned (their forms close)", permissions=["change"]
+    )
+    def mark_churned(self, request, queryset):
+        self._status(request, queryset, Business.Status.CHURNED)
+
     @admin.display(description="QR codes")
     def qr_codes_link(self, business: Business) -> str:
         codes = (
@@ -148,6 +183,7 @@ class PilotAdmin(IntakeFactsAdmin):
     readonly_fields = ("status", "status_changed_at")
     inlines = (EnrollmentInline, EventInline)
     actions = ("activate", "pause", "resume", "complete", "cancel")
+    change_form_template = "admin/pilots/pilot/change_form.html"
     fieldsets = (
         (None, {"fields": ("name", "slug", "status", "status_changed_at")}),
         ("Dates", {"fields": ("starts_on", "ends_on")}),
@@ -179,8 +215,48 @@ class PilotAdmin(IntakeFactsAdmin):
             path("<int:pk>/report/", view(self.report_view), name="pilots_pilot_report"),
             path("<int:pk>/report.pdf", view(self.report_pdf_view), name="pilots_pilot_report_pdf"),
             path("<int:pk>/report.csv", view(self.report_csv_view), name="pilots_pilot_report_csv"),
+            path(
+                "<int:pk>/lifecycle/<slug:action>/",
+                view(require_POST(self.transition_view)),
+                name="pilots_pilot_transition",
+            ),
             *super().get_urls(),
         ]
+
+    # --- the pilot's life on its own page ----------------------------------------
+    TRANSITION_SERVICES = {
+        "activate": services.pilot_activate,
+        "pause": services.pilot_pause,
+        "resume": services.pilot_resume,
+        "complete": services.pilot_complete,
+        "cancel": services.pilot_cancel,
+    }
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and self.has_change_permission(request, obj):
+            context["transitions"] = [
+                (action, action.capitalize())
+                for action, (allowed_from, _) in services.PILOT_TRANSITIONS.items()
+                if obj.status in allowed_from
+            ]
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def transition_view(self, request, pk: int, action: str):
+        """Activate, pause, resume, complete or cancel from the pilot's page, by its service."""
+        pilot = get_object_or_404(Pilot, pk=pk)
+        if not self.has_change_permission(request, pilot):
+            raise PermissionDenied
+        service = self.TRANSITION_SERVICES.get(action)
+        if service is None:
+            messages.error(request, f"“{action}” is not something a pilot can do.")
+        else:
+            try:
+                service(pilot=pilot, actor=request.user)
+            except ValidationError as error:
+                report_errors(request, error)
+            else:
+                messages.success(request, f"“{pilot.name}” {services.PAST_TENSE[action]}.")
+        return HttpResponseRedirect(reverse("admin:pilots_pilot_change", args=[pk]))
 
     def _report(self, request, pk: int):
         if not self.has_view_permission(request):
@@ -191,6 +267,8 @@ class PilotAdmin(IntakeFactsAdmin):
         if period.is_valid():
             start, end = period.cleaned_data["start"], period.cleaned_data["end"]
         start, end = report_period(pilot, start=start, end=end)
+        if not period.is_bound:  # the dates shown are the dates reported
+            period = ReportPeriodForm(initial={"start": start, "end": end})
         return pilot_report(pilot, start=start, end=end), period
 
     def _report_html(self, request, report, period, *, for_pdf: bool) -> str:
@@ -200,6 +278,7 @@ class PilotAdmin(IntakeFactsAdmin):
             {
                 "report": report,
                 "period": period,
+                "reward": format_money(report.pilot.reward_amount, report.pilot.reward_currency),
                 "for_pdf": for_pdf,
                 "pdf_url": reverse("admin:pilots_pilot_report_pdf", args=[report.pilot.pk])
                 + "?"
@@ -228,7 +307,13 @@ class PilotAdmin(IntakeFactsAdmin):
     def report_csv_view(self, request, pk: int):
         report, _ = self._report(request, pk)
         rows = [
-            [section.title, figure.name, figure.value, figure.target, figure.passed]
+            [
+                section.title,
+                figure.name,
+                None if figure.value is None else round(figure.value, 1),
+                round(figure.target),
+                None if figure.value is None else figure.passed,
+            ]
             for section in (report.overall, *report.sites)
             for figure in section.figures
         ]
@@ -433,13 +518,25 @@ class QRCodeAdmin(admin.ModelAdmin):
         description="Regenerate selected codes (new token, same placement)", permissions=["change"]
     )
     def regenerate(self, request, queryset):
-        run_for_each(
-            request,
-            queryset,
-            services.qr_code_regenerate,
-            keyword="qr_code",
-            done="code(s) regenerated",
-        )
+        """Regenerate, then offer the new codes' cards for printing (the old cards stop working)."""
+        issued = []
+        for code in queryset:
+            try:
+                issued.append(services.qr_code_regenerate(qr_code=code, actor=request.user))
+            except ValidationError as error:
+                report_errors(request, error)
+        if issued:
+            ids = ",".join(str(code.pk) for code in issued)
+            sheet = reverse("admin:pilots_qrcode_sheet") + "?" + urlencode({"ids": ids})
+            messages.success(
+                request,
+                format_html(
+                    "{} code(s) regenerated: the printed cards of the old ones no longer work. "
+                    '<a href="{}" id="print-regenerated">Print the new cards</a>.',
+                    len(issued),
+                    sheet,
+                ),
+            )
 
     @admin.action(description="Print sheet of selected codes")
     def print_sheet(self, request, queryset):

@@ -5,10 +5,11 @@ payout and that payout's attempts. Support agents see it all and change none.
 """
 
 import json
+import re
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -26,13 +27,18 @@ from core.admin import (
     SingletonAdmin,
     run_for_each,
 )
+from core.contacts import Contact, contact_normalise
+from core.csv_export import kronor
 from core.logging import redact_contact_data
 from core.maintenance import job_enqueue
 from core.money import format_money
-from core.privacy import mask_contact
+from core.privacy import contact_hash, mask_contact
 from pilots import payments, stripe_events
 from pilots import payouts as payouts_service
 from pilots.models import Payment, Payout, PayoutAttempt, PayoutSwitch, RewardRecipient, StripeEvent
+
+# What a typed mobile number looks like: digits with an optional +, spaces, dashes, brackets.
+PHONE_LIKE = re.compile(r"\+?[\d\s()-]{7,30}")
 
 
 def _amount(obj) -> str:
@@ -63,7 +69,12 @@ class PaymentAdmin(PageRelatedMixin, ContactDataAdminMixin, CsvExportMixin, Serv
     )
     list_filter = ("status", "pilot", "business", "created_at")
     page_related = ("business", "pilot", "recipient")
-    search_fields = ("=id", "stripe_transfer_id")
+    search_fields = ("=id", "=feedback__id", "=stripe_transfer_id", "business__name")
+    search_help_text = (
+        "A payment or feedback number, a Stripe transfer id, a business's name, or the "
+        "customer's whole e-mail address or mobile number: it is matched by its keyed hash, "
+        "so only that customer's payments are listed."
+    )
     show_full_result_count = False
     paginator = CappedCountPaginator
     # Never the recipient's contact: exports leave the building.
@@ -72,7 +83,7 @@ class PaymentAdmin(PageRelatedMixin, ContactDataAdminMixin, CsvExportMixin, Serv
         ("created_at", "created"),
         ("business__name", "business"),
         ("pilot__name", "pilot"),
-        ("amount", "amount (öre)"),
+        ("amount", "amount"),
         ("currency", "currency"),
         ("status", "status"),
         ("attempts", "attempts"),
@@ -81,6 +92,7 @@ class PaymentAdmin(PageRelatedMixin, ContactDataAdminMixin, CsvExportMixin, Serv
         ("stripe_transfer_id", "Stripe transfer"),
         ("paid_at", "paid"),
     )
+    csv_formats = {"amount": kronor}
     fields = (
         "feedback",
         "business",
@@ -101,6 +113,13 @@ class PaymentAdmin(PageRelatedMixin, ContactDataAdminMixin, CsvExportMixin, Serv
     readonly_fields = (*fields, "recipient_contact")
     inlines = (EventInline,)
     actions = ("ask_stripe", "retry", "hold", "release", "cancel", "mark_paid")
+
+    def get_search_results(self, request, queryset, search_term):
+        """A typed contact finds its recipient by hash and nothing else; anything else as usual."""
+        contact = _typed_contact(search_term)
+        if contact:
+            return queryset.filter(recipient__contact_hash=contact_hash(contact.value)), False
+        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="amount")
     def amount_shown(self, payment: Payment) -> str:
@@ -193,6 +212,17 @@ class PaymentAdmin(PageRelatedMixin, ContactDataAdminMixin, CsvExportMixin, Serv
             ),
         )
         return HttpResponseRedirect(url)
+
+
+def _typed_contact(term: str) -> Contact | None:
+    """The e-mail address or mobile number ``term`` is, normalised as stored; None otherwise."""
+    term = term.strip()
+    if "@" not in term and not PHONE_LIKE.fullmatch(term):
+        return None
+    try:
+        return contact_normalise(term)
+    except ValidationError:
+        return None
 
 
 def _ask_stripe(request, payouts) -> None:

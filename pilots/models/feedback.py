@@ -153,7 +153,8 @@ class Feedback(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rating}★ at {self.business.name} ({self.submitted_at:%Y-%m-%d %H:%M})"
+        submitted = timezone.localtime(self.submitted_at)
+        return f"{self.rating}★ at {self.business.name} ({submitted:%Y-%m-%d %H:%M})"
 
     @property
     def has_contact(self) -> bool:

@@ -214,7 +214,10 @@ def test_admin_revoke_and_regenerate_actions(manager_client, business):
     assert first.status == second.status == QRCode.Status.REVOKED
     assert second.replaced_by.placement == "B"
     assert second.replaced_by.token != second.token
-    assert "1 code(s) regenerated." in messages_of(response)
+    (message,) = [m for m in messages_of(response) if "regenerated" in m]
+    assert message.startswith("1 code(s) regenerated")
+    # The new card is offered for printing at once: the old card no longer works.
+    assert f'href="/admin/pilots/qrcode/sheet/?ids={second.replaced_by.pk}"' in message
 
 
 def test_admin_revoking_a_revoked_code_is_a_message(manager_client, business):

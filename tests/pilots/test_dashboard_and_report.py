@@ -111,13 +111,18 @@ def test_report_figures_equal_the_selectors_and_the_csv_parses(manager_client, b
         f"/admin/pilots/pilot/{busy_pilot.pk}/report.csv?start={start}&end={end}"
     )
     rows = list(
-        csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
+        csv.DictReader(
+            io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")), delimiter=";"
+        )
     )
 
     total = pilot_kpis(busy_pilot, start=start, end=end, today=end)
     overall = {row["target"]: row for row in rows if row["business"] == "All businesses"}
-    assert float(overall["Average quality"]["achieved"]) == pytest.approx(total.average_quality)
-    assert float(overall["Participation"]["achieved"]) == pytest.approx(total.participation)
+    # Rounded as the report shows them, with a decimal comma.
+    assert overall["Average quality"]["achieved"] == f"{total.average_quality:.1f}".replace(
+        ".", ","
+    )
+    assert overall["Participation"]["achieved"] == f"{total.participation:.1f}".replace(".", ",")
     assert {row["business"] for row in rows} == {"All businesses", "Café Nord", "Café Syd"}
 
 
@@ -176,7 +181,7 @@ def test_payments_and_tickets_export_follow_the_filter(manager_client, open_code
     payments = manager_client.get("/admin/pilots/payment/export.csv")
 
     body = b"".join(tickets.streaming_content).decode("utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(body)))
+    rows = list(csv.DictReader(io.StringIO(body), delimiter=";"))
     assert [row["title"] for row in rows] == ["One"]
     assert "0701234567" not in body
     assert payments.status_code == 200

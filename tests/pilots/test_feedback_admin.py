@@ -118,7 +118,7 @@ def test_feedback_csv_export_follows_the_filter_and_keeps_contacts_out(manager_c
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     body = b"".join(response.streaming_content).decode("utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(body)))
+    rows = list(csv.DictReader(io.StringIO(body), delimiter=";"))
     assert len(rows) == 3
     assert {row["rating"] for row in rows} == {"5"}
     assert rows[0]["comment"].startswith("'=")

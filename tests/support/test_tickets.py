@@ -67,28 +67,30 @@ def test_waiting_on_reporter_pauses_resolution_and_the_reply_resumes_it():
     ticket.refresh_from_db()
     assert paused.paused_at is not None
     assert ticket.status == Ticket.Status.IN_PROGRESS
-    assert ticket.paused_minutes == 10 * 60  # one business day stood still
+    assert [pause["kind"] for pause in ticket.pauses] == ["waiting"]  # one business day
     assert local(ticket.resolution_due_at) == "2026-11-24 09:00"
 
 
-def test_priority_change_keeps_the_business_time_already_used():
+def test_priority_change_counts_from_the_clock_start():
     ticket = new("P3", "2026-11-16 09:00")  # respond within 50 business hours
 
     services.ticket_set_priority(ticket=ticket, priority="P2", now=at("2026-11-16 11:00"))
 
     ticket.refresh_from_db()
-    # P2 responds within 10 h; 2 h are used: 8 h from Monday 11:00 is Tuesday 09:00.
+    # P2 responds within 10 h of Monday 09:00: 9 h on Monday, 1 h on Tuesday.
     assert local(ticket.response_due_at) == "2026-11-17 09:00"
-    assert ticket.response_used_minutes == 120
+    assert local(ticket.clock_started_at) == "2026-11-16 09:00"
 
 
-def test_priority_change_past_the_new_target_is_due_at_once():
+def test_priority_change_past_the_new_target_is_overdue_at_once():
     ticket = new("P3", "2026-11-16 08:00")
 
     services.ticket_set_priority(ticket=ticket, priority="P0", now=at("2026-11-16 09:00"))
 
     ticket.refresh_from_db()
-    assert local(ticket.response_due_at) == "2026-11-16 09:00"
+    assert local(ticket.response_due_at) == "2026-11-16 08:15"
+    swept = services.sla_sweep(now=at("2026-11-16 09:00"))
+    assert (swept.warnings, swept.breaches) == (1, 1)  # resolution is due at 12:00
 
 
 def test_resolving_stops_the_clock_and_reopening_resumes_it():
