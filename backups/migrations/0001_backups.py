@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("core", "0013_staff_language"),
         ("pilots", "0015_feedback_device_and_submission_key"),
-        ("support", "0012_incident_update_next_update_at"),
+        ("support", "0015_incident_postmortem"),
         ("rollouts", "0002_roles_and_features"),
         ("billing", "0003_staff_permissions"),
         ("privacy", "0001_data_requests"),
