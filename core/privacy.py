@@ -32,6 +32,11 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
+def mask_name(name: str) -> str:
+    """Anna Svensson → A. S. (a redaction mark such as "[phone]" stays as it is)"""
+    return " ".join(word if word.startswith("[") else f"{word[:1]}." for word in name.split())
+
+
 def mask_phone(phone: str) -> str:
     """+46701234567 → +46*******67"""
     if len(phone) < 6:

@@ -33,6 +33,7 @@ from core.admin import (
 )
 from core.forms import ReportPeriodForm
 from core.logging import redact_contact_data
+from core.privacy import mask_name
 from pilots.selectors import local_day_bounds
 from support import incidents, notices, selectors, services, sla
 from support.admin_on_call import CafeNoticeInline, EscalationInline
@@ -261,8 +262,14 @@ class TicketAdmin(
     @admin.display(description="reporter (contact data masked)")
     def reporter_masked(self, ticket: Ticket) -> str:
         return (
-            redact_contact_data(
-                " · ".join(filter(None, [ticket.reporter_name, ticket.reporter_contact]))
+            " · ".join(
+                filter(
+                    None,
+                    [
+                        mask_name(redact_contact_data(ticket.reporter_name)),
+                        redact_contact_data(ticket.reporter_contact),
+                    ],
+                )
             )
             or "—"
         )

@@ -156,6 +156,9 @@ def test_superuser_sees_a_tickets_reporter_and_others_see_it_masked(
     assert EMAIL in operator
     assert EMAIL not in agent
     assert "[email]" in agent
+    assert "Gunnar" in operator
+    assert "Gunnar" not in agent  # the reporter's name is contact data too
+    assert "G. [phone]" in agent
 
 
 def test_no_group_holds_the_contact_data_permission():
