@@ -225,8 +225,14 @@ def test_journey_staff_report_ticket_sla_sweep_by_beat_email(topology, journey):
     bodies = wait_for(lead_told_of_breach, timeout=200, what="the SLA mails", every=2)
     marks = topology.query(COUNTS)["sla_marks"]
     assert sorted(marks) == [[reference, "response:breach"], [reference, "response:warning"]]
-    lines = [line for body in bodies for line in body.splitlines() if reference in line]
-    assert sorted(line.rsplit(": ", 1)[-1] for line in lines) == [
+    # A page reads "<priority> <reference> <what happened>: <title>", once per mark.
+    news = [
+        found.group(1)
+        for body in bodies
+        for line in body.splitlines()
+        if (found := re.match(rf"P\d {re.escape(reference)} (.+?): ", line))
+    ]
+    assert sorted(item for item in news if item.startswith("response")) == [
         "response breach",
         "response warning",
     ]
@@ -284,7 +290,12 @@ def test_drill_redis_stops_and_restarts_liveness_stays_readiness_follows(topolog
     try:
         outage = []
         for _ in range(6):
-            outage.append((topology.get("/health/").status_code, topology.get("/health/ready/")))
+            outage.append(
+                (
+                    topology.get("/health/").status_code,
+                    topology.get("/health/ready/", headers=topology.bearer),
+                )
+            )
             time.sleep(0.5)
     finally:
         topology.redis.start()
