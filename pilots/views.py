@@ -6,6 +6,7 @@ invalid submission re-renders with the reason, never a 500.
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -298,7 +299,12 @@ def feedback_thanks(request: HttpRequest, token: str) -> HttpResponse:
 def privacy(request: HttpRequest) -> HttpResponse:
     language = visitor_language(request)
     with translation.override(language):
-        return _page(request, "pilots/privacy.html", {}, language=language)
+        return _page(
+            request,
+            "pilots/privacy.html",
+            {"retention_days": settings.RETENTION_DAYS},
+            language=language,
+        )
 
 
 # ------------------------------------------------------------------------------

@@ -340,3 +340,13 @@ def test_privacy_note_is_linked_from_the_form_and_readable(client, open_code):
     assert "/privacy/" in page
     assert note.status_code == 200
     assert "90 days" in note.content.decode()
+
+
+def test_privacy_note_states_the_configured_retention_in_both_languages(client, settings):
+    settings.RETENTION_DAYS = 45
+
+    english = client.get("/privacy/?lang=en").content.decode()
+    swedish = client.get("/privacy/?lang=sv").content.decode()
+
+    assert "after 45 days" in english
+    assert "senast efter 45 dagar" in swedish
