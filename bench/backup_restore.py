@@ -50,37 +50,15 @@ import django
 django.setup()
 
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
+from seeding import FEEDBACK_COLUMNS, insert_rows, pilot_with_cafes  # bench/seeding.py
 
 from backups import postgres, sqlite
 from backups.services import backup_create, backup_restore, backup_verify
-from core.tokens import printed_link_token
-from pilots import services
-from pilots.models import Business, Enrollment, Feedback, Pilot, QRCode
+from pilots.models import Feedback
 
 random.seed(19)
-COLUMNS = [
-    "created_at",
-    "updated_at",
-    "business_id",
-    "pilot_id",
-    "enrollment_id",
-    "qr_code_id",
-    "rating",
-    "categories",
-    "comment",
-    "language",
-    "quality_score",
-    "quality_rubric",
-    "contact_email",
-    "contact_phone",
-    "reward_eligible",
-    "status",
-    "client_hash",
-    "submitted_at",
-    "is_synthetic",
-]
 COMMENTS = [
     "Kanelbullen var färsk och personalen trevlig.",
     "Long queue at the counter, but the latte was good.",
@@ -90,34 +68,7 @@ COMMENTS = [
 
 
 def seed(count: int) -> float:
-    today = timezone.localdate()
-    pilot = Pilot.objects.create(
-        name="Backup bench",
-        slug="backup-bench",
-        starts_on=today - timedelta(days=40),
-        ends_on=today + timedelta(days=30),
-    )
-    services.pilot_activate(pilot=pilot)
-    Business.objects.bulk_create(
-        Business(
-            name=f"Café {n:03d}",
-            slug=f"cafe-{n:03d}",
-            city="Stockholm",
-            status=Business.Status.ACTIVE,
-            expected_daily_customers=700,
-        )
-        for n in range(args.cafes)
-    )
-    businesses = list(Business.objects.order_by("pk"))
-    Enrollment.objects.bulk_create(
-        Enrollment(pilot=pilot, business=b, trial_limit=10_000_000) for b in businesses
-    )
-    QRCode.objects.bulk_create(
-        QRCode(business=b, placement="Table 1", token=printed_link_token()) for b in businesses
-    )
-    sites = list(
-        Enrollment.objects.values_list("pk", "business_id", "business__qr_codes__pk").order_by("pk")
-    )
+    pilot, sites = pilot_with_cafes(args.cafes, name="Backup bench", slug="backup-bench")
     now = timezone.now()
 
     def rows():
@@ -144,25 +95,12 @@ def seed(count: int) -> float:
                 f"{n:064x}",
                 submitted,
                 False,
+                f"{n:064x}",
+                "",
             )
 
     started = time.perf_counter()
-    table = Feedback._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for row in rows():
-                    copy.write_row(row)
-        else:
-            marks = ", ".join(["%s"] * len(COLUMNS))
-            sql = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({marks})"
-            batch = []
-            for row in rows():
-                batch.append([v.isoformat(" ") if hasattr(v, "hour") else v for v in row])
-                if len(batch) == 50_000:
-                    cursor.executemany(sql, batch)
-                    batch = []
-            cursor.executemany(sql, batch)
+    insert_rows(Feedback, FEEDBACK_COLUMNS, rows())
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")

@@ -23,7 +23,7 @@ import random
 import statistics
 import sys
 import time
-from datetime import UTC, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from scratch import scratch_dir  # bench/scratch.py: removed when the run ends
@@ -53,14 +53,14 @@ django.setup()
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from seeding import FEEDBACK_COLUMNS, insert_rows, pilot_with_cafes  # bench/seeding.py
 
-from core.tokens import printed_link_token
 from pilots import services
-from pilots.models import Business, Category, Enrollment, Feedback, Pilot, QRCode, ScanCount
+from pilots.models import Category, Feedback, ScanCount
 from support import services as support
 from support import sla
 from support.models import Ticket
@@ -112,88 +112,6 @@ WORDS = [
 random.seed(16)
 
 
-def insert_rows(model, columns: list[str], rows) -> None:
-    """Insert ``rows`` (tuples in ``columns`` order) in bulk: COPY or executemany."""
-    table = model._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        marks = ", ".join(["%s"] * len(columns))
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-        batch = []
-        for row in rows:
-            batch.append([_sqlite(value) for value in row])
-            if len(batch) == 50_000:
-                cursor.executemany(sql, batch)
-                batch = []
-        if batch:
-            cursor.executemany(sql, batch)
-
-
-def _sqlite(value):
-    if hasattr(value, "tzinfo") and hasattr(value, "hour"):
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-    return value
-
-
-def make_pilot():
-    today = timezone.localdate()
-    pilot = Pilot.objects.create(
-        name="Scale pilot",
-        slug="scale",
-        starts_on=today - timedelta(days=40),
-        ends_on=today + timedelta(days=30),
-    )
-    services.pilot_activate(pilot=pilot)
-    Business.objects.bulk_create(
-        Business(
-            name=f"Café {n:03d}",
-            slug=f"cafe-{n:03d}",
-            city="Stockholm",
-            status=Business.Status.ACTIVE,
-            expected_daily_customers=700,
-        )
-        for n in range(args.cafes)
-    )
-    businesses = list(Business.objects.order_by("pk"))
-    Enrollment.objects.bulk_create(
-        Enrollment(pilot=pilot, business=b, trial_limit=10_000_000) for b in businesses
-    )
-    QRCode.objects.bulk_create(
-        QRCode(business=b, placement="Table 1", token=printed_link_token()) for b in businesses
-    )
-    sites = list(
-        Enrollment.objects.values_list("pk", "business_id", "business__qr_codes__pk").order_by("pk")
-    )
-    return pilot, sites
-
-
-FEEDBACK_COLUMNS = [
-    "created_at",
-    "updated_at",
-    "business_id",
-    "pilot_id",
-    "enrollment_id",
-    "qr_code_id",
-    "rating",
-    "categories",
-    "comment",
-    "language",
-    "quality_score",
-    "quality_rubric",
-    "contact_email",
-    "contact_phone",
-    "reward_eligible",
-    "status",
-    "client_hash",
-    "submitted_at",
-    "is_synthetic",
-]
-
-
 def feedback_rows(count: int, pilot, sites, offset: int):
     now = timezone.now()
     month = 30 * 86400
@@ -225,6 +143,8 @@ def feedback_rows(count: int, pilot, sites, offset: int):
             f"{offset + n:064x}",
             submitted,
             False,
+            f"{offset + n:064x}",
+            "",
         )
 
 
@@ -332,7 +252,7 @@ def main() -> None:
     admin = get_user_model().objects.create_superuser("bench", "bench@pilotops.example", "x")
     client = Client()
     client.force_login(admin)
-    pilot, sites = make_pilot()
+    pilot, sites = pilot_with_cafes(args.cafes, name="Scale pilot", slug="scale")
     business = sites[len(sites) // 2][1]
     feedback_pages = {
         "feedback changelist": "/admin/pilots/feedback/",
