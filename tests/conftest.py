@@ -13,6 +13,9 @@ from django.test import Client as DjangoClient
 from core import roles
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+# Debian's chromium through Playwright: the fixtures every browser test uses.
+pytest_plugins = ["tests.browsers"]
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 # Variables that choose the run mode or a service; scrubbed for subprocesses

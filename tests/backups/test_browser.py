@@ -4,7 +4,7 @@ import pytest
 
 from backups.archive import sha256_of
 from backups.services import backup_create, backup_verify
-from tests.rollouts.test_browser import SCREENSHOTS, browser_page, logged_in  # noqa: F401
+from tests.browsers import kept_screenshot, logged_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -13,7 +13,7 @@ pytestmark = [
 
 
 def test_operator_reads_the_backups_and_downloads_one(
-    browser_page,  # noqa: F811
+    page,
     live_server,
     django_user_model,
     open_code,
@@ -21,12 +21,10 @@ def test_operator_reads_the_backups_and_downloads_one(
     operator = django_user_model.objects.create_superuser("operator", "", "not-used-in-tests")
     backup = backup_create()
     backup_verify()
-    logged_in(browser_page, live_server, operator)
-    page = browser_page.new_page()
+    logged_in(page, live_server, operator)
 
     page.goto(f"{live_server.url}/admin/backups/backup/")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "backups.png"), full_page=True)
+    kept_screenshot(page, "backups", full_page=True)
 
     row = page.locator("#result_list tr", has_text=backup.name)
     assert "Passed" in row.inner_text()

@@ -6,7 +6,7 @@ from billing import services
 from billing.models import Offer, Subscription
 from core import roles
 from tests.billing.conftest import deliver_all
-from tests.rollouts.test_browser import browser_page, logged_in  # noqa: F401 - fixture
+from tests.browsers import logged_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -15,7 +15,7 @@ pytestmark = [
 
 
 def test_manager_previews_the_proration_and_changes_the_plan(
-    browser_page,  # noqa: F811
+    page,
     live_server,
     staff_member,
     client,
@@ -29,8 +29,7 @@ def test_manager_previews_the_proration_and_changes_the_plan(
     stripe_fake.checkout_complete(offer.stripe_checkout_session_id)
     deliver_all(client, stripe_fake, stripe_fake.billing_events())
     subscription = Subscription.objects.get()
-    logged_in(browser_page, live_server, staff_member(roles.PILOT_MANAGERS))
-    page = browser_page.new_page()
+    logged_in(page, live_server, staff_member(roles.PILOT_MANAGERS))
 
     page.goto(f"{live_server.url}/admin/billing/subscription/{subscription.pk}/change/")
     assert page.get_by_text("view at Stripe").count() == 1

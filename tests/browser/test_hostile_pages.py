@@ -7,14 +7,12 @@ report goes through; the 404 page's language switch, resolved by the
 browser itself, stays on this site for every address that tried to leave it.
 """
 
-import shutil
 from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import Group
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from playwright.sync_api import sync_playwright
 
 from core import roles
 from support.models import Ticket
@@ -25,20 +23,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple 42"
-
-
-@pytest.fixture
-def page(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the
-    # test makes between steps are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(locale="en-GB")
-        yield context.new_page()
-        browser.close()
 
 
 def test_pilot_manager_sets_up_a_second_factor_and_reaches_the_admin(

@@ -1,10 +1,7 @@
 """In Debian's chromium: a support agent switches the back office to Swedish and back."""
 
-import shutil
-
 import pytest
 from django.contrib.auth.models import Group
-from playwright.sync_api import sync_playwright
 
 from core import roles
 
@@ -13,18 +10,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple 42"
-
-
-@pytest.fixture
-def page(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(locale="en-GB")
-        yield context.new_page()
-        browser.close()
 
 
 def test_agent_switches_the_back_office_to_swedish(page, live_server, django_user_model):

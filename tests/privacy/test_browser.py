@@ -1,10 +1,8 @@
 """In Debian's chromium: a customer asks what is held and for erasure; an operator erases it."""
 
 import re
-import shutil
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from core.models import Message
 from pilots.models import Feedback
@@ -17,19 +15,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 EMAIL = "gunnar.lind@example.se"
 PASSWORD = "correct horse battery staple 42"
-
-
-@pytest.fixture
-def page(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(locale="en-GB")
-        yield context.new_page()
-        browser.close()
 
 
 def test_customer_asks_for_erasure_and_an_operator_erases(

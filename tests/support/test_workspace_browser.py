@@ -1,107 +1,59 @@
 """The agent workspace and the incident page in Debian's chromium at 1280×900.
 
-A screenshot of the page is kept under ``var/screenshots`` when a step fails.
+A screenshot of every window is kept under ``var/screenshots/failures`` when a step fails.
 """
 
-import os
-import shutil
-from contextlib import contextmanager
-
 import pytest
-from django.conf import settings as django_settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 
 from core import roles
 from support import services
 from support.models import Ticket
+from tests.browsers import kept_screenshot, logged_in
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = django_settings.VAR_DIR / "screenshots"
-
-
-@pytest.fixture
-def browser_context():
-    # Playwright's sync API runs its own event loop; the ORM calls of the test are still sync.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-        yield context
-        context.close()
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
-
-def logged_in(context, live_server, user) -> None:
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    context.add_cookies(
-        [{"name": "sessionid", "value": session.session_key, "url": live_server.url}]
-    )
-
-
-@contextmanager
-def screenshot_on_failure(page, name: str):
-    try:
-        yield
-    except BaseException:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-        raise
-
 
 def test_agent_replies_notes_raises_priority_and_resolves_on_the_ticket_page(
-    browser_context, live_server, staff_member, business
+    page, live_server, staff_member, business
 ):
     agent = staff_member(roles.SUPPORT_AGENTS)
     ticket = services.ticket_create(
         title="The QR code at table 4 does not scan", business=business, category="qr_code"
     )
-    logged_in(browser_context, live_server, agent)
-    page = browser_context.new_page()
+    logged_in(page, live_server, agent)
 
-    with screenshot_on_failure(page, "agent-workspace"):
-        page.goto(f"{live_server.url}/admin/support/ticket/{ticket.pk}/change/")
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "agent-workspace-opened.png"))
-        composer = page.locator("#composer-body")
-        assert composer.bounding_box()["y"] < 900  # the composer is on the first screen
+    page.goto(f"{live_server.url}/admin/support/ticket/{ticket.pk}/change/")
+    kept_screenshot(page, "agent-workspace-opened")
+    composer = page.locator("#composer-body")
+    assert composer.bounding_box()["y"] < 900  # the composer is on the first screen
 
-        composer.fill("We are looking at the code now.")
-        composer.press("Control+Enter")
-        page.wait_for_selector(".po-event-reply")
-        assert "We are looking at the code now." in page.locator(".po-event-reply").inner_text()
+    composer.fill("We are looking at the code now.")
+    composer.press("Control+Enter")
+    page.wait_for_selector(".po-event-reply")
+    assert "We are looking at the code now." in page.locator(".po-event-reply").inner_text()
 
-        page.check("input[name=mode][value=note]")
-        assert "po-mode-note" in page.locator("#composer").get_attribute("class")
-        page.select_option("#canned", label="Thanks, we are on it")
-        assert "Café Aurora" in page.locator("#composer-body").input_value()
-        page.locator("#composer-body").fill("The printer smudged the code.")
-        page.locator("#composer-body").press("Control+Enter")
-        page.wait_for_selector(".po-event-note")
-        assert "internal note" in page.locator(".po-event-note").inner_text().lower()
+    page.check("input[name=mode][value=note]")
+    assert "po-mode-note" in page.locator("#composer").get_attribute("class")
+    page.select_option("#canned", label="Thanks, we are on it")
+    assert "Café Aurora" in page.locator("#composer-body").input_value()
+    page.locator("#composer-body").fill("The printer smudged the code.")
+    page.locator("#composer-body").press("Control+Enter")
+    page.wait_for_selector(".po-event-note")
+    assert "internal note" in page.locator(".po-event-note").inner_text().lower()
 
-        page.select_option("#id_priority", "P1")
-        page.click("#triage-save")
-        page.wait_for_selector("text=updated.")
-        assert "First response: 2 h in 24/7" in page.locator("#sla-clocks").inner_text()
-        assert "met" in page.locator("#sla-clocks").inner_text()
+    page.select_option("#id_priority", "P1")
+    page.click("#triage-save")
+    page.wait_for_selector("text=updated.")
+    assert "First response: 2 h in 24/7" in page.locator("#sla-clocks").inner_text()
+    assert "met" in page.locator("#sla-clocks").inner_text()
 
-        page.screenshot(path=str(SCREENSHOTS / "agent-workspace-worked.png"))
-        page.click("button:has-text('Resolve')")
-        page.wait_for_selector("text=Resolved.")
-        assert page.locator("#id_status").input_value() == "resolved"
+    kept_screenshot(page, "agent-workspace-worked")
+    page.click("button:has-text('Resolve')")
+    page.wait_for_selector("text=Resolved.")
+    assert page.locator("#id_status").input_value() == "resolved"
 
     ticket.refresh_from_db()
     assert (ticket.priority, ticket.status) == ("P1", Ticket.Status.RESOLVED)
@@ -111,7 +63,7 @@ def test_agent_replies_notes_raises_priority_and_resolves_on_the_ticket_page(
 
 
 def test_triage_list_fits_1280_pixels_with_the_sidebar_open(
-    browser_context, live_server, staff_member, business
+    page, live_server, staff_member, business
 ):
     agent = staff_member(roles.SUPPORT_AGENTS)
     for n in range(5):
@@ -120,52 +72,47 @@ def test_triage_list_fits_1280_pixels_with_the_sidebar_open(
             business=business,
             priority=["P0", "P1", "P2", "P3", "P2"][n],
         )
-    logged_in(browser_context, live_server, agent)
-    page = browser_context.new_page()
+    logged_in(page, live_server, agent)
 
-    with screenshot_on_failure(page, "triage-list"):
-        page.goto(f"{live_server.url}/admin/support/ticket/")
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "triage-list-1280.png"))
-        assert page.locator("#nav-sidebar").is_visible()
-        width = page.evaluate("document.documentElement.scrollWidth")
-        results = page.locator("#changelist .results")
-        clipped = results.evaluate("table => table.scrollWidth - table.clientWidth")
-        sla_column = page.locator("th.column-sla_badge").bounding_box()
-        visible = results.bounding_box()
+    page.goto(f"{live_server.url}/admin/support/ticket/")
+    kept_screenshot(page, "triage-list-1280")
+    assert page.locator("#nav-sidebar").is_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    results = page.locator("#changelist .results")
+    clipped = results.evaluate("table => table.scrollWidth - table.clientWidth")
+    sla_column = page.locator("th.column-sla_badge").bounding_box()
+    visible = results.bounding_box()
 
-        assert width <= 1280
-        assert clipped <= 0  # the table is not cut off inside its box
-        assert sla_column["x"] + sla_column["width"] <= visible["x"] + visible["width"]
-        assert "left" in page.locator("td.field-sla_badge").first.inner_text()
+    assert width <= 1280
+    assert clipped <= 0  # the table is not cut off inside its box
+    assert sla_column["x"] + sla_column["width"] <= visible["x"] + visible["width"]
+    assert "left" in page.locator("td.field-sla_badge").first.inner_text()
 
 
 def test_incident_acknowledged_mitigated_and_resolved_from_its_page(
-    browser_context, live_server, staff_member
+    page, live_server, staff_member
 ):
     from support import incidents
     from support.models import Incident, Severity
 
     agent = staff_member(roles.SUPPORT_AGENTS)
     incident = incidents.incident_declare(title="Feedback form down", severity=Severity.SEV2)
-    logged_in(browser_context, live_server, agent)
-    page = browser_context.new_page()
+    logged_in(page, live_server, agent)
 
-    with screenshot_on_failure(page, "incident-page"):
-        page.goto(f"{live_server.url}/admin/support/incident/{incident.pk}/change/")
-        page.click("#incident-actions button:has-text('Acknowledge')")
-        page.wait_for_selector("text=Acknowledged.")
-        page.click("#incident-actions button:has-text('Mitigate')")
-        page.wait_for_selector("text=Mitigated: monitoring.")
-        page.click("#incident-actions button:has-text('Resolve')")
-        page.wait_for_selector("text=write down the root cause")
+    page.goto(f"{live_server.url}/admin/support/incident/{incident.pk}/change/")
+    page.click("#incident-actions button:has-text('Acknowledge')")
+    page.wait_for_selector("text=Acknowledged.")
+    page.click("#incident-actions button:has-text('Mitigate')")
+    page.wait_for_selector("text=Mitigated: monitoring.")
+    page.click("#incident-actions button:has-text('Resolve')")
+    page.wait_for_selector("text=write down the root cause")
 
-        page.fill("#id_root_cause", "The form's database ran out of connections.")
-        page.click("input[name=_continue]")
-        page.click("#incident-actions button:has-text('Resolve')")
-        page.wait_for_selector("text=Resolved.")
-        page.click("text=Postmortem")
-        assert "ran out of connections" in page.locator("#postmortem").inner_text()
+    page.fill("#id_root_cause", "The form's database ran out of connections.")
+    page.click("input[name=_continue]")
+    page.click("#incident-actions button:has-text('Resolve')")
+    page.wait_for_selector("text=Resolved.")
+    page.click("text=Postmortem")
+    assert "ran out of connections" in page.locator("#postmortem").inner_text()
 
     incident.refresh_from_db()
     assert incident.status == Incident.Status.RESOLVED
@@ -173,34 +120,32 @@ def test_incident_acknowledged_mitigated_and_resolved_from_its_page(
 
 
 def test_from_an_empty_database_to_printed_codes_and_staff_cards_in_five_pages(
-    browser_context, live_server, staff_member
+    page, live_server, staff_member
 ):
     from pilots.models import Pilot
 
     manager = staff_member(roles.PILOT_MANAGERS)
-    logged_in(browser_context, live_server, manager)
-    page = browser_context.new_page()
+    logged_in(page, live_server, manager)
     pages_seen = []
     page.on("load", lambda loaded: pages_seen.append(loaded.url.split("?")[0]))
 
-    with screenshot_on_failure(page, "pilot-setup"):
-        page.goto(f"{live_server.url}/admin/setup/pilot/")  # 1: the pilot's details
-        page.fill("#id_name", "Malmö autumn pilot")
-        page.click("#setup-next")  # 2: cafés, trial limits and placements
-        page.fill("#id_new_cafes", "Café Solsidan; Malmö; 300\nKafé Hamnen; Malmö; 120")
-        page.click("#setup-next")  # 3: what to print, and Activate
-        page.wait_for_selector("#print-staff-cards")
-        page.click("#print-table-cards")  # 4: the table cards
-        page.wait_for_load_state()
-        table_cards = page.content()
-        page.go_back()
-        page.click("#print-staff-cards")  # 5: the staff cards
-        page.wait_for_load_state()
-        staff_cards = page.content()
-        distinct_pages = set(pages_seen)
-        page.go_back()
-        page.click("#setup-activate")
-        page.wait_for_selector("text=activated")
+    page.goto(f"{live_server.url}/admin/setup/pilot/")  # 1: the pilot's details
+    page.fill("#id_name", "Malmö autumn pilot")
+    page.click("#setup-next")  # 2: cafés, trial limits and placements
+    page.fill("#id_new_cafes", "Café Solsidan; Malmö; 300\nKafé Hamnen; Malmö; 120")
+    page.click("#setup-next")  # 3: what to print, and Activate
+    page.wait_for_selector("#print-staff-cards")
+    page.click("#print-table-cards")  # 4: the table cards
+    page.wait_for_load_state()
+    table_cards = page.content()
+    page.go_back()
+    page.click("#print-staff-cards")  # 5: the staff cards
+    page.wait_for_load_state()
+    staff_cards = page.content()
+    distinct_pages = set(pages_seen)
+    page.go_back()
+    page.click("#setup-activate")
+    page.wait_for_selector("text=activated")
 
     assert len(distinct_pages) <= 5, pages_seen
     assert table_cards.count("Café Solsidan") >= 4 and table_cards.count("Kafé Hamnen") >= 4
