@@ -6,3 +6,11 @@ class BackupsConfig(AppConfig):
 
     name = "backups"
     verbose_name = "Backups"
+
+    def ready(self) -> None:
+        from backups import selectors
+        from core import metrics
+        from core.selectors import status_part_register
+
+        metrics.gauges_register(selectors.backup_gauges)
+        status_part_register("backup", selectors.backup_status_part)

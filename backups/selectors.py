@@ -8,6 +8,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from backups.models import Backup
+from core.selectors import StatusPart
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,29 @@ def backup_state(*, now: datetime | None = None) -> BackupState:
     )
 
 
-def backup_metric_families(*, now: datetime | None = None) -> list:
+def backup_status_part(now: datetime) -> StatusPart:
+    """The backup block of /health/status/: stale when the newest backup is too old or the
+    last verification failed."""
+    state = backup_state(now=now)
+    return StatusPart(
+        stale=state.stale,
+        detail={
+            "last_taken_at": _iso(state.last_taken_at),
+            "age_seconds": None if state.age_seconds is None else round(state.age_seconds),
+            "max_age_seconds": settings.BACKUP_MAX_AGE_SECONDS,
+            "last_verified_at": _iso(state.last_verified_at),
+            "last_verification_failed": state.last_verification_failed,
+            "restore_seconds": state.restore_seconds,
+            "stale": state.stale,
+        },
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def backup_gauges(now: datetime) -> list:
     """The backup gauges for /metrics, read from the database at scrape time."""
     from prometheus_client.core import GaugeMetricFamily
 

@@ -8,7 +8,7 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from billing import jobs, reports, selectors, webhooks  # noqa: F401 - jobs register
+        from billing import reports, selectors, webhooks
         from core import flags
         from pilots import maintenance, reporting, stripe_events
 

@@ -84,6 +84,30 @@ def job(name: str, cadence: str):
     return register
 
 
+# Apps add their share of a job that sweeps across them (the retention sweep,
+# the outbox round) with ``job_step``; the job runs the steps in the order the
+# apps are installed.
+JOB_STEPS: dict[str, list[Callable[[datetime], "Counts"]]] = {}
+
+
+def job_step(job_name: str):
+    """Register a step (``now`` → Counts) of the job ``job_name``."""
+
+    def register(step: Callable[[datetime], "Counts"]) -> Callable[[datetime], "Counts"]:
+        JOB_STEPS.setdefault(job_name, []).append(step)
+        return step
+
+    return register
+
+
+def job_steps_run(job_name: str, now: datetime) -> "Counts":
+    """Every app's step of ``job_name``, their counts together."""
+    summary = Counts()
+    for step in JOB_STEPS.get(job_name, []):
+        summary.merge(step(now))
+    return summary
+
+
 def run_key(cadence: str, now: datetime) -> str | None:
     """The key of the period a run at ``now`` belongs to; None when the job is not due."""
     local = now.astimezone(LOCAL_ZONE)
@@ -112,6 +136,11 @@ class Counts:
 
     def add(self, name: str, amount: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + amount
+
+    def merge(self, other: "Counts") -> "Counts":
+        for name, amount in other.counts.items():
+            self.add(name, amount)
+        return self
 
     def __str__(self) -> str:
         return (
@@ -208,7 +237,6 @@ def job_enqueue(name: str, *, requested_by=None) -> MaintenanceRun:
     The run record exists at once (outcome *queued*), so the page that asked
     can link to it; the worker that takes the task runs exactly that record.
     """
-    from core import jobs  # noqa: F401 - registers the jobs
     from core.tasks import maintenance_queued
 
     if name not in JOBS:

@@ -12,9 +12,9 @@ the totals of all (``metrics_export``).
 """
 
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -81,6 +81,16 @@ def task_timed(task: str):
         TASK_DURATION.labels(task=task, outcome=outcome).observe(time.perf_counter() - started)
 
 
+# Each app adds the gauges of its own rows (``gauges_register`` in its AppConfig.ready).
+GAUGE_READERS: list[Callable[[datetime], list]] = []
+
+
+def gauges_register(read: Callable[[datetime], list]) -> None:
+    """Add an app's gauges: ``read(now)`` returns metric families read from its rows."""
+    if read not in GAUGE_READERS:
+        GAUGE_READERS.append(read)
+
+
 class BusinessGauges:
     """Gauges read from the database at scrape time (cached briefly)."""
 
@@ -104,62 +114,13 @@ class BusinessGauges:
         yield from self._families
 
     def _read(self) -> list:
-        from django.db.models import Avg, Count, Q
+        from django.db.models import Count
         from django.utils import timezone
 
+        from core.maintenance import JOBS, last_success_by_job
         from core.models import Heartbeat, Message
-        from pilots.models import Enrollment, Payment, Payout, PayoutAttempt
-        from pilots.selectors import feedback_counted
-        from support.models import Incident, Priority, Ticket
 
         now = timezone.now()
-        payments = GaugeMetricFamily("pilotops_payments", "Payments by status.", labels=["status"])
-        for row in Payment.objects.values("status").annotate(n=Count("id")).order_by():
-            payments.add_metric([row["status"]], row["n"])
-
-        payouts = GaugeMetricFamily(
-            "pilotops_payouts_unsettled",
-            "Payouts whose outcome at Stripe is not settled yet, by status.",
-            labels=["status"],
-        )
-        unsettled = dict.fromkeys(Payout.UNSETTLED, 0)
-        for row in (
-            Payout.objects.filter(status__in=Payout.UNSETTLED)
-            .values("status")
-            .annotate(n=Count("id"))
-            .order_by()
-        ):
-            unsettled[row["status"]] = row["n"]
-        for status, count in unsettled.items():
-            payouts.add_metric([status], count)
-
-        # Attempts are made by the Celery workers, whose counters no web
-        # process sees: the alert on refusals reads the attempts' own rows.
-        attempts = GaugeMetricFamily(
-            "pilotops_payout_attempts_last_hour",
-            "Transfer attempts answered in the last hour, by outcome.",
-            labels=["outcome"],
-        )
-        answered = dict.fromkeys(
-            [
-                PayoutAttempt.Outcome.SUCCEEDED,
-                PayoutAttempt.Outcome.REFUSED,
-                PayoutAttempt.Outcome.UNKNOWN,
-            ],
-            0,
-        )
-        for row in (
-            PayoutAttempt.objects.filter(
-                finished_at__gte=now - timedelta(hours=1), outcome__in=list(answered)
-            )
-            .values("outcome")
-            .annotate(n=Count("id"))
-            .order_by()
-        ):
-            answered[row["outcome"]] = row["n"]
-        for outcome, count in answered.items():
-            attempts.add_metric([outcome], count)
-
         outbox = GaugeMetricFamily(
             "pilotops_outbox_messages",
             "Outbox messages not sent yet, by status (failed ones included).",
@@ -184,83 +145,12 @@ class BusinessGauges:
         for status, count in waiting.items():
             outbox.add_metric([status], count)
 
-        tickets = GaugeMetricFamily(
-            "pilotops_open_tickets", "Open tickets by priority.", labels=["priority"]
-        )
-        breached = GaugeMetricFamily(
-            "pilotops_breached_open_tickets",
-            "Open tickets past a response or resolution due time, by priority.",
-            labels=["priority"],
-        )
-        breached_by_priority = dict.fromkeys(Priority.values, 0)
-        for row in (
-            Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES)
-            .filter(Q(response_breached_at__isnull=False) | Q(resolution_breached_at__isnull=False))
-            .values("priority")
-            .annotate(n=Count("id"))
-            .order_by()
-        ):
-            breached_by_priority[row["priority"]] = row["n"]
-        for priority, count in breached_by_priority.items():
-            breached.add_metric([priority], count)
-        for row in (
-            Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES)
-            .values("priority")
-            .annotate(n=Count("id"))
-            .order_by()
-        ):
-            tickets.add_metric([row["priority"]], row["n"])
-
-        incidents = GaugeMetricFamily(
-            "pilotops_open_incidents", "Open incidents by severity.", labels=["severity"]
-        )
-        for row in (
-            Incident.objects.exclude(status=Incident.Status.RESOLVED)
-            .values("severity")
-            .annotate(n=Count("id"))
-            .order_by()
-        ):
-            incidents.add_metric([row["severity"]], row["n"])
-
         heartbeat = Heartbeat.objects.filter(source=Heartbeat.Source.BEAT).first()
         beat_age = GaugeMetricFamily(
             "pilotops_beat_heartbeat_age_seconds", "Seconds since celery beat's last heartbeat."
         )
         if heartbeat is not None:
             beat_age.add_metric([], (now - heartbeat.last_seen_at).total_seconds())
-
-        sites = list(
-            Enrollment.objects.filter(status=Enrollment.Status.ACTIVE).select_related("business")
-        )
-        in_peak = GaugeMetricFamily(
-            "pilotops_site_in_peak_hours",
-            "1 while an actively enrolled business is in its peak hours.",
-            labels=["business"],
-        )
-        for enrollment in sites:
-            business = enrollment.business
-            local = now.astimezone(ZoneInfo(business.timezone)).time()
-            busy = any(w.starts <= local < w.ends for w in business.peak_windows)
-            in_peak.add_metric([business.slug], 1 if busy else 0)
-
-        quality = GaugeMetricFamily(
-            "pilotops_site_quality_average_24h",
-            "Average quality score of the last 24 hours' feedback, by active business.",
-            labels=["business"],
-        )
-        for row in (
-            feedback_counted()
-            .filter(
-                business__in=[e.business_id for e in sites],
-                submitted_at__gte=now - timedelta(hours=24),
-            )
-            .values("business__slug")
-            .annotate(average=Avg("quality_score"))
-            .order_by()
-        ):
-            quality.add_metric([row["business__slug"]], row["average"])
-        from core import jobs  # noqa: F401 - registers the jobs
-        from core.maintenance import JOBS, last_success_by_job
 
         last_runs = GaugeMetricFamily(
             "pilotops_job_last_success_timestamp",
@@ -271,22 +161,10 @@ class BusinessGauges:
         for job, finished in last_success_by_job().items():
             cadence = JOBS[job].cadence if job in JOBS else "unknown"
             last_runs.add_metric([job, cadence.replace(" ", "_")], finished.timestamp())
-        return [
-            payments,
-            payouts,
-            attempts,
-            outbox,
-            tickets,
-            breached,
-            incidents,
-            beat_age,
-            in_peak,
-            quality,
-            last_runs,
-            *_operations_families(),
-            *_probe_families(),
-            *_backup_families(),
-        ]
+        families = [outbox, beat_age, last_runs, *_operations_families()]
+        for read in GAUGE_READERS:
+            families.extend(read(now))
+        return families
 
 
 def _operations_families() -> list:
@@ -312,35 +190,6 @@ def _operations_families() -> list:
     for queue, depth in depths.items():
         queues.add_metric([queue], depth)
     return [*families, queues]
-
-
-def _probe_families() -> list:
-    """The last synthetic journey through the public form (see pilots/probe.py)."""
-    from pilots.models import ProbeRun
-
-    last = ProbeRun.objects.order_by("-started_at", "-id").first()
-    if last is None:
-        return []
-    success = GaugeMetricFamily(
-        "pilotops_probe_success", "1 when the last synthetic journey through the form succeeded."
-    )
-    success.add_metric([], 1 if last.ok else 0)
-    latency = GaugeMetricFamily(
-        "pilotops_probe_latency_seconds", "How long the last synthetic journey took."
-    )
-    latency.add_metric([], last.latency_ms / 1000)
-    at = GaugeMetricFamily(
-        "pilotops_probe_last_run_timestamp_seconds", "When the last synthetic journey ran."
-    )
-    at.add_metric([], last.started_at.timestamp())
-    return [success, latency, at]
-
-
-def _backup_families() -> list:
-    """Backup age, the last proven restore and its time (see backups/selectors.py)."""
-    from backups.selectors import backup_metric_families
-
-    return backup_metric_families()
 
 
 business_gauges = BusinessGauges()

@@ -9,6 +9,7 @@ last success of every job. And the staff's e-mail addresses, by group.
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -142,6 +143,23 @@ def dead_letters_waiting() -> int:
     return DeadLetter.objects.filter(status=DeadLetter.Status.DEAD).count()
 
 
+@dataclass(frozen=True)
+class StatusPart:
+    """An app's block of /health/status/: what it shows, and whether it needs a person."""
+
+    stale: bool
+    detail: dict
+
+
+# Apps add their blocks (the backups' age, say) with ``status_part_register``.
+STATUS_PARTS: dict[str, Callable[[datetime], StatusPart]] = {}
+
+
+def status_part_register(name: str, read: Callable[[datetime], StatusPart]) -> None:
+    """Show ``read(now)`` under ``name`` on /health/status/; a stale part is named in ``stale``."""
+    STATUS_PARTS[name] = read
+
+
 @dataclass
 class OperationsStatus:
     """What /health/status/ shows; ``stale`` names every part that needs a person."""
@@ -152,12 +170,11 @@ class OperationsStatus:
     queues: dict[str, int] | None  # None when the broker could not be asked
     dead_letters: int
     last_success_by_job: dict[str, datetime]
-    backup: object = None  # backups.selectors.BackupState, None when the database is away
+    parts: dict[str, StatusPart | None] = field(default_factory=dict)  # None: database away
     stale: list[str] = field(default_factory=list)
 
 
 def operations_status(*, now: datetime | None = None) -> OperationsStatus:
-    from backups.selectors import backup_state
     from core.maintenance import last_success_by_job
 
     now = now or timezone.now()
@@ -175,7 +192,7 @@ def operations_status(*, now: datetime | None = None) -> OperationsStatus:
         queues=queues,
         dead_letters=dead_letters_waiting() if database_up else 0,
         last_success_by_job=last_success_by_job() if database_up else {},
-        backup=backup_state(now=now) if database_up else None,
+        parts={name: read(now) if database_up else None for name, read in STATUS_PARTS.items()},
     )
     status.stale = [check.name for check in checks if not check.ok]
     if status.scheduler.stale:
@@ -184,6 +201,5 @@ def operations_status(*, now: datetime | None = None) -> OperationsStatus:
         status.stale.append("workers")
     if status.dead_letters:
         status.stale.append("dead_letters")
-    if status.backup is not None and status.backup.stale:
-        status.stale.append("backup")
+    status.stale += [name for name, part in status.parts.items() if part is not None and part.stale]
     return status

@@ -1,6 +1,7 @@
 """State changes of the operations part."""
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,6 +54,17 @@ class DemoAdmin:
     username: str
     password: str | None  # None when an existing password was kept
     created: bool
+
+
+# Each app adds its demo data (``demo_seed_register`` in its AppConfig.ready);
+# ``seed_demo`` runs them in the order the apps are installed.
+DEMO_SEEDS: list[Callable[[], str]] = []
+
+
+def demo_seed_register(seed: Callable[[], str]) -> None:
+    """``seed()`` makes what is missing of an app's demo data and says what it did."""
+    if seed not in DEMO_SEEDS:
+        DEMO_SEEDS.append(seed)
 
 
 @transaction.atomic

@@ -15,8 +15,7 @@ def beat_heartbeat() -> str:
 
 @shared_task(acks_late=True)
 def maintenance(job_name: str) -> str:
-    """Run one periodic job (see core.jobs) if it is due; its run is recorded."""
-    from core import jobs  # noqa: F401 - registers the jobs
+    """Run one periodic job (see core.maintenance) if it is due; its run is recorded."""
     from core.maintenance import run_job
 
     record = run_job(job_name)
@@ -28,7 +27,6 @@ def maintenance(job_name: str) -> str:
 @shared_task(acks_late=True)
 def maintenance_queued(run_id: int) -> str:
     """Run a job someone queued from the admin (see core.maintenance.job_enqueue)."""
-    from core import jobs  # noqa: F401 - registers the jobs
     from core.maintenance import run_queued
 
     record = run_queued(run_id)

@@ -126,23 +126,9 @@ def status(request: HttpRequest):
             "last_success_by_job": {
                 job: _iso(finished) for job, finished in sorted(picture.last_success_by_job.items())
             },
-            "backup": _backup(picture.backup),
+            **{name: part and part.detail for name, part in picture.parts.items()},
         }
     )
-
-
-def _backup(state) -> dict | None:
-    if state is None:
-        return None
-    return {
-        "last_taken_at": _iso(state.last_taken_at),
-        "age_seconds": None if state.age_seconds is None else round(state.age_seconds),
-        "max_age_seconds": settings.BACKUP_MAX_AGE_SECONDS,
-        "last_verified_at": _iso(state.last_verified_at),
-        "last_verification_failed": state.last_verification_failed,
-        "restore_seconds": state.restore_seconds,
-        "stale": state.stale,
-    }
 
 
 @require_GET

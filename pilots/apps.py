@@ -6,3 +6,12 @@ class PilotsConfig(AppConfig):
 
     name = "pilots"
     verbose_name = "Pilots"
+
+    def ready(self) -> None:
+        from core import metrics
+        from core.services import demo_seed_register
+        from pilots.demo import demo_seed
+        from pilots.metrics import pilot_gauges
+
+        metrics.gauges_register(pilot_gauges)
+        demo_seed_register(demo_seed)

@@ -72,6 +72,16 @@ class DemoPilot:
     feedback_created: int
 
 
+def demo_seed() -> str:
+    """The demo pilot, and what ``seed_demo`` says of it."""
+    demo = demo_pilot_seed()
+    return (
+        f"Demo pilot “{demo.pilot.name}” ({demo.pilot.get_status_display().lower()}): "
+        + ", ".join(business.name for business in demo.businesses)
+        + f"; {demo.codes_issued} new QR code(s), {demo.feedback_created} new feedback."
+    )
+
+
 @transaction.atomic
 def demo_pilot_seed() -> DemoPilot:
     today = timezone.localdate()

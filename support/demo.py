@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from pilots.demo import CAFES
+from pilots.models import Business
 from support import services
 from support.models import StaffLink, Ticket
 
@@ -17,6 +19,16 @@ DEMO_TICKETS = (
     ("slow", "Feedback form slow on café Wi-Fi", "P1", Ticket.Category.OUTAGE, 5, "new"),
     ("menu", "Add the new lunch menu categories?", "P3", Ticket.Category.OTHER, 1, "triaged"),
 )
+
+
+def demo_seed() -> str:
+    """Staff links and tickets for the demo cafés, and what ``seed_demo`` says of them."""
+    by_slug = Business.objects.in_bulk([cafe["slug"] for cafe in CAFES], field_name="slug")
+    businesses = [by_slug[cafe["slug"]] for cafe in CAFES if cafe["slug"] in by_slug]
+    if not businesses:
+        return "Support: no demo cafés, so no staff links or demo tickets."
+    tickets = demo_support_seed(businesses=businesses)
+    return f"Support: staff links in place; {tickets} new demo ticket(s)."
 
 
 def demo_support_seed(*, businesses) -> int:

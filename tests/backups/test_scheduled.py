@@ -8,7 +8,6 @@ from django.db import connection
 
 from backups.archive import sha256_of
 from backups.models import Backup
-from core import jobs  # noqa: F401 - registers the jobs
 from core.maintenance import EVERY_6_HOURS, JOBS, run_job, run_key
 from core.models import MaintenanceRun
 from tests.twin_processes import twins_run
@@ -66,7 +65,6 @@ def test_verify_job_fails_its_run_when_the_backup_is_corrupt(settings, open_code
 
 SCHEDULED = """
 from datetime import UTC, datetime
-from core import jobs
 from core.maintenance import run_job
 record = run_job("backup", now=datetime(2026, 11, 30, 7, 30, tzinfo=UTC))
 print("RAN" if record else "SKIPPED")

@@ -7,7 +7,6 @@ import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from core import jobs  # noqa: F401 - registers the jobs
 from core.maintenance import JOBS, run_job
 from core.metrics import business_gauges
 from core.services import heartbeat_record

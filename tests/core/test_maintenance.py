@@ -8,7 +8,6 @@ import pytest
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
-from core import jobs  # noqa: F401 - registers the jobs
 from core.maintenance import DAILY, JOBS, WEEKLY, job, run_job, run_key
 from core.models import MaintenanceRun
 

@@ -11,7 +11,6 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from core import jobs  # noqa: F401 - registers the jobs
 from core.leases import PROCESS_SPACE
 from core.maintenance import (
     DAILY,

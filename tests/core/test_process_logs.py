@@ -19,7 +19,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from config.celery_app import app as celery_app
-from core import jobs, roles  # noqa: F401 - jobs registers the periodic jobs
+from core import roles
 from core.maintenance import job_enqueue
 from core.models import MaintenanceRun
 from pilots.models import Feedback, Payment

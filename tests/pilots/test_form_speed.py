@@ -11,7 +11,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from core import jobs  # noqa: F401 - registers the jobs
 from pilots import services
 from pilots.models import Business, DailyMetric, ScanCount
 

@@ -5,7 +5,6 @@ from datetime import date, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from core import jobs  # noqa: F401 - registers the jobs
 from core.maintenance import run_job
 from core.models import MaintenanceRun
 from pilots import probe, selectors, services

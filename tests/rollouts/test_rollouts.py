@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from core import flags, jobs, roles  # noqa: F401 - jobs registers the rollout job
+from core import flags, roles
 from core.maintenance import run_job
 from core.models import Event, Message
 from pilots.models import Business, Feedback, QRCode, Tag

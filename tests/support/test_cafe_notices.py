@@ -2,9 +2,9 @@
 
 import pytest
 
-from core.jobs import escalations
 from core.models import Message
 from support import incidents
+from support.jobs import escalations
 from support.models import CafeNotice
 from tests.support.on_call_helpers import at
 

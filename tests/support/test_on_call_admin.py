@@ -3,9 +3,9 @@
 import pytest
 from django.core import mail
 
-from core.jobs import weekly_report
 from core.outbox import messages_deliver_due
 from core.roles import PILOT_MANAGERS
+from pilots.jobs import weekly_report
 from support import services
 from support.models import EscalationPolicy, Responder
 from support.selectors import paging_figures

@@ -10,7 +10,6 @@ from datetime import datetime, time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from core import jobs  # noqa: F401 - registers the jobs
 from core.maintenance import DAILY_HOUR, JOBS, LOCAL_ZONE, job_run_by_hand
 
 

@@ -1,4 +1,4 @@
-"""Seed the demo: staff groups, the demo superuser and, as the models arrive, the demo pilot.
+"""Seed the demo: staff groups, the demo superuser and each app's demo data (the demo pilot).
 
 Idempotent: running it again changes nothing that is already in place.
 """
@@ -6,9 +6,7 @@ Idempotent: running it again changes nothing that is already in place.
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from core.services import demo_admin_ensure, roles_sync
-from pilots.demo import demo_pilot_seed
-from support.demo import demo_support_seed
+from core.services import DEMO_SEEDS, demo_admin_ensure, roles_sync
 
 
 class Command(BaseCommand):
@@ -21,15 +19,8 @@ class Command(BaseCommand):
         admin = demo_admin_ensure(
             username=settings.DEMO_ADMIN_USERNAME, password=settings.DEMO_ADMIN_PASSWORD
         )
-        demo = demo_pilot_seed()
-        self.stdout.write(
-            f"Demo pilot “{demo.pilot.name}” ({demo.pilot.get_status_display().lower()}): "
-            + ", ".join(business.name for business in demo.businesses)
-            + f"; {demo.codes_issued} new QR code(s), {demo.feedback_created} new feedback."
-        )
-
-        tickets = demo_support_seed(businesses=demo.businesses)
-        self.stdout.write(f"Support: staff links in place; {tickets} new demo ticket(s).")
+        for seed in DEMO_SEEDS:
+            self.stdout.write(seed())
 
         verb = "created" if admin.created else "ready"
         if admin.password is None:
