@@ -39,6 +39,15 @@ from pilots import payouts as payouts_service
 from pilots.admin.actions import run_for_each
 from pilots.models import Payment, Payout, PayoutAttempt, PayoutSwitch, RewardRecipient, StripeEvent
 
+# What asking Stripe settled, as the staff member reads it.
+OUTCOME_LABELS = {
+    payouts_service.PAID: _("paid"),
+    payouts_service.UNKNOWN: _("unknown"),
+    payouts_service.RETRY: _("retry"),
+    payouts_service.ATTENTION: _("needs attention"),
+    payouts_service.FAILED: _("failed"),
+}
+
 # What a typed mobile number looks like: digits with an optional +, spaces, dashes, brackets.
 PHONE_LIKE = re.compile(r"\+?[\d\s()-]{7,30}")
 
@@ -284,7 +293,7 @@ def _ask_stripe(request, payouts) -> None:
             gettext("Payout %(payout)s: %(outcome)s; now %(status)s.")
             % {
                 "payout": payout.pk,
-                "outcome": outcome or gettext("nothing to settle"),
+                "outcome": OUTCOME_LABELS.get(outcome, outcome) or gettext("nothing to settle"),
                 "status": payout.get_status_display().lower(),
             },
         )
