@@ -47,6 +47,7 @@ def test_pilot_change_form_swedish_manager_sees_swedish(swedish_manager, active_
     assert "Vad piloten måste uppnå för att räknas som lyckad." in page
     assert ">Pausa</button>" in page
     assert "Resultatrapport" in page
+    assert "Dess deltagande kaféer stängs" in page  # the confirmation before completing
     assert "Reward threshold" not in page
 
 
@@ -136,3 +137,18 @@ def test_pilot_transition_refusal_swedish_manager_reads_it_in_swedish(
         f"”{active_pilot.name}” kan inte återupptas: den är aktiv, "
         "och bara pausade piloter kan återupptas."
     ]
+
+
+def test_payment_mark_paid_form_swedish_manager_sees_swedish(swedish_manager, cancelled_payment):
+    Payment.objects.filter(pk=cancelled_payment.pk).update(status=Payment.Status.FAILED)
+
+    page = swedish_manager.post(
+        "/admin/pilots/payment/",
+        {"action": "mark_paid", "_selected_action": [cancelled_payment.pk]},
+    ).content.decode()
+
+    assert "Markera betalningar som betalda för hand" in page
+    assert "Anledning" in page
+    assert "betalade 10 kr med Swish den 3 mars" in page
+    assert f"Betalning {cancelled_payment.pk} — Café Aurora (Stockholm) — Misslyckad" in page
+    assert 'value="Markera som betald"' in page
