@@ -152,3 +152,13 @@ def test_payment_mark_paid_form_swedish_manager_sees_swedish(swedish_manager, ca
     assert "betalade 10 kr med Swish den 3 mars" in page
     assert f"Betalning {cancelled_payment.pk} — Café Aurora (Stockholm) — Misslyckad" in page
     assert 'value="Markera som betald"' in page
+
+
+def test_qr_sheet_swedish_manager_sees_a_swedish_toolbar(swedish_manager, open_code):
+    page = swedish_manager.get(f"/admin/pilots/qrcode/sheet/?ids={open_code.pk}").content.decode()
+
+    assert "QR-bordskort (1)" in page
+    assert "1 bordskort" in page and "1 A4-sida" in page
+    assert "Ladda ned PDF" in page
+    assert "Tillbaka till QR-koder" in page
+    assert "Skanna och berätta vad du tycker — Scan and tell us what you think" in page
