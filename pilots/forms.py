@@ -6,6 +6,7 @@ import secrets
 from django import forms
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.utils.text import slugify
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from core.contacts import Contact, contact_normalise
@@ -18,33 +19,46 @@ MAX_CODES_PER_REQUEST = 500
 
 
 class QRCodeGenerateForm(forms.Form):
-    business = forms.ModelChoiceField(queryset=Business.objects.all())
+    business = forms.ModelChoiceField(queryset=Business.objects.all(), label=_("Business"))
     placements = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 10, "cols": 40, "placeholder": "Table 1\nTable 2"}),
-        help_text="One placement per line, e.g. “Table 4” or “Counter”.",
+        label=_("Placements"),
+        widget=forms.Textarea(attrs={"rows": 10, "cols": 40}),
+        help_text=_("One placement per line, e.g. “Table 4” or “Counter”."),
     )
 
     def __init__(self, *args, admin_site, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["business"] = forms.ModelChoiceField(
             queryset=Business.objects.all(),
+            label=_("Business"),
             widget=AutocompleteSelect(QRCode._meta.get_field("business"), admin_site),
+        )
+        self.fields["placements"].widget.attrs["placeholder"] = "\n".join(
+            gettext("Table %(number)d") % {"number": number} for number in (1, 2)
         )
 
     def clean_placements(self) -> list[str]:
         lines = [line.strip() for line in self.cleaned_data["placements"].splitlines()]
         placements = [line for line in lines if line]
         if not placements:
-            raise forms.ValidationError("Give at least one placement.")
+            raise forms.ValidationError(_("Give at least one placement."))
         if len(placements) > MAX_CODES_PER_REQUEST:
             raise forms.ValidationError(
-                f"At most {MAX_CODES_PER_REQUEST} codes at a time; you gave {len(placements)}."
+                ngettext(
+                    "At most %(most)d codes at a time; you gave %(count)d.",
+                    "At most %(most)d codes at a time; you gave %(count)d.",
+                    len(placements),
+                )
+                % {"most": MAX_CODES_PER_REQUEST, "count": len(placements)}
             )
         too_long = [
             p for p in placements if len(p) > QRCode._meta.get_field("placement").max_length
         ]
         if too_long:
-            raise forms.ValidationError(f"“{too_long[0][:40]}…” is longer than 100 characters.")
+            raise forms.ValidationError(
+                _("“%(placement)s…” is longer than 100 characters.")
+                % {"placement": too_long[0][:40]}
+            )
         return placements
 
 
@@ -61,9 +75,11 @@ class SheetSelectionForm(forms.Form):
         try:
             ids = [int(part) for part in raw.split(",") if part.strip()]
         except ValueError:
-            raise forms.ValidationError("The selection is not a list of code numbers.") from None
+            raise forms.ValidationError(_("The selection is not a list of code numbers.")) from None
         if len(ids) > MAX_CODES_PER_REQUEST:
-            raise forms.ValidationError(f"Print at most {MAX_CODES_PER_REQUEST} codes at a time.")
+            raise forms.ValidationError(
+                _("Print at most %(most)d codes at a time.") % {"most": MAX_CODES_PER_REQUEST}
+            )
         return ids
 
     def clean(self):
@@ -71,10 +87,10 @@ class SheetSelectionForm(forms.Form):
         if self.errors:
             return cleaned
         if cleaned.get("ids") is None and cleaned.get("business") is None:
-            raise forms.ValidationError("Select codes, or a business, to print.")
+            raise forms.ValidationError(_("Select codes, or a business, to print."))
         if not self.codes().exists():
             raise forms.ValidationError(
-                "None of the selected codes is active: revoked codes are not printed."
+                _("None of the selected codes is active: revoked codes are not printed.")
             )
         return cleaned
 
@@ -102,8 +118,11 @@ class EnrollmentForm(forms.ModelForm):
             current = business_active_enrollment(business)
             if current is not None:
                 raise forms.ValidationError(
-                    f"{business.name} is already enrolled in an active pilot "
-                    f"(“{current.pilot.name}”); withdraw it there first."
+                    _(
+                        "%(business)s is already enrolled in an active pilot (“%(pilot)s”); "
+                        "withdraw it there first."
+                    )
+                    % {"business": business.name, "pilot": current.pilot.name}
                 )
         return cleaned
 

@@ -13,6 +13,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from core.privacy import contact_hash
 from core.services import event_record
@@ -83,7 +84,7 @@ def _hold_reason(*, recipient: RewardRecipient, feedback: Feedback) -> str:
 def payment_create_for_feedback(*, feedback: Feedback) -> Payment:
     """The pending (or held) payment of an eligible feedback. Runs in the caller's transaction."""
     if not feedback.reward_eligible:
-        raise PaymentError("Only reward-eligible feedback earns a payment.")
+        raise PaymentError(gettext("Only reward-eligible feedback earns a payment."))
     recipient = recipient_for_contact(email=feedback.contact_email, phone=feedback.contact_phone)
     recipient = RewardRecipient.objects.select_for_update().get(pk=recipient.pk)
     reason = _hold_reason(recipient=recipient, feedback=feedback)
@@ -108,6 +109,52 @@ def payment_create_for_feedback(*, feedback: Feedback) -> Payment:
     return payment
 
 
+# Why a payment action is refused, per action: its payout is still open, or its status.
+_REFUSED_WHILE_PAYOUT_OPEN = {
+    "hold": gettext_lazy(
+        "Cannot hold payment %(payment)s: its payout %(payout)s is %(status)s, so Stripe may "
+        "still make (or have made) the transfer. Use “Ask Stripe now” on payout %(payout)s first."
+    ),
+    "release": gettext_lazy(
+        "Cannot release payment %(payment)s: its payout %(payout)s is %(status)s, so Stripe may "
+        "still make (or have made) the transfer. Use “Ask Stripe now” on payout %(payout)s first."
+    ),
+    "cancel": gettext_lazy(
+        "Cannot cancel payment %(payment)s: its payout %(payout)s is %(status)s, so Stripe may "
+        "still make (or have made) the transfer. Use “Ask Stripe now” on payout %(payout)s first."
+    ),
+    "retry": gettext_lazy(
+        "Cannot retry payment %(payment)s: its payout %(payout)s is %(status)s, so Stripe may "
+        "still make (or have made) the transfer. Use “Ask Stripe now” on payout %(payout)s first."
+    ),
+    "mark paid": gettext_lazy(
+        "Cannot mark paid payment %(payment)s: its payout %(payout)s is %(status)s, so Stripe may "
+        "still make (or have made) the transfer. Use “Ask Stripe now” on payout %(payout)s first."
+    ),
+}
+_REFUSED_IN_STATUS = {
+    "hold": gettext_lazy(
+        "Cannot hold payment %(payment)s: it is %(status)s; only failed or pending payments can be."
+    ),
+    "release": gettext_lazy(
+        "Cannot release payment %(payment)s: it is %(status)s; "
+        "only held for review payments can be."
+    ),
+    "cancel": gettext_lazy(
+        "Cannot cancel payment %(payment)s: it is %(status)s; "
+        "only failed or held for review or pending payments can be."
+    ),
+    "retry": gettext_lazy(
+        "Cannot retry payment %(payment)s: it is %(status)s; "
+        "only failed or pending payments can be."
+    ),
+    "mark paid": gettext_lazy(
+        "Cannot mark paid payment %(payment)s: it is %(status)s; "
+        "only failed or held for review or pending payments can be."
+    ),
+}
+
+
 def _payment_locked(payment: Payment, allowed: set[str], verb: str) -> Payment:
     payment = (
         Payment.objects.select_for_update(of=("self",)).select_related("payout").get(pk=payment.pk)
@@ -115,15 +162,17 @@ def _payment_locked(payment: Payment, allowed: set[str], verb: str) -> Payment:
     payout = payment.payout
     if payout is not None and not payout.is_settled:
         raise PaymentError(
-            f"Cannot {verb} payment {payment.pk}: its payout {payout.pk} is "
-            f"{payout.get_status_display().lower()}, so Stripe may still make (or have made) "
-            f"the transfer. Use “Ask Stripe now” on payout {payout.pk} first."
+            _REFUSED_WHILE_PAYOUT_OPEN[verb]
+            % {
+                "payment": payment.pk,
+                "payout": payout.pk,
+                "status": payout.get_status_display().lower(),
+            }
         )
     if payment.status not in allowed:
-        allowed_names = " or ".join(sorted(Payment.Status(s).label.lower() for s in allowed))
         raise PaymentError(
-            f"Cannot {verb} payment {payment.pk}: it is {payment.get_status_display().lower()}; "
-            f"only {allowed_names} payments can be."
+            _REFUSED_IN_STATUS[verb]
+            % {"payment": payment.pk, "status": payment.get_status_display().lower()}
         )
     return payment
 
@@ -206,7 +255,7 @@ def payment_mark_paid(*, payment: Payment, reason: str, actor: Actor = None) -> 
     or Stripe has confirmed that its payout made none (or reversed it).
     """
     if not reason.strip():
-        raise PaymentError("Say why the payment is marked paid by hand.")
+        raise PaymentError(gettext("Say why the payment is marked paid by hand."))
     payment = _payment_locked(
         payment, {Payment.Status.PENDING, Payment.Status.HELD, Payment.Status.FAILED}, "mark paid"
     )
@@ -215,8 +264,11 @@ def payment_mark_paid(*, payment: Payment, reason: str, actor: Actor = None) -> 
         payout.no_transfer_confirmed_at or payout.status == Payout.Status.REVERSED
     ):
         raise PaymentError(
-            f"Cannot mark payment {payment.pk} paid by hand: Stripe has not confirmed that "
-            f"payout {payout.pk} made no transfer."
+            gettext(
+                "Cannot mark payment %(payment)s paid by hand: Stripe has not confirmed that "
+                "payout %(payout)s made no transfer."
+            )
+            % {"payment": payment.pk, "payout": payout.pk}
         )
     return _payment_change(
         payment,
@@ -233,12 +285,22 @@ def payment_ask_stripe(*, payment: Payment, actor: Actor = None) -> str:
     """*Ask Stripe now* from a payment: settle its unsettled payout at once."""
     payment = Payment.objects.get(pk=payment.pk)
     if payment.payout_id is None:
-        raise PaymentError(f"Payment {payment.pk} has not been sent to Stripe: nothing to ask.")
+        raise PaymentError(
+            gettext("Payment %(payment)s has not been sent to Stripe: nothing to ask.")
+            % {"payment": payment.pk}
+        )
     payout = Payout.objects.get(pk=payment.payout_id)
     if payout.status not in (Payout.Status.UNKNOWN, Payout.Status.NEEDS_ATTENTION):
         raise PaymentError(
-            f"Payout {payout.pk} of payment {payment.pk} is "
-            f"{payout.get_status_display().lower()}: there is nothing to ask Stripe."
+            gettext(
+                "Payout %(payout)s of payment %(payment)s is %(status)s: there is nothing to "
+                "ask Stripe."
+            )
+            % {
+                "payout": payout.pk,
+                "payment": payment.pk,
+                "status": payout.get_status_display().lower(),
+            }
         )
     return payout_ask_stripe(payout=payout, actor=actor)
 

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext, gettext_lazy
 
 from core.contacts import email_normalise, phone_normalise
 from core.flags import flag_is_on
@@ -87,6 +88,40 @@ PAST_TENSE = {
     "complete": "completed",
     "cancel": "cancelled",
 }
+# What the pilot's page calls each action, what it says once done and when refused.
+PILOT_ACTION_LABELS = {
+    "activate": gettext_lazy("Activate"),
+    "pause": gettext_lazy("Pause"),
+    "resume": gettext_lazy("Resume"),
+    "complete": gettext_lazy("Complete"),
+    "cancel": gettext_lazy("Cancel"),
+}
+PILOT_DONE_MESSAGES = {
+    "activate": gettext_lazy("“%(pilot)s” activated."),
+    "pause": gettext_lazy("“%(pilot)s” paused."),
+    "resume": gettext_lazy("“%(pilot)s” resumed."),
+    "complete": gettext_lazy("“%(pilot)s” completed."),
+    "cancel": gettext_lazy("“%(pilot)s” cancelled."),
+}
+PILOT_REFUSALS = {
+    "activate": gettext_lazy(
+        "Cannot activate “%(pilot)s”: it is %(status)s, and only draft pilots can be activated."
+    ),
+    "pause": gettext_lazy(
+        "Cannot pause “%(pilot)s”: it is %(status)s, and only active pilots can be paused."
+    ),
+    "resume": gettext_lazy(
+        "Cannot resume “%(pilot)s”: it is %(status)s, and only paused pilots can be resumed."
+    ),
+    "complete": gettext_lazy(
+        "Cannot complete “%(pilot)s”: it is %(status)s, and only active or paused pilots "
+        "can be completed."
+    ),
+    "cancel": gettext_lazy(
+        "Cannot cancel “%(pilot)s”: it is %(status)s, and only active or draft or paused "
+        "pilots can be cancelled."
+    ),
+}
 _ENDING = {Pilot.Status.COMPLETED, Pilot.Status.CANCELLED}
 
 
@@ -94,14 +129,14 @@ def _pilot_transition(*, pilot: Pilot, action: str, actor: Actor, note: str = ""
     allowed_from, target = PILOT_TRANSITIONS[action]
     pilot = Pilot.objects.select_for_update().get(pk=pilot.pk)
     if pilot.status not in allowed_from:
-        allowed = " or ".join(sorted(Pilot.Status(s).label.lower() for s in allowed_from))
         raise PilotTransitionError(
-            f"Cannot {action} “{pilot.name}”: it is {pilot.get_status_display().lower()}, "
-            f"and only {allowed} pilots can be {PAST_TENSE[action]}."
+            PILOT_REFUSALS[action]
+            % {"pilot": pilot.name, "status": pilot.get_status_display().lower()}
         )
     if action == "activate" and pilot.ends_on < timezone.localdate():
         raise PilotTransitionError(
-            f"Cannot activate “{pilot.name}”: it ended on {pilot.ends_on:%Y-%m-%d}."
+            gettext("Cannot activate “%(pilot)s”: it ended on %(day)s.")
+            % {"pilot": pilot.name, "day": f"{pilot.ends_on:%Y-%m-%d}"}
         )
     previous = pilot.status
     pilot.status = target
@@ -158,7 +193,7 @@ def pilot_create(
         default_trial_limit=default_trial_limit,
     )
     if ends_on < starts_on:
-        raise PilotTransitionError("A pilot ends on or after the day it starts.")
+        raise PilotTransitionError(gettext("A pilot ends on or after the day it starts."))
     pilot.full_clean()
     pilot.save()
     event_record(subject=pilot, action="pilot_create", message="Pilot created.", actor=actor)
@@ -187,7 +222,7 @@ def business_create(
 def business_status_set(*, business: Business, status: str, actor: Actor = None) -> Business:
     """Onboarding, active, paused or churned: a paused or churned café's form takes no feedback."""
     if status not in Business.Status.values:
-        raise EnrollmentError(f"“{status}” is not a café status.")
+        raise EnrollmentError(gettext("“%(status)s” is not a café status.") % {"status": status})
     business = Business.objects.select_for_update().get(pk=business.pk)
     if business.status == status:
         return business
@@ -258,8 +293,12 @@ def enrollment_create(
     pilot = Pilot.objects.select_for_update().get(pk=pilot.pk)
     if pilot.status in _ENDING:
         raise EnrollmentError(
-            f"Cannot enrol {business.name} in “{pilot.name}”: "
-            f"the pilot is {pilot.get_status_display().lower()}."
+            gettext("Cannot enrol %(business)s in “%(pilot)s”: the pilot is %(status)s.")
+            % {
+                "business": business.name,
+                "pilot": pilot.name,
+                "status": pilot.get_status_display().lower(),
+            }
         )
     enrollment = Enrollment(
         pilot=pilot,
@@ -277,7 +316,8 @@ def enrollment_create(
     except IntegrityError as error:
         # Another request enrolled the business between the check and the insert.
         raise EnrollmentError(
-            f"{business.name} is already enrolled in an active pilot; withdraw it there first."
+            gettext("%(business)s is already enrolled in an active pilot; withdraw it there first.")
+            % {"business": business.name}
         ) from error
     event_record(
         subject=enrollment,
@@ -336,8 +376,12 @@ def enrollment_withdraw(
     )
     if enrollment.status != Enrollment.Status.ACTIVE:
         raise EnrollmentError(
-            f"{enrollment.business.name} is not active in “{enrollment.pilot.name}” "
-            f"(it is {enrollment.get_status_display().lower()})."
+            gettext("%(business)s is not active in “%(pilot)s” (it is %(status)s).")
+            % {
+                "business": enrollment.business.name,
+                "pilot": enrollment.pilot.name,
+                "status": enrollment.get_status_display().lower(),
+            }
         )
     _enrollment_end(
         enrollment=enrollment,
@@ -364,11 +408,13 @@ def _placements_clean(placements: Iterable[str]) -> list[str]:
         if not placement:
             continue
         if placement.casefold() in seen:
-            raise QRCodeError(f"“{placement}” is listed twice.")
+            raise QRCodeError(
+                gettext("“%(placement)s” is listed twice.") % {"placement": placement}
+            )
         seen.add(placement.casefold())
         cleaned.append(placement)
     if not cleaned:
-        raise QRCodeError("Give at least one placement, e.g. “Table 1”.")
+        raise QRCodeError(gettext("Give at least one placement, e.g. “Table 1”."))
     return cleaned
 
 
@@ -386,9 +432,11 @@ def qr_codes_generate(
     )
     if taken:
         raise QRCodeError(
-            "These placements already have an active code: "
-            + ", ".join(sorted(taken))
-            + ". Regenerate those codes instead."
+            gettext(
+                "These placements already have an active code: %(placements)s. "
+                "Regenerate those codes instead."
+            )
+            % {"placements": ", ".join(sorted(taken))}
         )
     codes = [
         QRCode(business=business, placement=label, token=printed_link_token()) for label in labels
@@ -413,7 +461,7 @@ def qr_codes_generate(
 
 def _qr_revoke_locked(*, qr_code: QRCode, actor: Actor, message: str) -> QRCode:
     if qr_code.status != QRCode.Status.ACTIVE:
-        raise QRCodeError(f"The code for {qr_code} is already revoked.")
+        raise QRCodeError(gettext("The code for %(code)s is already revoked.") % {"code": qr_code})
     qr_code.status = QRCode.Status.REVOKED
     qr_code.revoked_at = timezone.now()
     transaction.on_commit(intake_facts_invalidate)

@@ -5,6 +5,8 @@ from functools import partial
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
     CappedCountPaginator,
@@ -16,11 +18,11 @@ from core.admin import (
     ReadOnlyAdmin,
     ServiceWrittenAdmin,
     SingletonAdmin,
-    run_for_each,
 )
 from core.privacy import mask_contact
 from pilots import services
-from pilots.models import Feedback, IntakeSwitch, Payment, ProbeRun
+from pilots.admin.actions import run_for_each
+from pilots.models import Category, Feedback, IntakeSwitch, Payment, ProbeRun
 
 
 # ------------------------------------------------------------------------------
@@ -29,7 +31,7 @@ from pilots.models import Feedback, IntakeSwitch, Payment, ProbeRun
 class RatingFilter(admin.SimpleListFilter):
     """Fixed choices: never a SELECT DISTINCT over the feedback table."""
 
-    title = "rating"
+    title = _("rating")
     parameter_name = "rating"
 
     def lookups(self, request, model_admin):
@@ -40,7 +42,7 @@ class RatingFilter(admin.SimpleListFilter):
 
 
 class ScoreBandFilter(admin.SimpleListFilter):
-    title = "quality score"
+    title = _("quality score")
     parameter_name = "score"
     BANDS = {"80-100": (80, 100), "60-79": (60, 79), "40-59": (40, 59), "0-39": (0, 39)}
 
@@ -55,17 +57,17 @@ class ScoreBandFilter(admin.SimpleListFilter):
 
 
 FEEDBACK_CSV_COLUMNS = (
-    ("submitted_at", "submitted"),
-    ("business__name", "business"),
-    ("pilot__name", "pilot"),
-    ("qr_code__placement", "placement"),
-    ("rating", "rating"),
-    ("categories", "categories"),
-    ("comment", "comment"),
-    ("language", "language"),
-    ("quality_score", "quality score"),
-    ("status", "status"),
-    ("reward_eligible", "reward eligible"),
+    ("submitted_at", _("submitted")),
+    ("business__name", _("business")),
+    ("pilot__name", _("pilot")),
+    ("qr_code__placement", _("placement")),
+    ("rating", _("rating")),
+    ("categories", _("categories")),
+    ("comment", _("comment")),
+    ("language", _("language")),
+    ("quality_score", _("quality score")),
+    ("status", _("status")),
+    ("reward_eligible", _("reward eligible")),
 )
 
 
@@ -114,7 +116,7 @@ class FeedbackAdmin(
         "pilot",
         "qr_code",
         "rating",
-        "categories",
+        "categories_shown",
         "comment",
         "language",
         "quality_score",
@@ -127,39 +129,78 @@ class FeedbackAdmin(
     readonly_fields = fields
     inlines = (EventInline,)
 
-    @admin.display(description="comment")
+    @admin.display(description=_("comment"))
     def excerpt(self, feedback: Feedback) -> str:
-        return feedback.comment[:80] + ("…" if len(feedback.comment) > 80 else "")
+        # Cut to one line by the browser, so the cell holds the comment as written.
+        return format_html(
+            '<span style="display:inline-block;max-width:36em;overflow:hidden;'
+            'text-overflow:ellipsis;white-space:nowrap;vertical-align:bottom">{}</span>',
+            feedback.comment,
+        )
 
-    @admin.display(description="reward payment")
+    @admin.display(description=_("categories"))
+    def categories_shown(self, feedback: Feedback) -> str:
+        labels = {value: label for value, label in Category.choices}
+        return ", ".join(str(labels.get(value, value)) for value in feedback.categories) or "—"
+
+    @admin.display(description=_("reward payment"))
     def reward_payment(self, feedback: Feedback) -> str:
         payment = Payment.objects.filter(feedback=feedback).first()
         if payment is None:
             return "—"
         url = reverse("admin:pilots_payment_change", args=[payment.pk])
         return format_html(
-            '<a href="{}">payment {}</a> · {}', url, payment.pk, payment.get_status_display()
+            '<a href="{}">{}</a> · {}',
+            url,
+            gettext("payment %(number)s") % {"number": payment.pk},
+            payment.get_status_display(),
         )
 
-    @admin.display(description="contact")
+    @admin.display(description=_("contact"))
     def contact(self, feedback: Feedback) -> str:
         return mask_contact(email=feedback.contact_email, phone=feedback.contact_phone)
 
-    def _set_status(self, request, queryset, status: str, done: str) -> None:
+    def _set_status(self, request, queryset, status: str, done) -> None:
         change = partial(services.feedback_status_set, status=status)
-        run_for_each(request, queryset, change, keyword="feedback", done=f"feedback {done}")
+        run_for_each(request, queryset, change, keyword="feedback", done=done)
 
-    @admin.action(description="Mark selected feedback as spam", permissions=["change"])
+    @admin.action(description=_("Mark selected feedback as spam"), permissions=["change"])
     def mark_spam(self, request, queryset):
-        self._set_status(request, queryset, Feedback.Status.SPAM, "marked as spam")
+        self._set_status(
+            request,
+            queryset,
+            Feedback.Status.SPAM,
+            lambda n: (
+                ngettext(
+                    "%(count)d feedback marked as spam.", "%(count)d feedback marked as spam.", n
+                )
+                % {"count": n}
+            ),
+        )
 
-    @admin.action(description="Flag selected feedback for review", permissions=["change"])
+    @admin.action(description=_("Flag selected feedback for review"), permissions=["change"])
     def mark_flagged(self, request, queryset):
-        self._set_status(request, queryset, Feedback.Status.FLAGGED, "flagged")
+        self._set_status(
+            request,
+            queryset,
+            Feedback.Status.FLAGGED,
+            lambda n: (
+                ngettext("%(count)d feedback flagged.", "%(count)d feedback flagged.", n)
+                % {"count": n}
+            ),
+        )
 
-    @admin.action(description="Accept selected feedback", permissions=["change"])
+    @admin.action(description=_("Accept selected feedback"), permissions=["change"])
     def mark_accepted(self, request, queryset):
-        self._set_status(request, queryset, Feedback.Status.ACCEPTED, "accepted")
+        self._set_status(
+            request,
+            queryset,
+            Feedback.Status.ACCEPTED,
+            lambda n: (
+                ngettext("%(count)d feedback accepted.", "%(count)d feedback accepted.", n)
+                % {"count": n}
+            ),
+        )
 
 
 @admin.register(IntakeSwitch)

@@ -18,19 +18,21 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from core.admin import (
     EventInline,
     ReadOnlyInlineMixin,
     report_errors,
-    run_for_each,
 )
 from core.csv_export import csv_response
 from core.forms import ReportPeriodForm
 from core.money import format_money
 from core.pdf import html_to_pdf
 from pilots import services
+from pilots.admin.actions import run_for_each
 from pilots.forms import EnrollmentForm, QRCodeGenerateForm, SheetSelectionForm
 from pilots.models import Business, Enrollment, Pilot, QRCode, Tag
 from pilots.printing import sheet_html, sheet_pdf_response
@@ -47,12 +49,12 @@ class EnrollmentSummaryInline(ReadOnlyInlineMixin, admin.TabularInline):
     fields = ("pilot_link", "status", "feedback_count", "trial_limit", "created_at", "ended_at")
     readonly_fields = fields
     show_change_link = True
-    verbose_name_plural = "enrollments"
+    verbose_name_plural = _("enrollments")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("pilot")
 
-    @admin.display(description="pilot")
+    @admin.display(description=_("pilot"))
     def pilot_link(self, enrollment: Enrollment) -> str:
         url = reverse("admin:pilots_pilot_change", args=[enrollment.pilot_id])
         return format_html('<a href="{}">{}</a>', url, enrollment.pilot.name)
@@ -63,9 +65,9 @@ class QRCodeSummaryInline(ReadOnlyInlineMixin, admin.TabularInline):
     fields = ("placement", "status", "created_at", "revoked_at", "downloads")
     readonly_fields = fields
     show_change_link = True
-    verbose_name_plural = "QR codes"
+    verbose_name_plural = _("QR codes")
 
-    @admin.display(description="download")
+    @admin.display(description=_("download"))
     def downloads(self, code: QRCode) -> str:
         return download_links(code)
 
@@ -93,9 +95,9 @@ class BusinessAdmin(IntakeFactsAdmin):
     inlines = (EnrollmentSummaryInline, QRCodeSummaryInline, EventInline)
     fieldsets = (
         (None, {"fields": ("name", "slug", "status", "tags")}),
-        ("Place", {"fields": ("city", "address", "timezone", "language")}),
-        ("Contact", {"fields": ("contact_name", "contact_email", "contact_phone")}),
-        ("Trade", {"fields": ("expected_daily_customers", "peak_hours", "context")}),
+        (_("Place"), {"fields": ("city", "address", "timezone", "language")}),
+        (_("Contact"), {"fields": ("contact_name", "contact_email", "contact_phone")}),
+        (_("Trade"), {"fields": ("expected_daily_customers", "peak_hours", "context")}),
     )
 
     actions = ("mark_active", "mark_paused", "mark_churned")
@@ -109,28 +111,49 @@ class BusinessAdmin(IntakeFactsAdmin):
         if obj.status != status:
             services.business_status_set(business=obj, status=status, actor=request.user)
 
-    def _status(self, request, queryset, status: str) -> None:
+    def _status(self, request, queryset, status: str, done) -> None:
         change = partial(services.business_status_set, status=status)
-        label = Business.Status(status).label.lower()
-        run_for_each(request, queryset, change, keyword="business", done=f"café(s) {label}")
+        run_for_each(request, queryset, change, keyword="business", done=done)
 
-    @admin.action(description="Mark selected cafés active", permissions=["change"])
+    @admin.action(description=_("Mark selected cafés active"), permissions=["change"])
     def mark_active(self, request, queryset):
-        self._status(request, queryset, Business.Status.ACTIVE)
+        self._status(
+            request,
+            queryset,
+            Business.Status.ACTIVE,
+            lambda n: (
+                ngettext("%(count)d café active.", "%(count)d cafés active.", n) % {"count": n}
+            ),
+        )
 
     @admin.action(
-        description="Pause selected cafés (their forms take no feedback)", permissions=["change"]
+        description=_("Pause selected cafés (their forms take no feedback)"),
+        permissions=["change"],
     )
     def mark_paused(self, request, queryset):
-        self._status(request, queryset, Business.Status.PAUSED)
+        self._status(
+            request,
+            queryset,
+            Business.Status.PAUSED,
+            lambda n: (
+                ngettext("%(count)d café paused.", "%(count)d cafés paused.", n) % {"count": n}
+            ),
+        )
 
     @admin.action(
-        description="Mark selected cafés churned (their forms close)", permissions=["change"]
+        description=_("Mark selected cafés churned (their forms close)"), permissions=["change"]
     )
     def mark_churned(self, request, queryset):
-        self._status(request, queryset, Business.Status.CHURNED)
+        self._status(
+            request,
+            queryset,
+            Business.Status.CHURNED,
+            lambda n: (
+                ngettext("%(count)d café churned.", "%(count)d cafés churned.", n) % {"count": n}
+            ),
+        )
 
-    @admin.display(description="QR codes")
+    @admin.display(description=_("QR codes"))
     def qr_codes_link(self, business: Business) -> str:
         codes = (
             reverse("admin:pilots_qrcode_changelist")
@@ -138,7 +161,13 @@ class BusinessAdmin(IntakeFactsAdmin):
             + urlencode({"business__id__exact": business.pk, "status__exact": QRCode.Status.ACTIVE})
         )
         sheet = reverse("admin:pilots_qrcode_sheet") + "?" + urlencode({"business": business.pk})
-        return format_html('<a href="{}">active codes</a> · <a href="{}">print</a>', codes, sheet)
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            codes,
+            gettext("active codes"),
+            sheet,
+            gettext("print"),
+        )
 
 
 # ------------------------------------------------------------------------------
@@ -186,17 +215,19 @@ class PilotAdmin(IntakeFactsAdmin):
     change_form_template = "admin/pilots/pilot/change_form.html"
     fieldsets = (
         (None, {"fields": ("name", "slug", "status", "status_changed_at")}),
-        ("Dates", {"fields": ("starts_on", "ends_on")}),
+        (_("Dates"), {"fields": ("starts_on", "ends_on")}),
         (
-            "Reward",
+            _("Reward"),
             {
                 "fields": ("reward_amount", "reward_currency", "reward_threshold"),
-                "description": "Paid for each feedback whose quality score reaches the threshold.",
+                "description": _(
+                    "Paid for each feedback whose quality score reaches the threshold."
+                ),
             },
         ),
-        ("Trial", {"fields": ("default_trial_limit",)}),
+        (_("Trial"), {"fields": ("default_trial_limit",)}),
         (
-            "Targets",
+            _("Targets"),
             {
                 "fields": (
                     "target_participation",
@@ -204,7 +235,7 @@ class PilotAdmin(IntakeFactsAdmin):
                     "target_quality",
                     "target_payment_success",
                 ),
-                "description": "What the pilot must achieve to count as a success.",
+                "description": _("What the pilot must achieve to count as a success."),
             },
         ),
     )
@@ -235,8 +266,8 @@ class PilotAdmin(IntakeFactsAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and self.has_change_permission(request, obj):
             context["transitions"] = [
-                (action, action.capitalize())
-                for action, (allowed_from, _) in services.PILOT_TRANSITIONS.items()
+                (action, services.PILOT_ACTION_LABELS[action])
+                for action, (allowed_from, _target) in services.PILOT_TRANSITIONS.items()
                 if obj.status in allowed_from
             ]
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -248,14 +279,19 @@ class PilotAdmin(IntakeFactsAdmin):
             raise PermissionDenied
         service = self.TRANSITION_SERVICES.get(action)
         if service is None:
-            messages.error(request, f"“{action}” is not something a pilot can do.")
+            messages.error(
+                request,
+                gettext("“%(action)s” is not something a pilot can do.") % {"action": action},
+            )
         else:
             try:
                 service(pilot=pilot, actor=request.user)
             except ValidationError as error:
                 report_errors(request, error)
             else:
-                messages.success(request, f"“{pilot.name}” {services.PAST_TENSE[action]}.")
+                messages.success(
+                    request, services.PILOT_DONE_MESSAGES[action] % {"pilot": pilot.name}
+                )
         return HttpResponseRedirect(reverse("admin:pilots_pilot_change", args=[pk]))
 
     def _report(self, request, pk: int):
@@ -323,13 +359,15 @@ class PilotAdmin(IntakeFactsAdmin):
             filename=f"{report.pilot.slug}-report-{report.start}-{report.end}.csv",
         )
 
-    @admin.display(description="report")
+    @admin.display(description=_("report"))
     def report_link(self, pilot: Pilot) -> str:
         return format_html(
-            '<a href="{}">success report</a>', reverse("admin:pilots_pilot_report", args=[pilot.pk])
+            '<a href="{}">{}</a>',
+            reverse("admin:pilots_pilot_report", args=[pilot.pk]),
+            gettext("success report"),
         )
 
-    @admin.display(description="reward")
+    @admin.display(description=_("reward"))
     def reward(self, pilot: Pilot) -> str:
         return format_money(pilot.reward_amount, pilot.reward_currency)
 
@@ -365,25 +403,63 @@ class PilotAdmin(IntakeFactsAdmin):
     def _transition(self, request, queryset, service, done):
         run_for_each(request, queryset, service, keyword="pilot", done=done)
 
-    @admin.action(description="Activate selected pilots", permissions=["change"])
+    @admin.action(description=_("Activate selected pilots"), permissions=["change"])
     def activate(self, request, queryset):
-        self._transition(request, queryset, services.pilot_activate, "pilot(s) activated")
+        self._transition(
+            request,
+            queryset,
+            services.pilot_activate,
+            lambda n: (
+                ngettext("%(count)d pilot activated.", "%(count)d pilots activated.", n)
+                % {"count": n}
+            ),
+        )
 
-    @admin.action(description="Pause selected pilots", permissions=["change"])
+    @admin.action(description=_("Pause selected pilots"), permissions=["change"])
     def pause(self, request, queryset):
-        self._transition(request, queryset, services.pilot_pause, "pilot(s) paused")
+        self._transition(
+            request,
+            queryset,
+            services.pilot_pause,
+            lambda n: (
+                ngettext("%(count)d pilot paused.", "%(count)d pilots paused.", n) % {"count": n}
+            ),
+        )
 
-    @admin.action(description="Resume selected pilots", permissions=["change"])
+    @admin.action(description=_("Resume selected pilots"), permissions=["change"])
     def resume(self, request, queryset):
-        self._transition(request, queryset, services.pilot_resume, "pilot(s) resumed")
+        self._transition(
+            request,
+            queryset,
+            services.pilot_resume,
+            lambda n: (
+                ngettext("%(count)d pilot resumed.", "%(count)d pilots resumed.", n) % {"count": n}
+            ),
+        )
 
-    @admin.action(description="Complete selected pilots", permissions=["change"])
+    @admin.action(description=_("Complete selected pilots"), permissions=["change"])
     def complete(self, request, queryset):
-        self._transition(request, queryset, services.pilot_complete, "pilot(s) completed")
+        self._transition(
+            request,
+            queryset,
+            services.pilot_complete,
+            lambda n: (
+                ngettext("%(count)d pilot completed.", "%(count)d pilots completed.", n)
+                % {"count": n}
+            ),
+        )
 
-    @admin.action(description="Cancel selected pilots", permissions=["change"])
+    @admin.action(description=_("Cancel selected pilots"), permissions=["change"])
     def cancel(self, request, queryset):
-        self._transition(request, queryset, services.pilot_cancel, "pilot(s) cancelled")
+        self._transition(
+            request,
+            queryset,
+            services.pilot_cancel,
+            lambda n: (
+                ngettext("%(count)d pilot cancelled.", "%(count)d pilots cancelled.", n)
+                % {"count": n}
+            ),
+        )
 
 
 @admin.register(Enrollment)
@@ -428,14 +504,17 @@ class EnrollmentAdmin(admin.ModelAdmin):
         )
         obj.pk = created.pk
 
-    @admin.action(description="Withdraw selected enrollments", permissions=["change"])
+    @admin.action(description=_("Withdraw selected enrollments"), permissions=["change"])
     def withdraw(self, request, queryset):
         run_for_each(
             request,
             queryset,
             services.enrollment_withdraw,
             keyword="enrollment",
-            done="enrollment(s) withdrawn",
+            done=lambda n: (
+                ngettext("%(count)d enrollment withdrawn.", "%(count)d enrollments withdrawn.", n)
+                % {"count": n}
+            ),
         )
 
 
@@ -493,29 +572,36 @@ class QRCodeAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    @admin.display(description="download")
+    @admin.display(description=_("download"))
     def downloads(self, code: QRCode) -> str:
         return download_links(code)
 
-    @admin.display(description="public URL")
+    @admin.display(description=_("public URL"))
     def public_url(self, code: QRCode) -> str:
         return code.public_url
 
-    @admin.display(description="code")
+    @admin.display(description=_("code"))
     def preview(self, code: QRCode) -> str:
         # The SVG is built by pilots.qr from the module matrix; its title is escaped there.
         svg = mark_safe(qr_svg(code.public_url, title=str(code)))  # noqa: S308
         return format_html('<div style="width:160px">{}</div>{}', svg, download_links(code))
 
     # --- actions ------------------------------------------------------------------
-    @admin.action(description="Revoke selected codes", permissions=["change"])
+    @admin.action(description=_("Revoke selected codes"), permissions=["change"])
     def revoke(self, request, queryset):
         run_for_each(
-            request, queryset, services.qr_code_revoke, keyword="qr_code", done="code(s) revoked"
+            request,
+            queryset,
+            services.qr_code_revoke,
+            keyword="qr_code",
+            done=lambda n: (
+                ngettext("%(count)d code revoked.", "%(count)d codes revoked.", n) % {"count": n}
+            ),
         )
 
     @admin.action(
-        description="Regenerate selected codes (new token, same placement)", permissions=["change"]
+        description=_("Regenerate selected codes (new token, same placement)"),
+        permissions=["change"],
     )
     def regenerate(self, request, queryset):
         """Regenerate, then offer the new codes' cards for printing (the old cards stop working)."""
@@ -531,18 +617,25 @@ class QRCodeAdmin(admin.ModelAdmin):
             messages.success(
                 request,
                 format_html(
-                    "{} code(s) regenerated: the printed cards of the old ones no longer work. "
-                    '<a href="{}" id="print-regenerated">Print the new cards</a>.',
-                    len(issued),
+                    '{} <a href="{}" id="print-regenerated">{}</a>.',
+                    ngettext(
+                        "%(count)d code regenerated: the printed card of the old one no longer "
+                        "works.",
+                        "%(count)d codes regenerated: the printed cards of the old ones no longer "
+                        "work.",
+                        len(issued),
+                    )
+                    % {"count": len(issued)},
                     sheet,
+                    gettext("Print the new cards"),
                 ),
             )
 
-    @admin.action(description="Print sheet of selected codes")
+    @admin.action(description=_("Print sheet of selected codes"))
     def print_sheet(self, request, queryset):
         return self._redirect_to_sheet("admin:pilots_qrcode_sheet", queryset)
 
-    @admin.action(description="Download PDF sheet of selected codes")
+    @admin.action(description=_("Download PDF sheet of selected codes"))
     def print_sheet_pdf(self, request, queryset):
         return self._redirect_to_sheet("admin:pilots_qrcode_sheet_pdf", queryset)
 
@@ -569,7 +662,13 @@ class QRCodeAdmin(admin.ModelAdmin):
                 form.add_error("placements", error)
             else:
                 messages.success(
-                    request, f"{len(codes)} code(s) issued for {form.cleaned_data['business']}."
+                    request,
+                    ngettext(
+                        "%(count)d code issued for %(business)s.",
+                        "%(count)d codes issued for %(business)s.",
+                        len(codes),
+                    )
+                    % {"count": len(codes), "business": form.cleaned_data["business"]},
                 )
                 sheet = (
                     reverse("admin:pilots_qrcode_sheet")
@@ -583,14 +682,16 @@ class QRCodeAdmin(admin.ModelAdmin):
                 )
                 messages.info(
                     request,
-                    format_html('<a href="{}">Print the table cards for them</a>.', sheet),
+                    format_html(
+                        '<a href="{}">{}</a>.', sheet, gettext("Print the table cards for them")
+                    ),
                 )
                 return HttpResponseRedirect(changelist)
         status = 400 if request.method == "POST" else 200
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Generate QR codes",
+            "title": gettext("Generate QR codes"),
             "form": form,
             "media": self.media + form.media,
         }
@@ -622,7 +723,7 @@ class QRCodeAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Nothing to print",
+            "title": gettext("Nothing to print"),
             "errors": [error for errors in selection.errors.values() for error in errors],
         }
         return TemplateResponse(

@@ -14,6 +14,8 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from core.admin import (
@@ -25,7 +27,6 @@ from core.admin import (
     ReadOnlyInlineMixin,
     ServiceWrittenAdmin,
     SingletonAdmin,
-    run_for_each,
 )
 from core.contacts import Contact, contact_normalise
 from core.csv_export import kronor
@@ -35,7 +36,17 @@ from core.money import format_money
 from core.privacy import contact_hash, mask_contact
 from pilots import payments, stripe_events
 from pilots import payouts as payouts_service
+from pilots.admin.actions import run_for_each
 from pilots.models import Payment, Payout, PayoutAttempt, PayoutSwitch, RewardRecipient, StripeEvent
+
+# What asking Stripe settled, as the staff member reads it.
+OUTCOME_LABELS = {
+    payouts_service.PAID: _("paid"),
+    payouts_service.UNKNOWN: _("unknown"),
+    payouts_service.RETRY: _("retry"),
+    payouts_service.ATTENTION: _("needs attention"),
+    payouts_service.FAILED: _("failed"),
+}
 
 # What a typed mobile number looks like: digits with an optional +, spaces, dashes, brackets.
 PHONE_LIKE = re.compile(r"\+?[\d\s()-]{7,30}")
@@ -49,7 +60,8 @@ class ManualPaymentForm(forms.Form):
     reason = forms.CharField(
         max_length=300,
         widget=forms.TextInput(attrs={"size": 60}),
-        help_text="Required: how it was paid (e.g. 'paid 10 kr by Swish on 3 March').",
+        label=_("Reason"),
+        help_text=_("Required: how it was paid (e.g. 'paid 10 kr by Swish on 3 March')."),
     )
 
 
@@ -70,7 +82,7 @@ class PaymentAdmin(PageRelatedMixin, ContactDataAdminMixin, CsvExportMixin, Serv
     list_filter = ("status", "pilot", "business", "created_at")
     page_related = ("business", "pilot", "recipient")
     search_fields = ("=id", "=feedback__id", "=stripe_transfer_id", "business__name")
-    search_help_text = (
+    search_help_text = _(
         "A payment or feedback number, a Stripe transfer id, a business's name, or the "
         "customer's whole e-mail address or mobile number: it is matched by its keyed hash, "
         "so only that customer's payments are listed."
@@ -79,18 +91,18 @@ class PaymentAdmin(PageRelatedMixin, ContactDataAdminMixin, CsvExportMixin, Serv
     paginator = CappedCountPaginator
     # Never the recipient's contact: exports leave the building.
     csv_columns = (
-        ("id", "payment"),
-        ("created_at", "created"),
-        ("business__name", "business"),
-        ("pilot__name", "pilot"),
-        ("amount", "amount"),
-        ("currency", "currency"),
-        ("status", "status"),
-        ("attempts", "attempts"),
-        ("hold_reason", "hold reason"),
-        ("last_error", "last error"),
-        ("stripe_transfer_id", "Stripe transfer"),
-        ("paid_at", "paid"),
+        ("id", _("payment")),
+        ("created_at", _("created")),
+        ("business__name", _("business")),
+        ("pilot__name", _("pilot")),
+        ("amount", _("amount")),
+        ("currency", _("currency")),
+        ("status", _("status")),
+        ("attempts", _("attempts")),
+        ("hold_reason", _("hold reason")),
+        ("last_error", _("last error")),
+        ("stripe_transfer_id", _("Stripe transfer")),
+        ("paid_at", _("paid")),
     )
     csv_formats = {"amount": kronor}
     fields = (
@@ -121,11 +133,11 @@ class PaymentAdmin(PageRelatedMixin, ContactDataAdminMixin, CsvExportMixin, Serv
             return queryset.filter(recipient__contact_hash=contact_hash(contact.value)), False
         return super().get_search_results(request, queryset, search_term)
 
-    @admin.display(description="amount")
+    @admin.display(description=_("amount"))
     def amount_shown(self, payment: Payment) -> str:
         return _amount(payment)
 
-    @admin.display(description="recipient")
+    @admin.display(description=_("recipient"))
     def recipient_contact(self, payment: Payment) -> str:
         recipient = payment.recipient
         return mask_contact(email=recipient.contact_email, phone=recipient.contact_phone) or "—"
@@ -134,28 +146,64 @@ class PaymentAdmin(PageRelatedMixin, ContactDataAdminMixin, CsvExportMixin, Serv
         run_for_each(request, queryset, service, keyword="payment", done=done)
 
     @admin.action(
-        description="Ask Stripe now about the selected payments' payouts", permissions=["change"]
+        description=_("Ask Stripe now about the selected payments' payouts"),
+        permissions=["change"],
     )
     def ask_stripe(self, request, queryset):
         _ask_stripe(request, {payment.payout for payment in queryset if payment.payout_id})
 
-    @admin.action(description="Retry selected payments", permissions=["change"])
+    @admin.action(description=_("Retry selected payments"), permissions=["change"])
     def retry(self, request, queryset):
-        self._each(request, queryset, payments.payment_retry, "payment(s) queued for payout")
+        self._each(
+            request,
+            queryset,
+            payments.payment_retry,
+            lambda n: (
+                ngettext(
+                    "%(count)d payment queued for payout.",
+                    "%(count)d payments queued for payout.",
+                    n,
+                )
+                % {"count": n}
+            ),
+        )
 
-    @admin.action(description="Hold selected payments for review", permissions=["change"])
+    @admin.action(description=_("Hold selected payments for review"), permissions=["change"])
     def hold(self, request, queryset):
-        self._each(request, queryset, payments.payment_hold, "payment(s) held")
+        self._each(
+            request,
+            queryset,
+            payments.payment_hold,
+            lambda n: (
+                ngettext("%(count)d payment held.", "%(count)d payments held.", n) % {"count": n}
+            ),
+        )
 
-    @admin.action(description="Release selected held payments", permissions=["change"])
+    @admin.action(description=_("Release selected held payments"), permissions=["change"])
     def release(self, request, queryset):
-        self._each(request, queryset, payments.payment_release, "payment(s) released")
+        self._each(
+            request,
+            queryset,
+            payments.payment_release,
+            lambda n: (
+                ngettext("%(count)d payment released.", "%(count)d payments released.", n)
+                % {"count": n}
+            ),
+        )
 
-    @admin.action(description="Cancel selected payments (never pay)", permissions=["change"])
+    @admin.action(description=_("Cancel selected payments (never pay)"), permissions=["change"])
     def cancel(self, request, queryset):
-        self._each(request, queryset, payments.payment_cancel, "payment(s) cancelled")
+        self._each(
+            request,
+            queryset,
+            payments.payment_cancel,
+            lambda n: (
+                ngettext("%(count)d payment cancelled.", "%(count)d payments cancelled.", n)
+                % {"count": n}
+            ),
+        )
 
-    @admin.action(description="Mark selected payments paid by hand…", permissions=["change"])
+    @admin.action(description=_("Mark selected payments paid by hand…"), permissions=["change"])
     def mark_paid(self, request, queryset):
         form = ManualPaymentForm(request.POST if "reason" in request.POST else None)
         if form.is_valid():
@@ -166,12 +214,16 @@ class PaymentAdmin(PageRelatedMixin, ContactDataAdminMixin, CsvExportMixin, Serv
                 except payments.PaymentError as error:
                     messages.error(request, " ".join(error.messages))
                 else:
-                    messages.success(request, f"Payment {payment.pk} marked paid by hand.")
+                    messages.success(
+                        request,
+                        gettext("Payment %(payment)s marked paid by hand.")
+                        % {"payment": payment.pk},
+                    )
             return None
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Mark payments paid by hand",
+            "title": gettext("Mark payments paid by hand"),
             "form": form,
             "payments": queryset,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
@@ -204,11 +256,14 @@ class PaymentAdmin(PageRelatedMixin, ContactDataAdminMixin, CsvExportMixin, Serv
         messages.success(
             request,
             format_html(
-                'Payout run queued: <a href="{}">run {}</a> shows its outcome when a worker '
-                "has run it. Only one payout run works at a time; beat also runs one every "
-                "5 minutes.",
+                '{} <a href="{}">{}</a> {}',
+                gettext("Payout run queued:"),
                 url,
-                run.pk,
+                gettext("run %(number)s") % {"number": run.pk},
+                gettext(
+                    "shows its outcome when a worker has run it. Only one payout run works at a "
+                    "time; beat also runs one every 5 minutes."
+                ),
             ),
         )
         return HttpResponseRedirect(url)
@@ -235,14 +290,20 @@ def _ask_stripe(request, payouts) -> None:
         payout.refresh_from_db()
         messages.info(
             request,
-            f"Payout {payout.pk}: {outcome or 'nothing to settle'}; now "
-            f"{payout.get_status_display().lower()}.",
+            gettext("Payout %(payout)s: %(outcome)s; now %(status)s.")
+            % {
+                "payout": payout.pk,
+                "outcome": OUTCOME_LABELS.get(outcome, outcome) or gettext("nothing to settle"),
+                "status": payout.get_status_display().lower(),
+            },
         )
     if not asked:
         messages.warning(
             request,
-            "None of the selected payouts is unknown or needs attention: there is nothing to "
-            "ask Stripe. Payouts being sent are settled by the run that sends them.",
+            gettext(
+                "None of the selected payouts is unknown or needs attention: there is nothing to "
+                "ask Stripe. Payouts being sent are settled by the run that sends them."
+            ),
         )
 
 
@@ -262,7 +323,7 @@ class RewardRecipientAdmin(ContactDataAdminMixin, ServiceWrittenAdmin):
     readonly_fields = fields
     inlines = (EventInline,)
 
-    @admin.display(description="contact")
+    @admin.display(description=_("contact"))
     def contact(self, recipient: RewardRecipient) -> str:
         return mask_contact(email=recipient.contact_email, phone=recipient.contact_phone) or "—"
 
@@ -313,11 +374,13 @@ class PayoutAdmin(ContactDataAdminMixin, ServiceWrittenAdmin):
     inlines = (PayoutAttemptInline, PaymentInline, EventInline)
     actions = ("ask_stripe",)
 
-    @admin.action(description="Ask Stripe now about the selected payouts", permissions=["change"])
+    @admin.action(
+        description=_("Ask Stripe now about the selected payouts"), permissions=["change"]
+    )
     def ask_stripe(self, request, queryset):
         _ask_stripe(request, list(queryset))
 
-    @admin.display(description="amount")
+    @admin.display(description=_("amount"))
     def amount_shown(self, payout: Payout) -> str:
         return _amount(payout)
 
@@ -341,15 +404,15 @@ class StripeEventAdmin(ContactDataAdminMixin, ServiceWrittenAdmin):
     readonly_fields = fields
     actions = ("reprocess",)
 
-    @admin.display(description="payload (contact data masked)")
+    @admin.display(description=_("payload (contact data masked)"))
     def payload_redacted(self, event: StripeEvent) -> str:
         return redact_contact_data(json.dumps(event.payload, indent=2, ensure_ascii=False))
 
-    @admin.display(boolean=True, description="failed")
+    @admin.display(boolean=True, description=_("failed"))
     def failed(self, event: StripeEvent) -> bool:
         return bool(event.error) and event.processed_at is None
 
-    @admin.action(description="Process selected events again", permissions=["change"])
+    @admin.action(description=_("Process selected events again"), permissions=["change"])
     def reprocess(self, request, queryset):
         done = 0
         for event in queryset:
@@ -360,7 +423,11 @@ class StripeEventAdmin(ContactDataAdminMixin, ServiceWrittenAdmin):
             else:
                 done += 1
         if done:
-            messages.success(request, f"{done} event(s) processed.")
+            messages.success(
+                request,
+                ngettext("%(count)d event processed.", "%(count)d events processed.", done)
+                % {"count": done},
+            )
 
 
 @admin.register(PayoutSwitch)

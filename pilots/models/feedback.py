@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core.models import TimeStampedModel
 from pilots.models.programme import Business, Enrollment, Pilot, QRCode
@@ -24,87 +25,116 @@ class Category(models.TextChoices):
 
 def validate_categories(value) -> None:
     if not isinstance(value, list) or not all(item in Category.values for item in value):
-        raise ValidationError("Categories must be a list of known categories.")
+        raise ValidationError(_("Categories must be a list of known categories."))
     if len(set(value)) != len(value):
-        raise ValidationError("A category is listed twice.")
+        raise ValidationError(_("A category is listed twice."))
 
 
 class Feedback(TimeStampedModel):
     """One submission from the form behind a printed code."""
 
     class Status(models.TextChoices):
-        ACCEPTED = "accepted", "Accepted"
-        FLAGGED = "flagged", "Flagged"
-        SPAM = "spam", "Spam"
+        ACCEPTED = "accepted", _("Accepted")
+        FLAGGED = "flagged", _("Flagged")
+        SPAM = "spam", _("Spam")
 
     COMMENT_MAX_LENGTH = 2000
     CONTACT_FIELDS = ("contact_email", "contact_phone")
 
-    business = models.ForeignKey(Business, on_delete=models.PROTECT, related_name="feedback")
+    business = models.ForeignKey(
+        Business, on_delete=models.PROTECT, related_name="feedback", verbose_name=_("business")
+    )
     pilot = models.ForeignKey(
         Pilot,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="feedback",
-        help_text="The pilot the business was active in when this came in.",
+        verbose_name=_("pilot"),
+        help_text=_("The pilot the business was active in when this came in."),
     )
     enrollment = models.ForeignKey(
-        Enrollment, null=True, blank=True, on_delete=models.PROTECT, related_name="feedback"
+        Enrollment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="feedback",
+        verbose_name=_("enrollment"),
     )
-    qr_code = models.ForeignKey(QRCode, on_delete=models.PROTECT, related_name="feedback")
+    qr_code = models.ForeignKey(
+        QRCode, on_delete=models.PROTECT, related_name="feedback", verbose_name=_("QR code")
+    )
     rating = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(5)]
+        _("rating"), validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
-    categories = models.JSONField(default=list, blank=True, validators=[validate_categories])
-    comment = models.TextField(max_length=COMMENT_MAX_LENGTH, blank=True)
-    language = models.CharField(max_length=2, choices=Business.Language.choices)
+    categories = models.JSONField(
+        _("categories"), default=list, blank=True, validators=[validate_categories]
+    )
+    comment = models.TextField(_("comment"), max_length=COMMENT_MAX_LENGTH, blank=True)
+    language = models.CharField(_("language"), max_length=2, choices=Business.Language.choices)
     quality_score = models.PositiveSmallIntegerField(
-        validators=[MaxValueValidator(100)], help_text="0-100, see pilots/scoring.py."
+        _("quality score"),
+        validators=[MaxValueValidator(100)],
+        help_text=_("0-100, see pilots/scoring.py."),
     )
     quality_rubric = models.PositiveSmallIntegerField(
-        choices=[(1, "Rubric 1"), (2, "Rubric 2")],
+        _("quality rubric"),
+        choices=[(1, _("Rubric 1")), (2, _("Rubric 2"))],
         default=1,
         db_default=1,  # rows inserted in bulk without it were scored by the first
-        help_text="The version of the quality rubric that scored it (pilots/scoring.py).",
+        help_text=_("The version of the quality rubric that scored it (pilots/scoring.py)."),
     )
-    contact_email = models.EmailField(blank=True)
-    contact_phone = models.CharField(max_length=20, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
     consent_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the customer agreed to be contacted for the reward."
+        _("consent given at"),
+        null=True,
+        blank=True,
+        help_text=_("When the customer agreed to be contacted for the reward."),
     )
-    contact_anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
-    reward_eligible = models.BooleanField(default=False)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACCEPTED)
+    contact_anonymised_at = models.DateTimeField(
+        _("contact anonymised at"), null=True, blank=True, editable=False
+    )
+    reward_eligible = models.BooleanField(_("reward eligible"), default=False)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACCEPTED
+    )
     client_hash = models.CharField(
+        _("client hash"),
         max_length=64,
         db_index=True,
-        help_text="Salted hash of the client address, never the address.",
+        help_text=_("Salted hash of the client address, never the address."),
     )
     device_hash = models.CharField(
+        _("device hash"),
         max_length=64,
         blank=True,
         default="",
-        help_text="Salted hash of the device cookie with the client address; "
-        "tells apart two people on one network.",
+        help_text=_(
+            "Salted hash of the device cookie with the client address; "
+            "tells apart two people on one network."
+        ),
     )
     submission_key = models.CharField(
+        _("submission key"),
         max_length=64,
         blank=True,
         default="",
         editable=False,
-        help_text="The one-time key of the form it was sent from: a repeat of it is this row.",
+        help_text=_("The one-time key of the form it was sent from: a repeat of it is this row."),
     )
-    submitted_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
     is_synthetic = models.BooleanField(
+        _("synthetic"),
         default=False,
         editable=False,
-        help_text="Sent by the synthetic probe; never counted in KPIs, rewards or trial limits.",
+        help_text=_("Sent by the synthetic probe; never counted in KPIs, rewards or trial limits."),
     )
 
     class Meta:
         ordering = ["-submitted_at", "-id"]
-        verbose_name_plural = "feedback"
+        verbose_name = _("feedback")
+        verbose_name_plural = _("feedback")
         indexes = [
             models.Index(fields=["business", "-submitted_at"]),
             models.Index(fields=["pilot", "-submitted_at"]),
@@ -144,7 +174,7 @@ class Feedback(TimeStampedModel):
             models.CheckConstraint(
                 condition=(Q(contact_email="") & Q(contact_phone="")) | Q(consent_at__isnull=False),
                 name="pilots_feedback_contact_needs_consent",
-                violation_error_message="Contact details are kept only with consent.",
+                violation_error_message=_("Contact details are kept only with consent."),
             ),
             models.CheckConstraint(
                 condition=Q(reward_eligible=False) | Q(status="accepted", pilot__isnull=False),
@@ -154,7 +184,11 @@ class Feedback(TimeStampedModel):
 
     def __str__(self) -> str:
         submitted = timezone.localtime(self.submitted_at)
-        return f"{self.rating}★ at {self.business.name} ({submitted:%Y-%m-%d %H:%M})"
+        return _("%(rating)s★ at %(business)s (%(submitted)s)") % {
+            "rating": self.rating,
+            "business": self.business.name,
+            "submitted": f"{submitted:%Y-%m-%d %H:%M}",
+        }
 
     @property
     def has_contact(self) -> bool:
@@ -181,22 +215,36 @@ class ScanCount(models.Model):
     page views; completion rate = submissions ÷ scans.
     """
 
-    qr_code = models.ForeignKey(QRCode, on_delete=models.CASCADE, related_name="scan_counts")
-    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="scan_counts")
-    pilot = models.ForeignKey(
-        Pilot, null=True, blank=True, on_delete=models.CASCADE, related_name="scan_counts"
+    qr_code = models.ForeignKey(
+        QRCode, on_delete=models.CASCADE, related_name="scan_counts", verbose_name=_("QR code")
     )
-    day = models.DateField()
-    scans = models.PositiveIntegerField(default=0)
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="scan_counts", verbose_name=_("business")
+    )
+    pilot = models.ForeignKey(
+        Pilot,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="scan_counts",
+        verbose_name=_("pilot"),
+    )
+    day = models.DateField(_("day"))
+    scans = models.PositiveIntegerField(_("scans"), default=0)
 
     class Meta:
+        verbose_name = _("scan count")
+        verbose_name_plural = _("scan counts")
         constraints = [
             models.UniqueConstraint(fields=["qr_code", "day"], name="pilots_scancount_one_per_day")
         ]
         indexes = [models.Index(fields=["business", "day"]), models.Index(fields=["pilot", "day"])]
 
     def __str__(self) -> str:
-        return f"{self.scans} scan(s) on {self.day}"
+        return ngettext("%(scans)d scan on %(day)s", "%(scans)d scans on %(day)s", self.scans) % {
+            "scans": self.scans,
+            "day": self.day,
+        }
 
 
 class IntakeSwitch(models.Model):
@@ -206,27 +254,32 @@ class IntakeSwitch(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
     is_open = models.BooleanField(
-        default=True, help_text="Untick to show every feedback form as closed for maintenance."
+        _("open"),
+        default=True,
+        help_text=_("Untick to show every feedback form as closed for maintenance."),
     )
     message = models.CharField(
+        _("message"),
         max_length=200,
         blank=True,
-        help_text="Shown to customers while intake is closed (optional).",
+        help_text=_("Shown to customers while intake is closed (optional)."),
     )
     retry_after_minutes = models.PositiveIntegerField(
-        default=30, help_text="How soon customers may try again, sent as Retry-After."
+        _("retry after (minutes)"),
+        default=30,
+        help_text=_("How soon customers may try again, sent as Retry-After."),
     )
-    changed_at = models.DateTimeField(auto_now=True)
+    changed_at = models.DateTimeField(_("changed at"), auto_now=True)
 
     class Meta:
-        verbose_name = "feedback intake switch"
-        verbose_name_plural = "feedback intake switch"
+        verbose_name = _("feedback intake switch")
+        verbose_name_plural = _("feedback intake switch")
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="pilots_intakeswitch_singleton")
         ]
 
     def __str__(self) -> str:
-        return "Feedback intake is open" if self.is_open else "Feedback intake is closed"
+        return str(_("Feedback intake is open") if self.is_open else _("Feedback intake is closed"))
 
 
 class DailyMetric(models.Model):
@@ -238,32 +291,47 @@ class DailyMetric(models.Model):
     """
 
     enrollment = models.ForeignKey(
-        Enrollment, on_delete=models.CASCADE, related_name="daily_metrics"
+        Enrollment,
+        on_delete=models.CASCADE,
+        related_name="daily_metrics",
+        verbose_name=_("enrollment"),
     )
-    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="daily_metrics")
-    pilot = models.ForeignKey(Pilot, on_delete=models.CASCADE, related_name="daily_metrics")
-    day = models.DateField()
-    scans = models.PositiveIntegerField(default=0)
-    submissions = models.PositiveIntegerField(default=0)
-    eligible = models.PositiveIntegerField(default=0)
-    quality_average = models.FloatField(null=True, blank=True)
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="daily_metrics", verbose_name=_("business")
+    )
+    pilot = models.ForeignKey(
+        Pilot, on_delete=models.CASCADE, related_name="daily_metrics", verbose_name=_("pilot")
+    )
+    day = models.DateField(_("day"))
+    scans = models.PositiveIntegerField(_("scans"), default=0)
+    submissions = models.PositiveIntegerField(_("submissions"), default=0)
+    eligible = models.PositiveIntegerField(_("eligible"), default=0)
+    quality_average = models.FloatField(_("quality average"), null=True, blank=True)
     quality_total = models.PositiveIntegerField(
-        default=0, help_text="Sum of the quality scores, so averages add up across days."
+        _("quality total"),
+        default=0,
+        help_text=_("Sum of the quality scores, so averages add up across days."),
     )
     categories = models.JSONField(
-        default=dict, blank=True, help_text='Submissions per category, e.g. {"service": 12}.'
-    )
-    rubrics = models.JSONField(
+        _("categories"),
         default=dict,
         blank=True,
-        help_text="Per quality rubric: [submissions, quality total, eligible].",
+        help_text=_('Submissions per category, e.g. {"service": 12}.'),
     )
-    payments_paid = models.PositiveIntegerField(default=0)
-    payments_failed = models.PositiveIntegerField(default=0)
-    taken_at = models.DateTimeField(auto_now=True)
+    rubrics = models.JSONField(
+        _("rubrics"),
+        default=dict,
+        blank=True,
+        help_text=_("Per quality rubric: [submissions, quality total, eligible]."),
+    )
+    payments_paid = models.PositiveIntegerField(_("payments paid"), default=0)
+    payments_failed = models.PositiveIntegerField(_("payments failed"), default=0)
+    taken_at = models.DateTimeField(_("taken at"), auto_now=True)
 
     class Meta:
         ordering = ["-day", "business__name"]
+        verbose_name = _("daily metric")
+        verbose_name_plural = _("daily metrics")
         indexes = [models.Index(fields=["pilot", "day"])]
         constraints = [
             models.UniqueConstraint(
@@ -272,23 +340,32 @@ class DailyMetric(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.business_id} on {self.day}"
+        return _("%(business)s on %(day)s") % {"business": self.business_id, "day": self.day}
 
 
 class ProbeRun(models.Model):
     """One synthetic journey through the public form of the probe code (pilots/probe.py)."""
 
-    started_at = models.DateTimeField(db_index=True)
-    ok = models.BooleanField()
-    latency_ms = models.PositiveIntegerField(help_text="From the first request to the last answer.")
-    status_code = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="The answer that decided the outcome."
+    started_at = models.DateTimeField(_("started at"), db_index=True)
+    ok = models.BooleanField(_("succeeded"))
+    latency_ms = models.PositiveIntegerField(
+        _("latency (ms)"), help_text=_("From the first request to the last answer.")
     )
-    detail = models.CharField(max_length=200, blank=True)
+    status_code = models.PositiveSmallIntegerField(
+        _("status code"),
+        null=True,
+        blank=True,
+        help_text=_("The answer that decided the outcome."),
+    )
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
-        verbose_name = "probe run"
+        verbose_name = _("probe run")
+        verbose_name_plural = _("probe runs")
 
     def __str__(self) -> str:
-        return f"probe {'ok' if self.ok else 'failed'} at {self.started_at:%Y-%m-%d %H:%M:%S %Z}"
+        at = f"{self.started_at:%Y-%m-%d %H:%M:%S %Z}"
+        if self.ok:
+            return _("probe succeeded at %(at)s") % {"at": at}
+        return _("probe failed at %(at)s") % {"at": at}

@@ -4,6 +4,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
 from pilots.models.feedback import Feedback
@@ -18,31 +19,45 @@ class RewardRecipient(TimeStampedModel):
     """
 
     class Onboarding(models.TextChoices):
-        NOT_STARTED = "not_started", "Not started"
-        PENDING = "pending", "Onboarding at Stripe"
-        PAYABLE = "payable", "Payable"
-        RESTRICTED = "restricted", "Restricted"
+        NOT_STARTED = "not_started", _("Not started")
+        PENDING = "pending", _("Onboarding at Stripe")
+        PAYABLE = "payable", _("Payable")
+        RESTRICTED = "restricted", _("Restricted")
 
     CONTACT_FIELDS = ("contact_email", "contact_phone")
-    contact_hash = models.CharField(max_length=64, unique=True)
-    contact_email = models.EmailField(blank=True)
-    contact_phone = models.CharField(max_length=20, blank=True)
-    contact_anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    contact_hash = models.CharField(_("contact hash"), max_length=64, unique=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    contact_anonymised_at = models.DateTimeField(
+        _("contact anonymised at"), null=True, blank=True, editable=False
+    )
     contact_verified_at = models.DateTimeField(
+        _("contact verified at"),
         null=True,
         blank=True,
         editable=False,
-        help_text="When a claim link sent to the contact was first opened: the contact is theirs.",
+        help_text=_(
+            "When a claim link sent to the contact was first opened: the contact is theirs."
+        ),
     )
-    stripe_account_id = models.CharField(max_length=255, blank=True)
+    stripe_account_id = models.CharField(_("Stripe account"), max_length=255, blank=True)
     onboarding = models.CharField(
-        max_length=20, choices=Onboarding.choices, default=Onboarding.NOT_STARTED, db_index=True
+        _("onboarding"),
+        max_length=20,
+        choices=Onboarding.choices,
+        default=Onboarding.NOT_STARTED,
+        db_index=True,
     )
     account_updated_at = models.DateTimeField(
-        null=True, blank=True, help_text="Time of the newest Stripe account event applied."
+        _("account updated at"),
+        null=True,
+        blank=True,
+        help_text=_("Time of the newest Stripe account event applied."),
     )
 
     class Meta:
+        verbose_name = _("reward recipient")
+        verbose_name_plural = _("reward recipients")
         constraints = [
             models.UniqueConstraint(
                 fields=["stripe_account_id"],
@@ -52,47 +67,68 @@ class RewardRecipient(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"Recipient {self.pk}"
+        return _("Recipient %(number)s") % {"number": self.pk}
 
 
 class Payment(TimeStampedModel):
     """The reward for one eligible feedback. Paid at most once."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        HELD = "held", "Held for review"
-        PROCESSING = "processing", "Processing"
-        PAID = "paid", "Paid"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", _("Pending")
+        HELD = "held", _("Held for review")
+        PROCESSING = "processing", _("Processing")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
-    feedback = models.OneToOneField(Feedback, on_delete=models.PROTECT, related_name="payment")
+    feedback = models.OneToOneField(
+        Feedback, on_delete=models.PROTECT, related_name="payment", verbose_name=_("feedback")
+    )
     recipient = models.ForeignKey(
-        RewardRecipient, on_delete=models.PROTECT, related_name="payments"
+        RewardRecipient,
+        on_delete=models.PROTECT,
+        related_name="payments",
+        verbose_name=_("recipient"),
     )
-    business = models.ForeignKey(Business, on_delete=models.PROTECT, related_name="payments")
-    pilot = models.ForeignKey(Pilot, on_delete=models.PROTECT, related_name="payments")
-    client_hash = models.CharField(max_length=64, db_index=True)
-    amount = models.PositiveIntegerField(help_text="In minor units (öre).")
-    currency = models.CharField(max_length=3, default="SEK")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    hold_reason = models.CharField(max_length=200, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    business = models.ForeignKey(
+        Business, on_delete=models.PROTECT, related_name="payments", verbose_name=_("business")
+    )
+    pilot = models.ForeignKey(
+        Pilot, on_delete=models.PROTECT, related_name="payments", verbose_name=_("pilot")
+    )
+    client_hash = models.CharField(_("client hash"), max_length=64, db_index=True)
+    amount = models.PositiveIntegerField(_("amount"), help_text=_("In minor units (öre)."))
+    currency = models.CharField(_("currency"), max_length=3, default="SEK")
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    hold_reason = models.CharField(_("hold reason"), max_length=200, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
     payout = models.ForeignKey(
-        "Payout", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+        "Payout",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
+        verbose_name=_("payout"),
     )
-    stripe_transfer_id = models.CharField(max_length=255, blank=True)
+    stripe_transfer_id = models.CharField(_("Stripe transfer"), max_length=255, blank=True)
     idempotency_key = models.CharField(
-        max_length=64, unique=True, default=uuid.uuid4, editable=False
+        _("idempotency key"), max_length=64, unique=True, default=uuid.uuid4, editable=False
     )
-    paid_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     manual_reason = models.CharField(
-        max_length=300, blank=True, help_text="Why it was marked paid by hand."
+        _("reason for manual payment"),
+        max_length=300,
+        blank=True,
+        help_text=_("Why it was marked paid by hand."),
     )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         indexes = [
             models.Index(fields=["status", "-created_at"]),
             models.Index(fields=["recipient", "status"]),
@@ -115,7 +151,10 @@ class Payment(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"Payment {self.pk} ({self.get_status_display().lower()})"
+        return _("Payment %(number)s (%(status)s)") % {
+            "number": self.pk,
+            "status": self.get_status_display().lower(),
+        }
 
 
 class Payout(TimeStampedModel):
@@ -128,38 +167,57 @@ class Payout(TimeStampedModel):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to send"
-        PROCESSING = "processing", "Sent, awaiting Stripe"
-        UNKNOWN = "unknown", "Answer lost: asking Stripe"
-        NEEDS_ATTENTION = "needs_attention", "Needs attention: unsettled after every try"
-        PAID = "paid", "Paid"
-        FAILED = "failed", "Failed: no transfer made"
-        REVERSED = "reversed", "Reversed"
+        PENDING = "pending", _("Waiting to send")
+        PROCESSING = "processing", _("Sent, awaiting Stripe")
+        UNKNOWN = "unknown", _("Answer lost: asking Stripe")
+        NEEDS_ATTENTION = "needs_attention", _("Needs attention: unsettled after every try")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed: no transfer made")
+        REVERSED = "reversed", _("Reversed")
 
     UNSETTLED = (Status.PENDING, Status.PROCESSING, Status.UNKNOWN, Status.NEEDS_ATTENTION)
 
-    recipient = models.ForeignKey(RewardRecipient, on_delete=models.PROTECT, related_name="payouts")
-    amount = models.PositiveIntegerField()
-    currency = models.CharField(max_length=3, default="SEK")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    idempotency_key = models.CharField(max_length=80, unique=True, editable=False)
-    stripe_transfer_id = models.CharField(max_length=255, blank=True, db_index=True)
-    attempts = models.PositiveIntegerField(default=0, help_text="Transfer requests sent so far.")
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    last_checked_at = models.DateTimeField(
-        null=True, blank=True, help_text="When Stripe was last asked whether the transfer exists."
+    recipient = models.ForeignKey(
+        RewardRecipient,
+        on_delete=models.PROTECT,
+        related_name="payouts",
+        verbose_name=_("recipient"),
     )
-    no_transfer_confirmed_at = models.DateTimeField(
+    amount = models.PositiveIntegerField(_("amount"))
+    currency = models.CharField(_("currency"), max_length=3, default="SEK")
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=80, unique=True, editable=False
+    )
+    stripe_transfer_id = models.CharField(
+        _("Stripe transfer"), max_length=255, blank=True, db_index=True
+    )
+    attempts = models.PositiveIntegerField(
+        _("attempts"), default=0, help_text=_("Transfer requests sent so far.")
+    )
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    last_checked_at = models.DateTimeField(
+        _("last checked at"),
         null=True,
         blank=True,
-        help_text="When Stripe confirmed that no transfer was made (a refusal, or a lookup).",
+        help_text=_("When Stripe was last asked whether the transfer exists."),
     )
-    last_error = models.TextField(blank=True)
+    no_transfer_confirmed_at = models.DateTimeField(
+        _("no transfer confirmed at"),
+        null=True,
+        blank=True,
+        help_text=_("When Stripe confirmed that no transfer was made (a refusal, or a lookup)."),
+    )
+    last_error = models.TextField(_("last error"), blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("payout")
+        verbose_name_plural = _("payouts")
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
         constraints = [
             models.UniqueConstraint(
@@ -175,7 +233,10 @@ class Payout(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"Payout {self.pk} ({self.get_status_display().lower()})"
+        return _("Payout %(number)s (%(status)s)") % {
+            "number": self.pk,
+            "status": self.get_status_display().lower(),
+        }
 
     @property
     def transfer_group(self) -> str:
@@ -191,22 +252,28 @@ class PayoutAttempt(models.Model):
     """One transfer request to Stripe for a payout: what was asked and what came back."""
 
     class Outcome(models.TextChoices):
-        STARTED = "started", "Started, no answer yet"
-        SUCCEEDED = "succeeded", "Stripe made the transfer"
-        REFUSED = "refused", "Refused by Stripe"
-        UNKNOWN = "unknown", "Answer lost"
+        STARTED = "started", _("Started, no answer yet")
+        SUCCEEDED = "succeeded", _("Stripe made the transfer")
+        REFUSED = "refused", _("Refused by Stripe")
+        UNKNOWN = "unknown", _("Answer lost")
 
-    payout = models.ForeignKey(Payout, on_delete=models.CASCADE, related_name="attempts_made")
-    number = models.PositiveIntegerField()
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    request = models.JSONField(default=dict)
-    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.STARTED)
-    error = models.TextField(blank=True)
-    stripe_transfer_id = models.CharField(max_length=255, blank=True)
+    payout = models.ForeignKey(
+        Payout, on_delete=models.CASCADE, related_name="attempts_made", verbose_name=_("payout")
+    )
+    number = models.PositiveIntegerField(_("number"))
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    request = models.JSONField(_("request"), default=dict)
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=Outcome.choices, default=Outcome.STARTED
+    )
+    error = models.TextField(_("error"), blank=True)
+    stripe_transfer_id = models.CharField(_("Stripe transfer"), max_length=255, blank=True)
 
     class Meta:
         ordering = ["payout", "number"]
+        verbose_name = _("payout attempt")
+        verbose_name_plural = _("payout attempts")
         constraints = [
             models.UniqueConstraint(fields=["payout", "number"], name="pilots_payoutattempt_unique")
         ]
@@ -214,7 +281,10 @@ class PayoutAttempt(models.Model):
         indexes = [models.Index(fields=["finished_at"], name="pilots_attempt_finished")]
 
     def __str__(self) -> str:
-        return f"Attempt {self.number} of payout {self.payout_id}"
+        return _("Attempt %(number)s of payout %(payout)s") % {
+            "number": self.number,
+            "payout": self.payout_id,
+        }
 
 
 class StripeEvent(models.Model):
@@ -223,18 +293,19 @@ class StripeEvent(models.Model):
     # Account events carry the recipient's e-mail address.
     CONTACT_FIELDS = ("payload",)
 
-    stripe_id = models.CharField(max_length=255, unique=True)
-    type = models.CharField(max_length=100, db_index=True)
-    payload = models.JSONField(default=dict)
-    stripe_created_at = models.DateTimeField(null=True, blank=True)
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    deliveries = models.PositiveIntegerField(default=1)
-    error = models.TextField(blank=True)
+    stripe_id = models.CharField(_("Stripe id"), max_length=255, unique=True)
+    type = models.CharField(_("type"), max_length=100, db_index=True)
+    payload = models.JSONField(_("payload"), default=dict)
+    stripe_created_at = models.DateTimeField(_("created at Stripe"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    deliveries = models.PositiveIntegerField(_("deliveries"), default=1)
+    error = models.TextField(_("error"), blank=True)
 
     class Meta:
         ordering = ["-received_at"]
-        verbose_name = "Stripe event"
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
 
     def __str__(self) -> str:
         return f"{self.type} {self.stripe_id}"
@@ -246,16 +317,18 @@ class PayoutSwitch(models.Model):
     SINGLETON_ID = 1
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
-    payouts_enabled = models.BooleanField(default=True)
-    note = models.CharField(max_length=200, blank=True, help_text="Why payouts are off.")
-    changed_at = models.DateTimeField(auto_now=True)
+    payouts_enabled = models.BooleanField(_("payouts enabled"), default=True)
+    note = models.CharField(
+        _("note"), max_length=200, blank=True, help_text=_("Why payouts are off.")
+    )
+    changed_at = models.DateTimeField(_("changed at"), auto_now=True)
 
     class Meta:
-        verbose_name = "payout switch"
-        verbose_name_plural = "payout switch"
+        verbose_name = _("payout switch")
+        verbose_name_plural = _("payout switch")
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="pilots_payoutswitch_singleton")
         ]
 
     def __str__(self) -> str:
-        return "Payouts are on" if self.payouts_enabled else "Payouts are off"
+        return str(_("Payouts are on") if self.payouts_enabled else _("Payouts are off"))

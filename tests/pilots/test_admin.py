@@ -71,7 +71,7 @@ def test_admin_pilot_form_shows_constraint_errors_readably(manager_client):
 
 def test_admin_actions_move_a_pilot_through_its_statuses(manager_client, pilot):
     response = run_action(manager_client, "pilot", "activate", [pilot])
-    assert "1 pilot(s) activated." in messages_of(response)
+    assert "1 pilot activated." in messages_of(response)
 
     run_action(manager_client, "pilot", "pause", [pilot])
     run_action(manager_client, "pilot", "resume", [pilot])
@@ -131,7 +131,7 @@ def test_admin_withdraw_action_ends_an_enrollment(manager_client, business, acti
 
     enrollment.refresh_from_db()
     assert enrollment.status == Enrollment.Status.WITHDRAWN
-    assert "1 enrollment(s) withdrawn." in messages_of(response)
+    assert "1 enrollment withdrawn." in messages_of(response)
 
 
 def test_admin_business_page_summarises_enrollments_codes_and_history(
@@ -215,7 +215,7 @@ def test_admin_revoke_and_regenerate_actions(manager_client, business):
     assert second.replaced_by.placement == "B"
     assert second.replaced_by.token != second.token
     (message,) = [m for m in messages_of(response) if "regenerated" in m]
-    assert message.startswith("1 code(s) regenerated")
+    assert message.startswith("1 code regenerated")
     # The new card is offered for printing at once: the old card no longer works.
     assert f'href="/admin/pilots/qrcode/sheet/?ids={second.replaced_by.pk}"' in message
 
