@@ -139,3 +139,32 @@ def test_report_email_swedish_to_a_swedish_manager_and_english_to_an_english_one
     assert english.subject.startswith("Pilot Ops weekly report: ")
     assert "New feedback:" in english.body and "65.0" in english.body
     assert "Ny feedback:" not in english.body
+
+
+def test_success_report_mail_swedish_manager_gets_the_pdf_in_swedish(
+    make_pilot, swedish_manager, staff_member, tmp_path
+):
+    swedish_manager.email = "maria@pilotops.example"
+    swedish_manager.save()
+    english_manager = staff_member(roles.PILOT_MANAGERS, username="anna")
+    english_manager.email = "anna@pilotops.example"
+    english_manager.save()
+    today = timezone.localdate()
+    ended = make_pilot(
+        "Spring pilot", starts_on=today - timedelta(days=90), ends_on=today - timedelta(days=31)
+    )
+
+    maintenance.success_reports_send(today=today)
+
+    by_recipient = {message.to[0]: message for message in outbox_delivered()}
+    swedish, english = by_recipient["maria@pilotops.example"], by_recipient["anna@pilotops.example"]
+    assert swedish.subject == "Pilot Ops: resultatrapport för Spring pilot"
+    assert f"({swedish_date(ended.starts_on)} – {swedish_date(ended.ends_on)})" in swedish.body
+    assert english.subject == "Pilot Ops: success report of Spring pilot"
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(swedish.attachments[0][1])
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    assert "Resultatrapport för" in " ".join(text.split())
+    assert "belöning 10 kr" in " ".join(text.replace("\u00a0", " ").split())
