@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing.models import Offer
 from billing.selectors import billing_figures, businesses_subscription
@@ -49,16 +50,21 @@ def report_plan_notes(enrollments) -> dict[int, SiteNote]:
         subscription = subscriptions.get(enrollment.business_id)
         if subscription is not None:
             notes[enrollment.pk] = SiteNote(
-                text=f"Plan: {subscription.plan.name} ({subscription.get_status_display().lower()})"
+                text=gettext("Plan: %(plan)s (%(status)s)")
+                % {
+                    "plan": subscription.plan.name,
+                    "status": subscription.get_status_display().lower(),
+                }
             )
             continue
         offer = offers.get(enrollment.business_id)
         query = urlencode({"business": enrollment.business_id, "pilot": enrollment.pilot_id})
         notes[enrollment.pk] = SiteNote(
-            text=f"Plan offered: {offer.plan.name} ({offer.get_status_display().lower()})"
+            text=gettext("Plan offered: %(plan)s (%(status)s)")
+            % {"plan": offer.plan.name, "status": offer.get_status_display().lower()}
             if offer
-            else "No plan yet",
-            link_text="Offer a plan",
+            else gettext("No plan yet"),
+            link_text=gettext("Offer a plan"),
             link_url=f"{reverse('admin:billing_offer_add')}?{query}",
         )
     return notes

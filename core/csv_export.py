@@ -3,9 +3,10 @@
 Excel reads a CSV with the list separator and decimal mark of the computer's
 regional settings: in Sweden ``;`` and ``,``. So every export here is
 UTF-8 with a byte-order mark (or Excel reads å, ä, ö as Windows-1252),
-``;``-separated, with decimal commas, ``yes``/``no`` for truth values, local
+``;``-separated, with decimal commas, ``yes``/``no`` (``ja``/``nej``) for truth values, local
 times as Excel recognises them, and numbers rounded as the pages show them.
-Rows are written as they are read, never held in memory.
+Rows are written as they are read, never held in memory, in the language of the
+staff member who asked (headers and words are the callers' marked strings).
 """
 
 import csv
@@ -14,7 +15,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.http import StreamingHttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext
 
 DELIMITER = ";"
 # Spreadsheets run cells that start with these as formulas.
@@ -41,7 +44,9 @@ def csv_cell(value) -> object:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, Promise):
+        value = str(value)
     if isinstance(value, datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
@@ -59,12 +64,18 @@ def csv_cell(value) -> object:
 
 def csv_response(*, header: Sequence[str], rows: Iterable[Sequence], filename: str):
     writer = csv.writer(_Echo(), delimiter=DELIMITER)
+    # The rows are written after the view has returned, when the request's language
+    # is no longer active: each line is written in the language of the request.
+    language = translation.get_language()
+    header = [str(title) for title in header]
 
     def lines():
         yield "\ufeff"  # a byte-order mark, so spreadsheet programs read UTF-8
         yield writer.writerow(header)
         for row in rows:
-            yield writer.writerow([csv_cell(value) for value in row])
+            with translation.override(language):
+                line = writer.writerow([csv_cell(value) for value in row])
+            yield line
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

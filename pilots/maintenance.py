@@ -12,16 +12,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.formats import date_format as local_date
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from core.i18n import staff_language
 from core.maintenance import Counts, checkpoint, step_once
+from core.money import format_money
 from core.outbox import email_queue, text_render
 from core.pdf import html_to_pdf
 from core.roles import PILOT_MANAGERS
 from core.security import SecuritySummary
-from core.selectors import staff_emails
 from pilots import services
 from pilots.models import (
     Enrollment,
@@ -228,8 +234,22 @@ def pilot_figures(*, start: date, end: date) -> list[PilotFigures]:
     return figures
 
 
-def _manager_emails() -> list[str]:
-    return staff_emails(PILOT_MANAGERS)
+def _manager_emails() -> dict[str, list[str]]:
+    """The active Pilot managers' addresses, by the language each reads the back office in."""
+    by_language: dict[str, list[str]] = {}
+    managers = (
+        get_user_model()
+        .objects.filter(groups__name=PILOT_MANAGERS, is_active=True)
+        .exclude(email="")
+        .order_by("email")
+    )
+    for manager in managers:
+        by_language.setdefault(staff_language(manager), []).append(manager.email)
+    return by_language
+
+
+# The reports' titles as the jobs name them (core.jobs), in the reader's language.
+REPORT_TITLES = {"daily report": _("daily report"), "weekly report": _("weekly report")}
 
 
 # Other apps' parts of the daily and weekly report: each takes the period's first
@@ -247,14 +267,14 @@ def report_send(
 ) -> Counts:
     """E-mail the key figures for ``start``..``end`` to every Pilot manager, once per period.
 
-    The weekly report adds ``security``: the access review's figures.
+    The weekly report adds ``security``: the access review's figures. Each manager
+    reads it in their back office language (``core.i18n.staff_language``).
     """
     summary = Counts()
     recipients = _manager_emails()
     if not recipients:
         return summary
     context = {
-        "title": title,
         "start": start,
         "end": end,
         "pilots": pilot_figures(start=start, end=end),
@@ -262,19 +282,34 @@ def report_send(
         "paging": paging_figures(start=start, end=end),
         "security": security,
         "uptime": probe_uptime(start=start, end=end),
-        "sections": [section(start=start, end=end) for section in REPORT_SECTIONS],
     }
     with step_once(f"report:{title}:{start}:{end}") as due:
         if not due:
             summary.add("reports sent before")
             return summary
-        email_queue(
-            to=recipients,
-            subject=f"Pilot Ops {title}: {start}" + (f" – {end}" if end != start else ""),
-            body=text_render("pilots/email/report.txt", context),
-            purpose="report",
-        )
-    summary.add("reports sent", len(recipients))
+        for language, addresses in recipients.items():
+            with translation.override(language):
+                local_title = str(REPORT_TITLES.get(title, title))
+                period = local_date(start)
+                if end != start:
+                    period = f"{period} – {local_date(end)}"
+                email_queue(
+                    to=addresses,
+                    subject=gettext("Pilot Ops %(title)s: %(period)s")
+                    % {"title": local_title, "period": period},
+                    body=text_render(
+                        "pilots/email/report.txt",
+                        {
+                            **context,
+                            "title": local_title,
+                            "sections": [
+                                section(start=start, end=end) for section in REPORT_SECTIONS
+                            ],
+                        },
+                    ),
+                    purpose="report",
+                )
+    summary.add("reports sent", sum(len(addresses) for addresses in recipients.values()))
     return summary
 
 
@@ -297,17 +332,37 @@ def success_reports_send(*, today: date) -> Counts:
             if not due:
                 summary.add("success reports sent before")
                 continue
-            report = pilot_report(pilot, start=pilot.starts_on, end=pilot.ends_on)
-            html = render_to_string("pilots/report.html", {"report": report, "for_pdf": True})
-            email_queue(
-                to=recipients,
-                subject=f"Pilot Ops: success report of {pilot.name}",
-                body=f"The success report of {pilot.name} "
-                f"({pilot.starts_on} – {pilot.ends_on}) is attached.",
-                purpose="success_report",
-                attachments=[
-                    (f"{pilot.slug}-success-report.pdf", html_to_pdf(html), "application/pdf")
-                ],
-            )
+            for language, addresses in recipients.items():
+                with translation.override(language):
+                    report = pilot_report(pilot, start=pilot.starts_on, end=pilot.ends_on)
+                    html = render_to_string(
+                        "pilots/report.html",
+                        {
+                            "report": report,
+                            "reward": format_money(pilot.reward_amount, pilot.reward_currency),
+                            "for_pdf": True,
+                        },
+                    )
+                    email_queue(
+                        to=addresses,
+                        subject=gettext("Pilot Ops: success report of %(pilot)s")
+                        % {"pilot": pilot.name},
+                        body=gettext(
+                            "The success report of %(pilot)s (%(start)s – %(end)s) is attached."
+                        )
+                        % {
+                            "pilot": pilot.name,
+                            "start": local_date(pilot.starts_on),
+                            "end": local_date(pilot.ends_on),
+                        },
+                        purpose="success_report",
+                        attachments=[
+                            (
+                                f"{pilot.slug}-success-report.pdf",
+                                html_to_pdf(html),
+                                "application/pdf",
+                            )
+                        ],
+                    )
         summary.add("success reports sent")
     return summary

@@ -13,6 +13,9 @@ from decimal import Decimal
 from html import escape
 
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from pilots.models import Category, Enrollment, Feedback, Pilot
 from pilots.selectors import (
@@ -33,10 +36,10 @@ GREEN, AMBER, RED, GREY = "green", "amber", "red", "grey"
 # Each colour also has a sign and a word: nobody has to tell red from green.
 MARKS = {GREEN: "✓", AMBER: "!", RED: "✗", GREY: ""}
 VERDICTS = {
-    GREEN: "on target",
-    AMBER: "within 85 % of target",
-    RED: "behind target",
-    GREY: "no data",
+    GREEN: _("on target"),
+    AMBER: _("within 85 % of target"),
+    RED: _("behind target"),
+    GREY: _("no data"),
 }
 AMBER_SHARE = Decimal("0.85")  # within 85 % of a target is amber, below is red
 
@@ -80,26 +83,26 @@ def figures_for(pilot: Pilot, kpis: FeedbackKpis, money: tuple[int, int]) -> lis
     success = 100 * paid / (paid + failed) if paid + failed else None
     return [
         Figure(
-            "Participation",
+            _("Participation"),
             kpis.participation,
             pilot.target_participation,
             judge(kpis.participation, pilot.target_participation),
         ),
         Figure(
-            "Completion",
+            _("Completion"),
             kpis.completion,
             pilot.target_completion,
             judge(kpis.completion, pilot.target_completion),
         ),
         Figure(
-            "Average quality",
+            _("Average quality"),
             kpis.average_quality,
             pilot.target_quality,
             judge(kpis.average_quality, pilot.target_quality),
             unit="",
         ),
         Figure(
-            "Payment success",
+            _("Payment success"),
             success,
             pilot.target_payment_success,
             judge(success, pilot.target_payment_success),
@@ -136,7 +139,7 @@ def _attention(site: SiteRow) -> tuple:
     return (-behind, -amber, name)
 
 
-PERIODS = (("Today", 0), ("7 days", 6), ("30 days", 29))
+PERIODS = ((_("Today"), 0), (_("7 days"), 6), (_("30 days"), 29))
 # Sites per pilot on the dashboard: those that most need attention. With
 # hundreds of cafés in a pilot the page stays as quick to read and to render.
 DASHBOARD_SITES = 12
@@ -220,7 +223,13 @@ def svg_chart(points: dict[date, tuple[int, float]], end: date, days: int = 30) 
         bars.append(f'<rect x="{left + n * 8 + 1}" y="{base - h}" width="{bar}" height="{h}"/>')
         if quality is not None:
             line.append(f"{left + n * 8 + 4},{round(base - quality / 100 * plot_height, 1)}")
-    title = escape(f"Daily feedback (bars, max {peak}) and average quality (line), {days} days")
+    title = escape(
+        gettext("Daily feedback (bars, max %(peak)s) and average quality (line), %(days)s days")
+        % {"peak": peak, "days": days}
+    )
+    # "30 Nov" in English, "30 nov" in Swedish: the day-and-month format is translated.
+    day_month = gettext("j M")
+    first_day, last_day = (escape(date_format(day, day_month)) for day in (dates[0], dates[-1]))
     label = 'font-size="8" font-family="sans-serif" fill="#555"'
     axes = (
         f'<g stroke="#999" stroke-width="1" fill="none">'
@@ -230,14 +239,14 @@ def svg_chart(points: dict[date, tuple[int, float]], end: date, days: int = 30) 
         f'<text x="{left - 2}" y="{base}" text-anchor="end" {label}>0</text>'
         f'<text x="{left + plot_width + 2}" y="{top + 7}" {label}>100</text>'
         f'<text x="{left + plot_width + 2}" y="{base}" {label}>0</text>'
-        f'<text x="{left}" y="{height - 2}" {label}>{dates[0]:%d %b}</text>'
+        f'<text x="{left}" y="{height - 2}" {label}>{first_day}</text>'
         f'<text x="{left + plot_width}" y="{height - 2}" text-anchor="end" {label}>'
-        f"{dates[-1]:%d %b}</text>"
+        f"{last_day}</text>"
     )
     if days >= 20:  # room between the dates for the legend
         axes += (
             f'<text x="{left + plot_width // 2}" y="{height - 2}" text-anchor="middle" {label}>'
-            "bars: feedback · line: quality</text>"
+            f"{escape(gettext('bars: feedback · line: quality'))}</text>"
         )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -378,12 +387,13 @@ def pilot_report(pilot: Pilot, *, start: date, end: date) -> PilotReport:
             comments[enrollment.pk],
             kpis,
             money,
-            f"{enrollment.feedback_count} of {enrollment.trial_limit}",
+            gettext("%(used)s of %(limit)s")
+            % {"used": enrollment.feedback_count, "limit": enrollment.trial_limit},
             per_day,
         )
         site.notes = [notes[enrollment.pk] for notes in site_notes if enrollment.pk in notes]
         sites.append(site)
-    overall = section("All businesses", all_comments, total, total_money, "", merged)
+    overall = section(gettext("All businesses"), all_comments, total, total_money, "", merged)
     support = {
         "attainment": [
             row for row in sla_attainment(start=opens, end=closes, pilot=pilot) if row.decided

@@ -341,7 +341,9 @@ class PilotAdmin(IntakeFactsAdmin):
         return response
 
     def report_csv_view(self, request, pk: int):
-        report, _ = self._report(request, pk)
+        from django.utils.translation import gettext
+
+        report, _period = self._report(request, pk)
         rows = [
             [
                 section.title,
@@ -354,7 +356,13 @@ class PilotAdmin(IntakeFactsAdmin):
             for figure in section.figures
         ]
         return csv_response(
-            header=["business", "target", "achieved", "target value", "passed"],
+            header=[
+                gettext("business"),
+                gettext("target"),
+                gettext("achieved"),
+                gettext("target value"),
+                gettext("passed"),
+            ],
             rows=rows,
             filename=f"{report.pilot.slug}-report-{report.start}-{report.end}.csv",
         )

@@ -79,7 +79,7 @@ def test_subscription_page_shows_invoices_with_amounts_and_stripe_links(
     page = viewer_client.get(f"/admin/billing/subscription/{on_plus.pk}/change/").content.decode()
 
     (invoice,) = stripe_fake.invoices()
-    assert "748,75" in page
+    assert "SEK\xa0748.75" in page
     assert invoice["hosted_invoice_url"] in page
     assert "Change plan" not in page  # viewers read only
 

@@ -53,7 +53,7 @@ def test_payment_failed_opens_one_ticket_and_tells_the_cafe_once(client, subscri
     assert ticket.category == Ticket.Category.PAYMENTS
     (message,) = outbox_delivered()
     assert message.to == ["agnes@kanel.se"]
-    assert "748,75\xa0kr" in message.body
+    assert "SEK\xa0748.75" in message.body
     assert invoice["hosted_invoice_url"] in message.body
     row = Subscription.objects.get()
     assert row.status == Subscription.Status.PAST_DUE

@@ -26,7 +26,7 @@ pytestmark = [
 
 SEND = {"sv": "Skicka", "en": "Send"}
 THANKS = {"sv": "Tack!", "en": "Thank you!"}
-REWARD = {"sv": "Du får 10 kr", "en": "You will receive 10 kr"}
+REWARD = {"sv": "Du får 10 kr", "en": "You will receive SEK 10"}
 DUPLICATE = {
     "sv": "Du skickade det här från den här telefonen nyss",
     "en": "You sent this from this phone a moment ago",

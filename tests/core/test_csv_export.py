@@ -77,7 +77,7 @@ def test_report_csv_rounds_as_shown_and_page_reads_kronor_with_dates_filled_in(
     page = manager_client.get(f"/admin/pilots/pilot/{pilot.pk}/report/").content.decode()
     rows = rows_of(manager_client.get(f"/admin/pilots/pilot/{pilot.pk}/report.csv"))
 
-    assert "reward 10\u00a0kr per qualifying feedback" in page
+    assert "reward SEK\u00a010 per qualifying feedback" in page
     assert f'value="{pilot.starts_on.isoformat()}"' in page  # the period's dates are filled in
     quality = next(
         r for r in rows if r["business"] == "All businesses" and "quality" in r["target"]

@@ -299,7 +299,7 @@ def test_thanks_page_language_switch_keeps_the_receipt(client, open_code):
     english = client.get(html.unescape(switch))
 
     assert english.status_code == 200
-    assert "You will receive 10\u00a0kr" in english.content.decode()
+    assert "You will receive SEK\u00a010" in english.content.decode()
 
 
 def test_thanks_page_with_a_forged_receipt_goes_back_to_the_form(client, open_code):
