@@ -8,7 +8,12 @@ only and shown read-only, also inline on each ticket and incident.
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import ContactDataAdminMixin, ReadOnlyAdmin, ReadOnlyInlineMixin
 from core.contacts import phone_normalise
@@ -50,7 +55,7 @@ class ResponderAdmin(admin.ModelAdmin):
     search_fields = ("user__username",)
     raw_id_fields = ("user",)
 
-    @admin.display(description="mobile")
+    @admin.display(description=_("mobile"))
     def masked_mobile(self, responder: Responder) -> str:
         return mask_phone(responder.mobile) if responder.mobile else "—"
 
@@ -83,22 +88,25 @@ class RotationAdmin(admin.ModelAdmin):
     inlines = (RotationMemberInline, OnCallOverrideInline)
     readonly_fields = ("on_call_now",)
 
-    @admin.display(description="hand-off")
+    @admin.display(description=_("hand-off"))
     def handoff(self, rotation: Rotation) -> str:
         weekday = rotation.get_handoff_weekday_display()
         return f"{weekday} {rotation.handoff_time:%H:%M} ({rotation.timezone})"
 
-    @admin.display(description="on call now")
+    @admin.display(description=_("on call now"))
     def on_call_now(self, rotation: Rotation) -> str:
         if rotation.pk is None:
             return "—"
         now = on_call_at(rotation)
-        names = [
-            f"{tier}: {person.get_username() if person else 'nobody'}"
-            for tier, person in (("primary", now.primary), ("secondary", now.secondary))
-        ]
-        until = timezone.localtime(now.until).strftime("%a %d %b %H:%M") if now.until else "—"
-        return f"{', '.join(names)} (until {until})"
+        nobody = gettext("nobody")
+        primary = now.primary.get_username() if now.primary else nobody
+        secondary = now.secondary.get_username() if now.secondary else nobody
+        until = date_format(timezone.localtime(now.until), "D d M H:i") if now.until else "—"
+        return gettext("primary: %(primary)s, secondary: %(secondary)s (until %(until)s)") % {
+            "primary": primary,
+            "secondary": secondary,
+            "until": until,
+        }
 
 
 @admin.register(OnCallOverride)
@@ -148,8 +156,7 @@ class EscalationAdmin(ContactDataAdminMixin, ReadOnlyAdmin):
     date_hierarchy = "started_at"
     inlines = (PageInline,)
     fields = readonly_fields = (
-        "ticket",
-        "incident",
+        "subject",
         "trigger",
         "policy",
         "severity",
@@ -163,6 +170,15 @@ class EscalationAdmin(ContactDataAdminMixin, ReadOnlyAdmin):
         "stopped_at",
         "stop_reason",
     )
+
+    @admin.display(description=_("ticket or incident"))
+    def subject(self, escalation: Escalation) -> str:
+        """What is escalated: the ticket or the incident, linked to its page."""
+        row = escalation.ticket or escalation.incident
+        if row is None:
+            return "—"
+        url = reverse(f"admin:support_{row._meta.model_name}_change", args=[row.pk])
+        return format_html('<a href="{}">{}</a>', url, row)
 
 
 class EscalationInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -181,7 +197,7 @@ class EscalationInline(ReadOnlyInlineMixin, admin.TabularInline):
     )
     readonly_fields = fields
     show_change_link = True
-    verbose_name_plural = "paging"
+    verbose_name_plural = _("paging")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("acknowledged_by")
@@ -191,4 +207,4 @@ class CafeNoticeInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = CafeNotice
     fields = ("created_at", "business", "kind", "message")
     readonly_fields = fields
-    verbose_name_plural = "café notices"
+    verbose_name_plural = _("café notices")

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, DurationField, ExpressionWrapper, F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.services import editable_fields_apply
 from pilots.models import Business
@@ -198,10 +199,10 @@ def incident_post_update(
     """Add to the incident's timeline; a public update (and when the next one is due)
     is what affected cafés see on their staff page."""
     if not body.strip():
-        raise IncidentError("An update needs some text.")
+        raise IncidentError(gettext("An update needs some text."))
     incident = _locked(incident)
     if status == Incident.Status.RESOLVED:
-        raise IncidentError("Resolve the incident with its root cause instead.")
+        raise IncidentError(gettext("Resolve the incident with its root cause instead."))
     _acted_on(incident, actor, now=timezone.now())
     if status and status != incident.status:
         incident.status = status
@@ -236,7 +237,9 @@ def incident_mitigate(*, incident: Incident, actor=None, body: str = "") -> Inci
     """The harm has stopped: monitoring from now (a resolved incident stays resolved)."""
     incident = _locked(incident)
     if incident.status == Incident.Status.RESOLVED:
-        raise IncidentError(f"{incident.reference} is resolved already.")
+        raise IncidentError(
+            gettext("%(reference)s is resolved already.") % {"reference": incident.reference}
+        )
     if incident.status == Incident.Status.MONITORING:
         return incident
     _acted_on(incident, actor, now=timezone.now())
@@ -257,8 +260,8 @@ def incident_resolve(
     root_cause = (root_cause or incident.root_cause).strip()
     if incident.severity in POSTMORTEM_REQUIRED and not root_cause:
         raise IncidentError(
-            f"{incident.reference} is {incident.severity}: write down the root cause "
-            "before resolving it."
+            gettext("%(reference)s is %(severity)s: write down the root cause before resolving it.")
+            % {"reference": incident.reference, "severity": incident.severity}
         )
     now = timezone.now()
     _acted_on(incident, actor, now=now)
@@ -289,9 +292,9 @@ def corrective_action_open(
     """A corrective action with an owner and a due date, opened as a ticket assigned to them."""
     description = description.strip()
     if not description:
-        raise IncidentError("A corrective action needs a description.")
+        raise IncidentError(gettext("A corrective action needs a description."))
     if owner is None:
-        raise IncidentError("A corrective action needs an owner.")
+        raise IncidentError(gettext("A corrective action needs an owner."))
     incident = _locked(incident)
     _acted_on(incident, actor, now=timezone.now())
     ticket = services.ticket_create(

@@ -5,6 +5,10 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Prefetch, Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.models import Message
 from pilots.selectors import local_day_bounds
@@ -26,10 +30,10 @@ from support.models import (
 from support.oncall import OnCall, on_call_at
 
 BACKLOG_AGES = (
-    ("under 1 day", timedelta(0), timedelta(days=1)),
-    ("1-3 days", timedelta(days=1), timedelta(days=3)),
-    ("3-7 days", timedelta(days=3), timedelta(days=7)),
-    ("over 7 days", timedelta(days=7), None),
+    (_("under 1 day"), timedelta(0), timedelta(days=1)),
+    (_("1-3 days"), timedelta(days=1), timedelta(days=3)),
+    (_("3-7 days"), timedelta(days=3), timedelta(days=7)),
+    (_("over 7 days"), timedelta(days=7), None),
 )
 
 
@@ -383,7 +387,7 @@ class SlaClock:
         return duration_words(int(abs(self.left.total_seconds()) // 60))
 
 
-CLOCK_NAMES = {sla.RESPONSE: "First response", sla.RESOLUTION: "Resolution"}
+CLOCK_NAMES = {sla.RESPONSE: _("First response"), sla.RESOLUTION: _("Resolution")}
 
 
 def duration_words(minutes: int) -> str:
@@ -417,7 +421,8 @@ def sla_clocks(ticket: Ticket, *, now: datetime | None = None) -> list[SlaClock]
             SlaClock(
                 metric=metric,
                 name=CLOCK_NAMES[metric],
-                target=f"{duration_words(int(target))} in {ticket.calendar.name}",
+                target=gettext("%(duration)s in %(calendar)s")
+                % {"duration": duration_words(int(target)), "calendar": ticket.calendar.name},
                 due_at=timezone.localtime(due),
                 left=left,
                 state=state,
@@ -425,6 +430,63 @@ def sla_clocks(ticket: Ticket, *, now: datetime | None = None) -> list[SlaClock]
             )
         )
     return clocks
+
+
+def _status_label(value: str) -> str:
+    return str(Ticket.Status(value).label) if value in Ticket.Status.values else value
+
+
+def _priority_label(value: str) -> str:
+    return str(Priority(value).label) if value in Priority.values else value
+
+
+def _sla_mark_text(metric: str, level: str, due: str) -> str:
+    when = parse_datetime(due) if due else None
+    due_words = date_format(timezone.localtime(when), "j M Y H:i") if when else ""
+    texts = {
+        (sla.RESPONSE, sla.WARNING): gettext("First response warning: due %(due)s."),
+        (sla.RESPONSE, sla.BREACH): gettext("First response breached: due %(due)s."),
+        (sla.RESOLUTION, sla.WARNING): gettext("Resolution warning: due %(due)s."),
+        (sla.RESOLUTION, sla.BREACH): gettext("Resolution breached: due %(due)s."),
+    }
+    return texts[(metric, level)] % {"due": due_words}
+
+
+def timeline_text(event: TicketEvent) -> str:
+    """A change on a ticket's timeline in the reader's language, from its kind and data.
+
+    The English ``body`` is what was stored; events written before their data
+    was kept (and replies, notes, the reporter's words) are shown as stored.
+    """
+    data = event.data or {}
+    kind = event.kind
+    Kind = TicketEvent.Kind
+    if kind == Kind.CREATED and "priority" in data:
+        return gettext("Opened as %(priority)s.") % {"priority": _priority_label(data["priority"])}
+    if kind == Kind.NOTE and "edited" in data:
+        return gettext("Edited: %(fields)s.") % {"fields": ", ".join(data["edited"])}
+    if kind == Kind.ASSIGNED and "assignee" in data:
+        if not data["assignee"]:
+            return gettext("Unassigned.")
+        return gettext("Assigned to %(person)s.") % {"person": data["assignee"]}
+    if kind == Kind.PRIORITY and "priority" in data:
+        return gettext("Priority %(previous)s → %(priority)s.") % {
+            "previous": data["previous"],
+            "priority": data["priority"],
+        }
+    if kind == Kind.STATUS and "status" in data:
+        return gettext("%(previous)s → %(status)s.") % {
+            "previous": _status_label(data["previous"]),
+            "status": _status_label(data["status"]),
+        }
+    if kind == Kind.ESCALATED and "level" in data:
+        text = gettext("Escalated to level %(level)d.") % {"level": data["level"]}
+        return f"{text} {data['reason']}" if data.get("reason") else text
+    if kind == Kind.ACKNOWLEDGED and "by" in data:
+        return gettext("Acknowledged by %(person)s.") % {"person": data["by"] or gettext("someone")}
+    if kind == Kind.SLA and "metric" in data:
+        return _sla_mark_text(data["metric"], data["level"], data.get("due", ""))
+    return event.body
 
 
 def business_tickets(ticket: Ticket, *, count: int = 5) -> list[Ticket]:

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.maintenance import checkpoint
 from core.metrics import SLA_EVENTS
@@ -111,6 +112,7 @@ def ticket_create(
         public=True,
         body=f"Opened as {ticket.get_priority_display()}.",
         source=source,
+        priority=ticket.priority,
     )
     escalation.escalation_start(ticket=ticket, trigger="opened", now=now)
     return ticket
@@ -162,6 +164,7 @@ def ticket_update_details(*, ticket: Ticket, changes: dict, actor=None) -> Ticke
         TicketEvent.Kind.NOTE,
         author=actor,
         body="Edited: " + ", ".join(sorted(changes)) + ".",
+        edited=sorted(changes),
     )
     return locked
 
@@ -174,7 +177,13 @@ def ticket_assign(*, ticket: Ticket, assignee, actor=None) -> Ticket:
         ticket.status = Ticket.Status.TRIAGED
     _save(ticket)
     name = assignee.get_username() if assignee else "nobody"
-    _event(ticket, TicketEvent.Kind.ASSIGNED, author=actor, body=f"Assigned to {name}.")
+    _event(
+        ticket,
+        TicketEvent.Kind.ASSIGNED,
+        author=actor,
+        body=f"Assigned to {name}.",
+        assignee=assignee.get_username() if assignee else "",
+    )
     return ticket
 
 
@@ -194,8 +203,8 @@ def ticket_set_priority(
         return ticket
     if not ticket.is_open:
         raise TicketError(
-            f"{ticket.reference} is {ticket.get_status_display().lower()}: "
-            "reopen it before changing its priority."
+            gettext("%(reference)s is %(status)s: reopen it before changing its priority.")
+            % {"reference": ticket.reference, "status": ticket.get_status_display().lower()}
         )
     now = now or timezone.now()
     previous = ticket.priority
@@ -207,6 +216,8 @@ def ticket_set_priority(
         author=actor,
         public=True,
         body=f"Priority {previous} → {priority}.",
+        previous=previous,
+        priority=priority,
     )
     if priority < previous:  # P0 comes first: more urgent than before
         escalation.escalation_start(ticket=ticket, trigger=f"priority:{event.pk}", now=now)
@@ -224,7 +235,10 @@ def ticket_set_status(
     if ticket.status == status:
         return ticket
     if ticket.status == Ticket.Status.CLOSED:
-        raise TicketError(f"{ticket.reference} is closed; open a new ticket instead.")
+        raise TicketError(
+            gettext("%(reference)s is closed; open a new ticket instead.")
+            % {"reference": ticket.reference}
+        )
     now = now or timezone.now()
     previous = ticket.status
     ticket.status = status
@@ -253,6 +267,8 @@ def ticket_set_status(
         author=actor,
         public=True,
         body=f"{Ticket.Status(previous).label} → {ticket.get_status_display()}.",
+        previous=previous,
+        status=status,
     )
     if not ticket.is_open:
         escalation.escalations_stop(ticket=ticket, reason=ticket.get_status_display(), now=now)
@@ -267,8 +283,8 @@ def ticket_escalate(
     ticket = _locked(ticket)
     if not ticket.is_open:
         raise TicketError(
-            f"{ticket.reference} is {ticket.get_status_display().lower()}: "
-            "reopen it before escalating it."
+            gettext("%(reference)s is %(status)s: reopen it before escalating it.")
+            % {"reference": ticket.reference, "status": ticket.get_status_display().lower()}
         )
     now = now or timezone.now()
     ticket.escalation_level += 1
@@ -278,6 +294,8 @@ def ticket_escalate(
         TicketEvent.Kind.ESCALATED,
         author=actor,
         body=f"Escalated to level {ticket.escalation_level}." + (f" {reason}" if reason else ""),
+        level=ticket.escalation_level,
+        reason=reason,
     )
     escalation.escalation_start(ticket=ticket, trigger=f"escalated:{event.pk}", now=now)
     return ticket
@@ -295,13 +313,25 @@ def ticket_acknowledge(*, ticket: Ticket, actor, now: datetime | None = None) ->
     if not escalation.escalations_acknowledge(ticket=ticket, by=person, now=now):
         return ticket
     name = person.get_username() if person else "someone"
-    _event(ticket, TicketEvent.Kind.ACKNOWLEDGED, author=person, body=f"Acknowledged by {name}.")
+    _event(
+        ticket,
+        TicketEvent.Kind.ACKNOWLEDGED,
+        author=person,
+        body=f"Acknowledged by {name}.",
+        by=person.get_username() if person else "",
+    )
     if ticket.assignee is None and person is not None and ticket.is_open:
         ticket.assignee = person
         if ticket.status == Ticket.Status.NEW:
             ticket.status = Ticket.Status.TRIAGED
         _save(ticket)
-        _event(ticket, TicketEvent.Kind.ASSIGNED, author=person, body=f"Assigned to {name}.")
+        _event(
+            ticket,
+            TicketEvent.Kind.ASSIGNED,
+            author=person,
+            body=f"Assigned to {name}.",
+            assignee=name,
+        )
     return ticket
 
 
@@ -309,7 +339,7 @@ def ticket_acknowledge(*, ticket: Ticket, actor, now: datetime | None = None) ->
 def ticket_reply(*, ticket: Ticket, body: str, actor, now: datetime | None = None) -> TicketEvent:
     """A public reply by staff: the first one fulfils the first-response target."""
     if not body.strip():
-        raise TicketError("A reply needs some text.")
+        raise TicketError(gettext("A reply needs some text."))
     ticket = _locked(ticket)
     now = now or timezone.now()
     if ticket.first_response_at is None:
@@ -447,6 +477,7 @@ def _marks_due(ticket: Ticket, now: datetime, summary: SweepSummary) -> list[Tic
                 kind=TicketEvent.Kind.SLA,
                 sla_mark=f"{metric}:{level}",
                 body=f"{metric.capitalize()} {level}: due {due:%Y-%m-%d %H:%M}.",
+                data={"metric": metric, "level": level, "due": due.isoformat()},
                 created_at=now,
             )
         )
