@@ -1,0 +1,115 @@
+"""Support speaks each staff member's language: the pages sent to them and the ticket page.
+
+Pages and SLA notices are read from the outbox rows beat wrote; the clock is
+frozen and moved as beat would run.
+"""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from core.models import Message
+from core.services import staff_language_set
+from support import services
+from support.models import Ticket
+from support.paging import PAGE_PURPOSE
+from tests.conftest import _logged_in_client
+from tests.support.on_call_helpers import beat
+
+pytestmark = pytest.mark.django_db
+
+# The production drill reads a page as "<priority> <reference> <what happened>: <title>".
+PAGE_LINE = r"^P\d {reference} (.+?): {title}$"
+
+
+def pages_to(person) -> list[Message]:
+    return list(Message.objects.filter(purpose=PAGE_PURPOSE, recipient=person.email).order_by("pk"))
+
+
+def what_happened(message: Message, ticket: Ticket) -> str:
+    line = re.compile(
+        PAGE_LINE.format(reference=re.escape(ticket.reference), title=re.escape(ticket.title)),
+        re.MULTILINE,
+    )
+    return line.search(message.body).group(1)
+
+
+@pytest.mark.parametrize(
+    ("language", "news", "acknowledge", "open_it"),
+    [
+        ("sv", "nytt", "Kvittera (stoppar larmningen): ", "Öppna i admin: "),
+        ("en", "new", "Acknowledge (stops the paging): ", "Open it in the admin: "),
+    ],
+)
+def test_escalation_page_is_written_in_the_agents_language(
+    team, clock, sms_fake, slack_fake, language, news, acknowledge, open_it
+):
+    staff_language_set(user=team.anna, language=language)
+    clock("2026-11-17 10:00")  # Tuesday, business hours: the primary is e-mailed at once
+
+    ticket = services.ticket_create(title="Table 7's code scans slowly", priority="P2")
+    beat(clock, "2026-11-17 10:00")
+
+    (page,) = pages_to(team.anna)
+    assert page.subject == f"Pilot Ops [P2] {news}: {ticket.title}"
+    assert what_happened(page, ticket) == news
+    assert acknowledge in page.body and "/ack/" in page.body
+    assert open_it in page.body
+
+
+def test_sla_warning_and_breach_are_e_mailed_in_each_recipients_language(team, clock):
+    staff_language_set(user=team.anna, language="sv")  # the owner reads Swedish
+    clock("2026-11-20 17:00")  # Friday: 7.5 of 10 business hours used by Monday 14:30
+    ticket = services.ticket_create(title="Table 7's code scans slowly", priority="P2")
+    beat(clock, "2026-11-20 17:00")
+    services.ticket_acknowledge(ticket=ticket, actor=team.anna)
+    Message.objects.all().delete()
+
+    beat(clock, "2026-11-23 14:31")
+    beat(clock, "2026-11-24 12:00")
+
+    swedish = [what_happened(m, ticket) for m in pages_to(team.anna)]
+    english = [what_happened(m, ticket) for m in pages_to(team.lena)]  # a lead, no preference
+    assert swedish == ["varning för svarstid", "svarstid överskriden"]
+    assert english == ["response warning", "response breach"]
+    (warning, breach) = pages_to(team.anna)
+    assert warning.subject == f"Pilot Ops [P2] varning för svarstid: {ticket.title}"
+    assert "Kvittera (stoppar larmningen): " in breach.body
+    assert all("Acknowledge (stops the paging): " in m.body for m in pages_to(team.lena))
+
+
+def test_ticket_page_tells_the_timeline_and_the_sla_clock_in_swedish(team, clock):
+    staff_language_set(user=team.lena, language="sv")
+    clock("2026-11-17 10:00")  # Tuesday, business hours
+    ticket = services.ticket_create(title="Table 7's code scans slowly", priority="P2")
+    services.ticket_assign(ticket=ticket, assignee=team.anna, actor=team.lena)
+    services.ticket_set_priority(ticket=ticket, priority="P1", actor=team.lena)
+    services.ticket_set_status(ticket=ticket, status=Ticket.Status.WAITING, actor=team.lena)
+    page_url = reverse("admin:support_ticket_change", args=[ticket.pk])
+
+    clock("2026-11-17 10:30")
+    page = _logged_in_client(team.lena).get(page_url).content.decode()
+
+    # The timeline: each change in Swedish, from its kind and data.
+    assert "Skapat: Öppnat som P2 medel." in page
+    assert "Tilldelat av lena: Tilldelat anna." in page
+    assert "Prioritet ändrad av lena: Prioritet P2 → P1." in page
+    assert "Status ändrad av lena: Sorterad → Väntar på anmälaren." in page
+    # The SLA clock: the first response runs in business time, the resolution waits.
+    assert re.search(r"Första svar: \d+ h i .+?</strong>", page)
+    assert re.search(r"\d+ h( \d+ min)? kontorstid kvar", page)
+    assert "⏸ pausad: väntar på anmälaren" in page
+    assert "business time left" not in page and "Assigned to anna." not in page
+
+
+def test_ticket_page_stays_english_for_an_agent_without_a_preference(team, clock):
+    clock("2026-11-17 10:00")
+    ticket = services.ticket_create(title="Table 7's code scans slowly", priority="P2")
+    services.ticket_assign(ticket=ticket, assignee=team.anna, actor=team.lena)
+    page_url = reverse("admin:support_ticket_change", args=[ticket.pk])
+
+    page = _logged_in_client(team.lena).get(page_url).content.decode()
+
+    assert "Assigned by lena: Assigned to anna." in page
+    assert "business time left" in page and "kontorstid" not in page
