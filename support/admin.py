@@ -591,7 +591,11 @@ class StaffLinkAdmin(admin.ModelAdmin):
 # ------------------------------------------------------------------------------
 class IncidentUpdateInline(TimelineInline):
     model = IncidentUpdate
-    fields = readonly_fields = ("created_at", "status", "public", "author", "body")
+    fields = readonly_fields = ("created_at", "status", "public", "author", "text")
+
+    @admin.display(description=_("update"))
+    def text(self, update: IncidentUpdate) -> str:
+        return selectors.incident_update_text(update)
 
 
 class ResolveForm(forms.Form):

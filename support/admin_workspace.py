@@ -292,11 +292,14 @@ class IncidentWorkspaceMixin:
         incident = get_object_or_404(Incident, pk=pk)
         if not self.has_view_permission(request, incident):
             raise PermissionDenied
+        postmortem = incidents.postmortem(incident)
+        for update in postmortem.timeline:
+            update.text = selectors.incident_update_text(update)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": incident,
             "title": gettext("Postmortem of %(reference)s") % {"reference": incident.reference},
-            "postmortem": incidents.postmortem(incident),
+            "postmortem": postmortem,
         }
         return TemplateResponse(request, "admin/support/incident/postmortem.html", context)

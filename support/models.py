@@ -747,6 +747,8 @@ class IncidentUpdate(models.Model):
         ),
         verbose_name=_("next update at"),
     )
+    # For lines the system writes: a ``kind`` and its values, shown in the reader's language.
+    data = models.JSONField(default=dict, blank=True, editable=False, verbose_name=_("data"))
     created_at = models.DateTimeField(db_index=True, verbose_name=_("created at"))
 
     class Meta:

@@ -489,6 +489,61 @@ def timeline_text(event: TicketEvent) -> str:
     return event.body
 
 
+def incident_update_text(update: IncidentUpdate) -> str:
+    """A line of an incident's timeline in the reader's language, from its kind and data.
+
+    Updates people wrote, and lines written before their data was kept, are shown as stored.
+    """
+    data = update.data or {}
+    match data.get("kind"):
+        case "declared":
+            severity = data["severity"]
+            label = Severity(severity).label if severity in Severity.values else severity
+            return gettext("Declared as %(severity)s.") % {"severity": label}
+        case "declared_from":
+            return gettext("Declared from %(tickets)s.") % {"tickets": ", ".join(data["tickets"])}
+        case "acknowledged":
+            if not data.get("by"):
+                return gettext("Acknowledged.")
+            return gettext("Acknowledged by %(person)s.") % {"person": data["by"]}
+        case "acknowledged_again":
+            return gettext("Acknowledged again: paging stopped.")
+        case "edited":
+            return gettext("Edited: %(fields)s.") % {"fields": ", ".join(data["fields"])}
+        case "severity":
+            return gettext("Severity %(previous)s → %(severity)s.") % {
+                "previous": data["previous"],
+                "severity": data["severity"],
+            }
+        case "mitigated":
+            return gettext("Mitigated; monitoring.")
+        case "resolved":
+            if not data.get("root_cause"):
+                return gettext("Resolved.")
+            return gettext("Resolved. Root cause: %(root_cause)s") % {
+                "root_cause": data["root_cause"]
+            }
+        case "corrective_action":
+            return gettext(
+                "Corrective action opened as %(ticket)s: %(description)s "
+                "(owner %(owner)s, due %(due)s)."
+            ) % {
+                "ticket": data["ticket"],
+                "description": data["description"],
+                "owner": data["owner"],
+                "due": data["due"],
+            }
+        case "alert_firing":
+            return gettext("Alert firing: %(summary)s") % {"summary": data["summary"]}
+        case "alert_resolved":
+            return gettext("Alert resolved: %(summary)s. Monitoring.") % {
+                "summary": data["summary"]
+            }
+        case "alert_firing_again":
+            return gettext("Alert firing again: %(summary)s") % {"summary": data["summary"]}
+    return update.body
+
+
 def business_tickets(ticket: Ticket, *, count: int = 5) -> list[Ticket]:
     """The café's other tickets: the open ones first, then the most recent."""
     if ticket.business_id is None:

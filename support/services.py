@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from core.maintenance import checkpoint
@@ -33,6 +33,15 @@ logger = logging.getLogger(__name__)
 
 class TicketError(ValidationError):
     """A ticket change that cannot be made."""
+
+
+def stored_text(label) -> str:
+    """A label as rows keep it: in the default language, whoever made the change.
+
+    The reader's language is applied when the row is shown (``selectors.timeline_text``).
+    """
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(label())
 
 
 def _event(ticket: Ticket, kind: str, *, body: str = "", author=None, public=False, **data):
@@ -110,7 +119,7 @@ def ticket_create(
         TicketEvent.Kind.CREATED,
         author=actor,
         public=True,
-        body=f"Opened as {ticket.get_priority_display()}.",
+        body=f"Opened as {stored_text(ticket.get_priority_display)}.",
         source=source,
         priority=ticket.priority,
     )
@@ -266,12 +275,17 @@ def ticket_set_status(
         TicketEvent.Kind.STATUS,
         author=actor,
         public=True,
-        body=f"{Ticket.Status(previous).label} → {ticket.get_status_display()}.",
+        body=(
+            f"{stored_text(lambda: Ticket.Status(previous).label)} → "
+            f"{stored_text(ticket.get_status_display)}."
+        ),
         previous=previous,
         status=status,
     )
     if not ticket.is_open:
-        escalation.escalations_stop(ticket=ticket, reason=ticket.get_status_display(), now=now)
+        escalation.escalations_stop(
+            ticket=ticket, reason=stored_text(ticket.get_status_display), now=now
+        )
     return ticket
 
 

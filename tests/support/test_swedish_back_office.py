@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from core.models import Message
 from core.services import staff_language_set
-from support import services
+from support import incidents, services
 from support.models import Ticket
 from support.paging import PAGE_PURPOSE
 from tests.conftest import _logged_in_client
@@ -113,3 +113,20 @@ def test_ticket_page_stays_english_for_an_agent_without_a_preference(team, clock
 
     assert "Assigned by lena: Assigned to anna." in page
     assert "business time left" in page and "kontorstid" not in page
+
+
+def test_incident_timeline_reads_in_swedish_what_people_wrote_as_written(team, clock):
+    staff_language_set(user=team.lena, language="sv")
+    clock("2026-11-17 10:00")
+    incident = incidents.incident_declare(title="Feedback form down", severity="SEV2")
+    incidents.incident_acknowledge(incident=incident, actor=team.lena)
+    incidents.incident_post_update(incident=incident, body="Restarting the database.")
+    incidents.incident_mitigate(incident=incident, actor=team.lena)
+    page_url = reverse("admin:support_incident_change", args=[incident.pk])
+
+    page = _logged_in_client(team.lena).get(page_url).content.decode()
+
+    for line in ("Utlyst som SEV2 allvarlig.", "Kvitterat av lena.", "Åtgärdad; övervakas."):
+        assert line in page
+    assert "Restarting the database." in page  # an update someone wrote is kept as written
+    assert "Declared as" not in page and "Mitigated; monitoring." not in page
