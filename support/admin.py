@@ -148,22 +148,22 @@ class TicketAdmin(
     list_per_page = 50
     # Reporters' names and contacts stay out of exports.
     csv_columns = (
-        ("reference", "reference"),
-        ("created_at", "created"),
-        ("title", "title"),
-        ("business__name", "business"),
-        ("category", "category"),
-        ("priority", "priority"),
-        ("status", "status"),
-        ("assignee__username", "assignee"),
-        ("source", "source"),
-        ("response_due_at", "response due"),
-        ("first_response_at", "first response"),
-        ("resolution_due_at", "resolution due"),
-        ("resolved_at", "resolved"),
-        ("response_breached_at", "response breached"),
-        ("resolution_breached_at", "resolution breached"),
-        ("escalation_level", "escalation level"),
+        ("reference", _("reference")),
+        ("created_at", _("created")),
+        ("title", _("title")),
+        ("business__name", _("business")),
+        ("category", _("category")),
+        ("priority", _("priority")),
+        ("status", _("status")),
+        ("assignee__username", _("assignee")),
+        ("source", _("source")),
+        ("response_due_at", _("response due")),
+        ("first_response_at", _("first response")),
+        ("resolution_due_at", _("resolution due")),
+        ("resolved_at", _("resolved at")),
+        ("response_breached_at", _("response breached")),
+        ("resolution_breached_at", _("resolution breached")),
+        ("escalation_level", _("escalation level")),
     )
     autocomplete_fields = ("business",)
     inlines = (EscalationInline,)  # the conversation shows the timeline
@@ -231,6 +231,10 @@ class TicketAdmin(
         "resolution_breached_at",
         "escalation_level",
     )
+
+    def get_csv_columns(self, request):
+        # The titles in the reader's language now: the file is written after the response.
+        return tuple((lookup, str(title)) for lookup, title in self.csv_columns)
 
     def get_ordering(self, request):
         """Urgent first: open before done, breached before not, then the nearest due time."""

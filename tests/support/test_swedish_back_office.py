@@ -4,6 +4,8 @@ Pages and SLA notices are read from the outbox rows beat wrote; the clock is
 frozen and moved as beat would run.
 """
 
+import csv
+import io
 import re
 
 import pytest
@@ -130,3 +132,17 @@ def test_incident_timeline_reads_in_swedish_what_people_wrote_as_written(team, c
         assert line in page
     assert "Restarting the database." in page  # an update someone wrote is kept as written
     assert "Declared as" not in page and "Mitigated; monitoring." not in page
+
+
+def test_ticket_export_has_swedish_titles_and_labels_for_a_swedish_agent(team, clock):
+    staff_language_set(user=team.lena, language="sv")
+    clock("2026-11-17 10:00")
+    services.ticket_create(title="Kortläsaren är trasig", priority="P2")
+
+    response = _logged_in_client(team.lena).get(reverse("admin:support_ticket_export"))
+
+    raw = b"".join(response.streaming_content).decode("utf-8-sig")
+    (row,) = csv.DictReader(io.StringIO(raw), delimiter=";")
+    assert list(row)[:4] == ["referens", "skapat", "titel", "verksamhet"]
+    assert row["prioritet"] == "P2 medel" and row["status"] == "Ny"
+    assert row["svar senast"] and row["eskaleringsnivå"] == "0"
