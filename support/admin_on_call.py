@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import ContactDataAdminMixin, ReadOnlyAdmin, ReadOnlyInlineMixin
 from core.contacts import phone_normalise
 from core.privacy import mask_phone
+from support import selectors
 from support.models import (
     CafeNotice,
     Escalation,
@@ -140,8 +141,14 @@ class PageInline(ReadOnlyInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("recipient")
 
 
+class StopReasonMixin:
+    @admin.display(description=_("stop reason"))
+    def stop_reason_shown(self, escalation: Escalation) -> str:
+        return selectors.stop_reason_text(escalation.stop_reason) or "-"
+
+
 @admin.register(Escalation)
-class EscalationAdmin(ContactDataAdminMixin, ReadOnlyAdmin):
+class EscalationAdmin(StopReasonMixin, ContactDataAdminMixin, ReadOnlyAdmin):
     list_display = (
         "__str__",
         "severity",
@@ -168,7 +175,7 @@ class EscalationAdmin(ContactDataAdminMixin, ReadOnlyAdmin):
         "acknowledged_at",
         "acknowledged_by",
         "stopped_at",
-        "stop_reason",
+        "stop_reason_shown",
     )
 
     @admin.display(description=_("ticket or incident"))
@@ -181,7 +188,7 @@ class EscalationAdmin(ContactDataAdminMixin, ReadOnlyAdmin):
         return format_html('<a href="{}">{}</a>', url, row)
 
 
-class EscalationInline(ReadOnlyInlineMixin, admin.TabularInline):
+class EscalationInline(StopReasonMixin, ReadOnlyInlineMixin, admin.TabularInline):
     """A ticket's or incident's escalations: who was paged about it and who took it."""
 
     model = Escalation
@@ -193,7 +200,7 @@ class EscalationInline(ReadOnlyInlineMixin, admin.TabularInline):
         "next_step_at",
         "acknowledged_at",
         "acknowledged_by",
-        "stop_reason",
+        "stop_reason_shown",
     )
     readonly_fields = fields
     show_change_link = True

@@ -1153,7 +1153,7 @@ class Page(models.Model):
         Escalation, on_delete=models.CASCADE, related_name="pages", verbose_name=_("escalation")
     )
     key = models.CharField(
-        max_length=40, help_text=_("step-<n>, or the SLA mark it tells of."), verbose_name=_("key")
+        max_length=40, help_text=_("step-N, or the SLA mark it tells of."), verbose_name=_("key")
     )
     recipient = models.ForeignKey(
         "auth.User", on_delete=models.CASCADE, related_name="+", verbose_name=_("recipient")

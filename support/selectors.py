@@ -1,10 +1,12 @@
 """Read paths of support: SLA attainment, response times, the backlog's age, who is on call."""
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Prefetch, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.translation import gettext
@@ -487,6 +489,20 @@ def timeline_text(event: TicketEvent) -> str:
     if kind == Kind.SLA and "metric" in data:
         return _sla_mark_text(data["metric"], data["level"], data.get("due", ""))
     return event.body
+
+
+SUPERSEDED = re.compile(r"superseded \((?P<trigger>.+)\)")
+
+
+def stop_reason_text(reason: str) -> str:
+    """Why an escalation stopped, in the reader's language (rows keep it in the default one)."""
+    if found := SUPERSEDED.fullmatch(reason):
+        return gettext("superseded (%(trigger)s)") % {"trigger": found["trigger"]}
+    with translation.override(settings.LANGUAGE_CODE):
+        stored = {str(status.label).lower(): status for status in Ticket.Status}
+    if status := stored.get(reason.lower()):
+        return str(status.label)
+    return reason
 
 
 def incident_update_text(update: IncidentUpdate) -> str:
