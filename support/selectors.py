@@ -454,13 +454,54 @@ def _sla_mark_text(metric: str, level: str, due: str) -> str:
     return texts[(metric, level)] % {"due": due_words}
 
 
+# The sentences services wrote before events kept their data, read back into data.
+LEGACY_BODIES = {
+    TicketEvent.Kind.CREATED: re.compile(r"Opened as (?P<priority>P\d)\b.*"),
+    TicketEvent.Kind.ASSIGNED: re.compile(r"Assigned to (?P<assignee>.+)\."),
+    TicketEvent.Kind.PRIORITY: re.compile(r"Priority (?P<previous>P\d) → (?P<priority>P\d)\."),
+    TicketEvent.Kind.STATUS: re.compile(r"(?P<previous>[^→]+) → (?P<status>[^→]+)\."),
+    TicketEvent.Kind.ESCALATED: re.compile(
+        r"Escalated to level (?P<level>\d+)\.(?: (?P<reason>.*))?"
+    ),
+    TicketEvent.Kind.ACKNOWLEDGED: re.compile(r"Acknowledged by (?P<by>.+)\."),
+    TicketEvent.Kind.SLA: re.compile(
+        r"(?P<metric>Response|Resolution) (?P<level>warning|breach): due (?P<due>[\d-]+ [\d:]+)\."
+    ),
+}
+
+
+def _legacy_data(event: TicketEvent) -> dict:
+    """The data of an event written before events kept it, read from its English body."""
+    pattern = LEGACY_BODIES.get(event.kind)
+    found = pattern.fullmatch(event.body) if pattern else None
+    if found is None:
+        return {}
+    data = {key: value for key, value in found.groupdict().items() if value is not None}
+    if event.kind == TicketEvent.Kind.STATUS:
+        with translation.override(settings.LANGUAGE_CODE):
+            values = {str(status.label): status.value for status in Ticket.Status}
+        if data["previous"] not in values or data["status"] not in values:
+            return {}
+        data = {"previous": values[data["previous"]], "status": values[data["status"]]}
+    if event.kind == TicketEvent.Kind.ASSIGNED and data["assignee"] == "nobody":
+        data["assignee"] = ""
+    if event.kind == TicketEvent.Kind.ACKNOWLEDGED and data["by"] == "someone":
+        data["by"] = ""
+    if event.kind == TicketEvent.Kind.ESCALATED:
+        data["level"] = int(data["level"])
+    if event.kind == TicketEvent.Kind.SLA:
+        due = timezone.make_aware(datetime.strptime(data["due"], "%Y-%m-%d %H:%M"))
+        data.update(metric=data["metric"].lower(), due=due.isoformat())
+    return data
+
+
 def timeline_text(event: TicketEvent) -> str:
     """A change on a ticket's timeline in the reader's language, from its kind and data.
 
-    The English ``body`` is what was stored; events written before their data
-    was kept (and replies, notes, the reporter's words) are shown as stored.
+    Events written before they kept their data are read from their English
+    body; replies, notes and the reporter's words are shown as written.
     """
-    data = event.data or {}
+    data = event.data or (_legacy_data(event) if event.kind != TicketEvent.Kind.NOTE else {})
     kind = event.kind
     Kind = TicketEvent.Kind
     if kind == Kind.CREATED and "priority" in data:

@@ -146,3 +146,21 @@ def test_ticket_export_has_swedish_titles_and_labels_for_a_swedish_agent(team, c
     assert list(row)[:4] == ["referens", "skapat", "titel", "verksamhet"]
     assert row["prioritet"] == "P2 medel" and row["status"] == "Ny"
     assert row["svar senast"] and row["eskaleringsnivå"] == "0"
+
+
+def test_ticket_events_written_before_they_kept_data_are_read_from_their_english_body(team, clock):
+    staff_language_set(user=team.lena, language="sv")
+    clock("2026-11-17 10:00")
+    ticket = services.ticket_create(title="Table 7's code scans slowly", priority="P2")
+    services.ticket_assign(ticket=ticket, assignee=team.anna, actor=team.lena)
+    services.ticket_set_status(ticket=ticket, status=Ticket.Status.WAITING, actor=team.lena)
+    services.ticket_escalate(ticket=ticket, actor=team.lena, reason="Kassan står still")
+    ticket.events.update(data={})  # as rows written before the data was kept
+
+    page_url = reverse("admin:support_ticket_change", args=[ticket.pk])
+    page = _logged_in_client(team.lena).get(page_url).content.decode()
+
+    assert "Skapat: Öppnat som P2 medel." in page
+    assert "Tilldelat av lena: Tilldelat anna." in page
+    assert "Status ändrad av lena: Sorterad → Väntar på anmälaren." in page
+    assert "Eskalerat av lena: Eskalerat till nivå 1. Kassan står still" in page
