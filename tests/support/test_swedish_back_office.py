@@ -164,3 +164,22 @@ def test_ticket_events_written_before_they_kept_data_are_read_from_their_english
     assert "Tilldelat av lena: Tilldelat anna." in page
     assert "Status ändrad av lena: Sorterad → Väntar på anmälaren." in page
     assert "Eskalerat av lena: Eskalerat till nivå 1. Kassan står still" in page
+
+
+def test_quiet_hours_digest_is_written_in_the_agents_language(team, clock):
+    staff_language_set(user=team.anna, language="sv")
+    clock("2026-11-20 20:00")  # Friday evening: P2 and P3 pages wait for Monday's digest
+    first = services.ticket_create(title="Table 7's code scans slowly", priority="P2")
+    second = services.ticket_create(title="Menu card typo", priority="P3")
+    beat(clock, "2026-11-20 20:00")
+    assert not Message.objects.exists()
+
+    beat(clock, "2026-11-23 08:00")
+    beat(clock, "2026-11-23 08:01")
+
+    (digest,) = Message.objects.filter(purpose="page_digest", recipient=team.anna.email)
+    assert digest.subject == "Pilot Ops: 2 saker från tysta timmar"
+    assert digest.body.startswith("Kvarhållet utanför kontorstid:")
+    assert f"P2 {first.reference} nytt (fre 20 Nov 20:00): {first.title}" in digest.body
+    assert f"P3 {second.reference} nytt" in digest.body
+    assert digest.body.count("Kvittera: ") == 2 and "Acknowledge" not in digest.body
