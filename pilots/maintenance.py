@@ -248,7 +248,7 @@ def _manager_emails() -> dict[str, list[str]]:
     return by_language
 
 
-# The reports' titles as the jobs name them (core.jobs), in the reader's language.
+# The reports' titles as the jobs name them (pilots.jobs), in the reader's language.
 REPORT_TITLES = {"daily report": _("daily report"), "weekly report": _("weekly report")}
 
 

@@ -16,8 +16,11 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from core.admin import (
@@ -71,19 +74,21 @@ PRIORITY_COLOURS = {"P0": "#ba2121", "P1": "#d35400", "P2": "#2c7bb6", "P3": "#7
 def business_duration(delta: timedelta) -> str:
     minutes = int(abs(delta.total_seconds()) // 60)
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+    if hours:
+        return gettext("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": minutes}
+    return gettext("%(minutes)d min") % {"minutes": minutes}
 
 
 class QueueFilter(admin.SimpleListFilter):
-    title = "queue"
+    title = _("queue")
     parameter_name = "queue"
 
     def lookups(self, request, model_admin):
         return [
-            ("mine", "Mine"),
-            ("unassigned", "Unassigned"),
-            ("breached", "Breached"),
-            ("due_soon", "Due within 1 hour"),
+            ("mine", _("Mine")),
+            ("unassigned", _("Unassigned")),
+            ("breached", _("Breached")),
+            ("due_soon", _("Due within 1 hour")),
         ]
 
     def queryset(self, request, queryset):
@@ -116,7 +121,7 @@ class TimelineInline(ReadOnlyInlineMixin, admin.TabularInline):
 
     fields = ("created_at", "public", "author", "body")
     readonly_fields = fields
-    verbose_name_plural = "timeline"
+    verbose_name_plural = _("timeline")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("author")
@@ -143,22 +148,22 @@ class TicketAdmin(
     list_per_page = 50
     # Reporters' names and contacts stay out of exports.
     csv_columns = (
-        ("reference", "reference"),
-        ("created_at", "created"),
-        ("title", "title"),
-        ("business__name", "business"),
-        ("category", "category"),
-        ("priority", "priority"),
-        ("status", "status"),
-        ("assignee__username", "assignee"),
-        ("source", "source"),
-        ("response_due_at", "response due"),
-        ("first_response_at", "first response"),
-        ("resolution_due_at", "resolution due"),
-        ("resolved_at", "resolved"),
-        ("response_breached_at", "response breached"),
-        ("resolution_breached_at", "resolution breached"),
-        ("escalation_level", "escalation level"),
+        ("reference", _("reference")),
+        ("created_at", _("created")),
+        ("title", _("title")),
+        ("business__name", _("business")),
+        ("category", _("category")),
+        ("priority", _("priority")),
+        ("status", _("status")),
+        ("assignee__username", _("assignee")),
+        ("source", _("source")),
+        ("response_due_at", _("response due")),
+        ("first_response_at", _("first response")),
+        ("resolution_due_at", _("resolution due")),
+        ("resolved_at", _("resolved at")),
+        ("response_breached_at", _("response breached")),
+        ("resolution_breached_at", _("resolution breached")),
+        ("escalation_level", _("escalation level")),
     )
     autocomplete_fields = ("business",)
     inlines = (EscalationInline,)  # the conversation shows the timeline
@@ -190,10 +195,10 @@ class TicketAdmin(
                 )
             },
         ),
-        ("Triage", {"fields": ("category", "source")}),
-        ("Reporter", {"fields": ("reporter_name", "reporter_contact", "reporter_masked")}),
+        (_("Triage"), {"fields": ("category", "source")}),
+        (_("Reporter"), {"fields": ("reporter_name", "reporter_contact", "reporter_masked")}),
         (
-            "SLA clock",
+            _("SLA clock"),
             {
                 "classes": ("collapse",),
                 "fields": (
@@ -227,6 +232,10 @@ class TicketAdmin(
         "escalation_level",
     )
 
+    def get_csv_columns(self, request):
+        # The titles in the reader's language now: the file is written after the response.
+        return tuple((lookup, str(title)) for lookup, title in self.csv_columns)
+
     def get_ordering(self, request):
         """Urgent first: open before done, breached before not, then the nearest due time."""
         return URGENCY_ORDER
@@ -255,11 +264,11 @@ class TicketAdmin(
         if obj is None:
             return (
                 (None, {"fields": ("title", "description", "business", "pilot", "category")}),
-                ("Reporter", {"fields": ("reporter_name", "reporter_contact")}),
+                (_("Reporter"), {"fields": ("reporter_name", "reporter_contact")}),
             )
         return super().get_fieldsets(request, obj)  # contact fields only for those allowed
 
-    @admin.display(description="reporter (contact data masked)")
+    @admin.display(description=_("reporter (contact data masked)"))
     def reporter_masked(self, ticket: Ticket) -> str:
         return (
             " · ".join(
@@ -274,7 +283,7 @@ class TicketAdmin(
             or "—"
         )
 
-    @admin.display(description="resolution clock stood still")
+    @admin.display(description=_("resolution clock stood still"))
     def stood_still(self, ticket: Ticket) -> str:
         """Business time waiting on the reporter or resolved, on the ticket's calendar."""
         if ticket.pk is None:
@@ -284,16 +293,16 @@ class TicketAdmin(
         elapsed = between(ticket.calendar.business_calendar(), ticket.clock_started_at, now)
         return business_duration(elapsed - running)
 
-    @admin.display(description="ticket")
+    @admin.display(description=_("ticket"))
     def ticket(self, ticket: Ticket) -> str:
         return format_html(
             '{}<br><small style="color:var(--body-quiet-color)">{} · {}</small>',
             Truncator(ticket.title).chars(70),
             ticket.reference,
-            ticket.business.name if ticket.business_id else "no café",
+            ticket.business.name if ticket.business_id else gettext("no café"),
         )
 
-    @admin.display(description="priority", ordering="priority")
+    @admin.display(description=_("priority"), ordering="priority")
     def priority_badge(self, ticket: Ticket) -> str:
         return format_html(
             '<span style="background:{};color:#fff;padding:1px 6px;border-radius:3px">{}</span>',
@@ -301,7 +310,7 @@ class TicketAdmin(
             ticket.priority,
         )
 
-    @admin.display(description="SLA: next target")
+    @admin.display(description=_("SLA: next target"))
     def sla_badge(self, ticket: Ticket) -> str:
         """The target that comes due first: its name, its due time (local) and the time left."""
         if not ticket.is_open:
@@ -312,91 +321,110 @@ class TicketAdmin(
         if ticket.paused_at is None:
             running.append(sla.RESOLUTION)
         if not running:
-            return format_html("<strong>Resolution</strong><br>paused (waiting on reporter)")
+            return format_html(
+                "<strong>{}</strong><br>{}",
+                gettext("Resolution"),
+                gettext("paused (waiting on reporter)"),
+            )
         metric = min(running, key=lambda name: sla.due_at(ticket, name))
         due = timezone.localtime(sla.due_at(ticket, metric))
         left = sla.time_left(ticket, metric, now=timezone.now())
         name = selectors.CLOCK_NAMES[metric]
-        when = f"{due:%H:%M}" if due.date() == timezone.localdate() else f"{due:%a %d %b %H:%M}"
+        when = (
+            date_format(due, "H:i")
+            if due.date() == timezone.localdate()
+            else date_format(due, "D d M H:i")
+        )
         if left <= timedelta(0):
             return format_html(
-                "<strong>{}</strong><br>due {}<br>"
-                '<strong style="color:#ba2121">✗ {} overdue</strong>',
+                '<strong>{}</strong><br>{}<br><strong style="color:#ba2121">✗ {}</strong>',
                 name,
-                when,
-                business_duration(left),
+                gettext("due %(when)s") % {"when": when},
+                gettext("%(duration)s overdue") % {"duration": business_duration(left)},
             )
         soon = left < timedelta(hours=1)
         return format_html(
-            '<strong>{}</strong><br>due {}<br><span style="color:{}">{}{} left</span>',
+            '<strong>{}</strong><br>{}<br><span style="color:{}">{}{}</span>',
             name,
-            when,
+            gettext("due %(when)s") % {"when": when},
             "#b35900" if soon else "inherit",
             "! " if soon else "",
-            business_duration(left),
+            gettext("%(duration)s left") % {"duration": business_duration(left)},
         )
 
     # --- actions -------------------------------------------------------------
-    @admin.action(description="Declare an incident for selected tickets", permissions=["change"])
+    @admin.action(description=_("Declare an incident for selected tickets"), permissions=["change"])
     def declare_incident(self, request, queryset):
         incident = incidents.incident_declare_from_tickets(
             tickets=list(queryset), actor=request.user
         )
-        messages.success(request, f"{incident.reference} declared and linked.")
+        messages.success(
+            request,
+            gettext("%(reference)s declared and linked.") % {"reference": incident.reference},
+        )
         return HttpResponseRedirect(reverse("admin:support_incident_change", args=[incident.pk]))
 
-    @admin.action(description="Acknowledge selected tickets (stops paging)", permissions=["change"])
+    @admin.action(
+        description=_("Acknowledge selected tickets (stops paging)"), permissions=["change"]
+    )
     def acknowledge(self, request, queryset):
         acknowledge = partial(services.ticket_acknowledge, actor=request.user)
         run_for_each(
-            request, queryset, acknowledge, keyword="ticket", done="ticket(s) acknowledged"
+            request, queryset, acknowledge, keyword="ticket", done=gettext("ticket(s) acknowledged")
         )
 
-    @admin.action(description="Assign selected tickets to me", permissions=["change"])
+    @admin.action(description=_("Assign selected tickets to me"), permissions=["change"])
     def assign_to_me(self, request, queryset):
         assign = partial(services.ticket_assign, assignee=request.user)
-        run_for_each(request, queryset, assign, keyword="ticket", done="ticket(s) assigned to you")
+        run_for_each(
+            request, queryset, assign, keyword="ticket", done=gettext("ticket(s) assigned to you")
+        )
 
     def _priority(self, request, queryset, priority: str):
         change = partial(services.ticket_set_priority, priority=priority)
         run_for_each(
-            request, queryset, change, keyword="ticket", done=f"ticket(s) set to {priority}"
+            request,
+            queryset,
+            change,
+            keyword="ticket",
+            done=gettext("ticket(s) set to %(priority)s") % {"priority": priority},
         )
 
-    @admin.action(description="Set priority P0 critical", permissions=["change"])
+    @admin.action(description=_("Set priority P0 critical"), permissions=["change"])
     def priority_p0(self, request, queryset):
         self._priority(request, queryset, Priority.P0)
 
-    @admin.action(description="Set priority P1 high", permissions=["change"])
+    @admin.action(description=_("Set priority P1 high"), permissions=["change"])
     def priority_p1(self, request, queryset):
         self._priority(request, queryset, Priority.P1)
 
-    @admin.action(description="Set priority P2 medium", permissions=["change"])
+    @admin.action(description=_("Set priority P2 medium"), permissions=["change"])
     def priority_p2(self, request, queryset):
         self._priority(request, queryset, Priority.P2)
 
-    @admin.action(description="Set priority P3 low", permissions=["change"])
+    @admin.action(description=_("Set priority P3 low"), permissions=["change"])
     def priority_p3(self, request, queryset):
         self._priority(request, queryset, Priority.P3)
 
     def _status(self, request, queryset, status: str):
         change = partial(services.ticket_set_status, status=status)
-        label = Ticket.Status(status).label.lower()
-        run_for_each(request, queryset, change, keyword="ticket", done=f"ticket(s) set to {label}")
+        label = str(Ticket.Status(status).label).lower()
+        done = gettext("ticket(s) set to %(status)s") % {"status": label}
+        run_for_each(request, queryset, change, keyword="ticket", done=done)
 
-    @admin.action(description="Set status: in progress", permissions=["change"])
+    @admin.action(description=_("Set status: in progress"), permissions=["change"])
     def status_in_progress(self, request, queryset):
         self._status(request, queryset, Ticket.Status.IN_PROGRESS)
 
-    @admin.action(description="Set status: waiting on reporter", permissions=["change"])
+    @admin.action(description=_("Set status: waiting on reporter"), permissions=["change"])
     def status_waiting(self, request, queryset):
         self._status(request, queryset, Ticket.Status.WAITING)
 
-    @admin.action(description="Set status: resolved", permissions=["change"])
+    @admin.action(description=_("Set status: resolved"), permissions=["change"])
     def status_resolved(self, request, queryset):
         self._status(request, queryset, Ticket.Status.RESOLVED)
 
-    @admin.action(description="Set status: closed", permissions=["change"])
+    @admin.action(description=_("Set status: closed"), permissions=["change"])
     def status_closed(self, request, queryset):
         self._status(request, queryset, Ticket.Status.CLOSED)
 
@@ -409,17 +437,18 @@ class TicketAdmin(
             *super().get_urls(),
         ]
 
-    @admin.display(description="photo")
+    @admin.display(description=_("photo"))
     def attached_photo(self, ticket: Ticket) -> str:
         attached = TicketPhoto.objects.filter(ticket_id=ticket.pk).only("width", "height").first()
         if attached is None:
             return "—"
         url = reverse("admin:support_ticket_photo", args=[ticket.pk])
         return format_html(
-            '<a href="{}"><img src="{}" alt="Photo from the staff report" '
+            '<a href="{}"><img src="{}" alt="{}" '
             'style="max-width:320px;max-height:320px"></a> {}×{}',
             url,
             url,
+            gettext("Photo from the staff report"),
             attached.width,
             attached.height,
         )
@@ -449,7 +478,7 @@ class TicketAdmin(
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Support reports",
+            "title": gettext("Support reports"),
             "form": form
             if form.is_bound
             else ReportPeriodForm(initial={"start": start, "end": end}),
@@ -513,14 +542,16 @@ class StaffLinkAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return (*self.readonly_fields, "business") if obj else self.readonly_fields
 
-    @admin.display(description="link")
+    @admin.display(description=_("link"))
     def link(self, staff_link: StaffLink) -> str:
         if not staff_link.pk:
             return "—"
         if staff_link.status != StaffLink.Status.ACTIVE:
-            return "revoked"
+            return gettext("revoked")
         card = reverse("admin:support_stafflink_card", args=[staff_link.pk])
-        return format_html('{} · <a href="{}">print card</a>', staff_link.public_url, card)
+        return format_html(
+            '{} · <a href="{}">{}</a>', staff_link.public_url, card, gettext("print card")
+        )
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -548,14 +579,14 @@ class StaffLinkAdmin(admin.ModelAdmin):
         )
         return HttpResponse(staff_card_html(staff_link))
 
-    @admin.action(description="Revoke selected staff links", permissions=["change"])
+    @admin.action(description=_("Revoke selected staff links"), permissions=["change"])
     def revoke(self, request, queryset):
         run_for_each(
             request,
             queryset,
             services.staff_link_revoke,
             keyword="link",
-            done="staff link(s) revoked",
+            done=gettext("staff link(s) revoked"),
         )
 
 
@@ -564,32 +595,41 @@ class StaffLinkAdmin(admin.ModelAdmin):
 # ------------------------------------------------------------------------------
 class IncidentUpdateInline(TimelineInline):
     model = IncidentUpdate
-    fields = readonly_fields = ("created_at", "status", "public", "author", "body")
+    fields = readonly_fields = ("created_at", "status", "public", "author", "text")
+
+    @admin.display(description=_("update"))
+    def text(self, update: IncidentUpdate) -> str:
+        return selectors.incident_update_text(update)
 
 
 class ResolveForm(forms.Form):
     root_cause = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), required=False
+        label=_("Root cause"),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        required=False,
     )
     corrective_actions = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), required=False
+        label=_("Corrective actions"),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        required=False,
     )
 
 
 class IncidentUpdateForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
+    body = forms.CharField(label=_("Update"), widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
     status = forms.ChoiceField(
-        choices=[("", "(no change)")]
+        label=_("Status"),
+        choices=[("", _("(no change)"))]
         + [c for c in Incident.Status.choices if c[0] != Incident.Status.RESOLVED],
         required=False,
     )
-    public = forms.BooleanField(required=False)
+    public = forms.BooleanField(label=_("Public"), required=False)
     next_update_in_minutes = forms.IntegerField(
         required=False,
         min_value=5,
         max_value=24 * 60,
-        label="Next update in (minutes)",
-        help_text="Shown to affected cafés with a public update.",
+        label=_("Next update in (minutes)"),
+        help_text=_("Shown to affected cafés with a public update."),
     )
 
 
@@ -659,7 +699,7 @@ class IncidentAdmin(IncidentWorkspaceMixin, SuperuserDeletesMixin, admin.ModelAd
             )
         )
 
-    @admin.display(description="duration")
+    @admin.display(description=_("duration"))
     def duration(self, incident: Incident) -> str:
         end = incident.resolved_at or timezone.now()
         return business_duration(end - incident.detected_at)
@@ -691,17 +731,17 @@ class IncidentAdmin(IncidentWorkspaceMixin, SuperuserDeletesMixin, admin.ModelAd
         super().save_related(request, form, formsets, change)
         notices.cafe_notices_send(incident=form.instance)
 
-    @admin.action(description="Acknowledge selected incidents", permissions=["change"])
+    @admin.action(description=_("Acknowledge selected incidents"), permissions=["change"])
     def acknowledge(self, request, queryset):
         run_for_each(
             request,
             queryset,
             incidents.incident_acknowledge,
             keyword="incident",
-            done="incident(s) acknowledged",
+            done=gettext("incident(s) acknowledged"),
         )
 
-    @admin.action(description="Resolve selected incidents…", permissions=["change"])
+    @admin.action(description=_("Resolve selected incidents…"), permissions=["change"])
     def resolve(self, request, queryset):
         form = ResolveForm(request.POST if "root_cause" in request.POST else None)
         if form.is_bound and form.is_valid():
@@ -713,12 +753,15 @@ class IncidentAdmin(IncidentWorkspaceMixin, SuperuserDeletesMixin, admin.ModelAd
                 except ValidationError as error:
                     report_errors(request, error)
                 else:
-                    messages.success(request, f"{incident.reference} resolved.")
+                    messages.success(
+                        request,
+                        gettext("%(reference)s resolved.") % {"reference": incident.reference},
+                    )
             return None
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Resolve incidents",
+            "title": gettext("Resolve incidents"),
             "form": form,
             "incidents": queryset,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
@@ -748,9 +791,9 @@ class IncidentAdmin(IncidentWorkspaceMixin, SuperuserDeletesMixin, admin.ModelAd
             except ValidationError as error:
                 report_errors(request, error)
             else:
-                messages.success(request, "Update posted.")
+                messages.success(request, gettext("Update posted."))
         else:
-            messages.error(request, "Write the update first.")
+            messages.error(request, gettext("Write the update first."))
         return HttpResponseRedirect(reverse("admin:support_incident_change", args=[pk]))
 
     def render_change_form(self, request, context, *args, **kwargs):

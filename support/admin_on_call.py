@@ -8,11 +8,17 @@ only and shown read-only, also inline on each ticket and incident.
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import ContactDataAdminMixin, ReadOnlyAdmin, ReadOnlyInlineMixin
 from core.contacts import phone_normalise
 from core.privacy import mask_phone
+from support import selectors
 from support.models import (
     CafeNotice,
     Escalation,
@@ -50,7 +56,7 @@ class ResponderAdmin(admin.ModelAdmin):
     search_fields = ("user__username",)
     raw_id_fields = ("user",)
 
-    @admin.display(description="mobile")
+    @admin.display(description=_("mobile"))
     def masked_mobile(self, responder: Responder) -> str:
         return mask_phone(responder.mobile) if responder.mobile else "—"
 
@@ -83,22 +89,25 @@ class RotationAdmin(admin.ModelAdmin):
     inlines = (RotationMemberInline, OnCallOverrideInline)
     readonly_fields = ("on_call_now",)
 
-    @admin.display(description="hand-off")
+    @admin.display(description=_("hand-off"))
     def handoff(self, rotation: Rotation) -> str:
         weekday = rotation.get_handoff_weekday_display()
         return f"{weekday} {rotation.handoff_time:%H:%M} ({rotation.timezone})"
 
-    @admin.display(description="on call now")
+    @admin.display(description=_("on call now"))
     def on_call_now(self, rotation: Rotation) -> str:
         if rotation.pk is None:
             return "—"
         now = on_call_at(rotation)
-        names = [
-            f"{tier}: {person.get_username() if person else 'nobody'}"
-            for tier, person in (("primary", now.primary), ("secondary", now.secondary))
-        ]
-        until = timezone.localtime(now.until).strftime("%a %d %b %H:%M") if now.until else "—"
-        return f"{', '.join(names)} (until {until})"
+        nobody = gettext("nobody")
+        primary = now.primary.get_username() if now.primary else nobody
+        secondary = now.secondary.get_username() if now.secondary else nobody
+        until = date_format(timezone.localtime(now.until), "D d M H:i") if now.until else "—"
+        return gettext("primary: %(primary)s, secondary: %(secondary)s (until %(until)s)") % {
+            "primary": primary,
+            "secondary": secondary,
+            "until": until,
+        }
 
 
 @admin.register(OnCallOverride)
@@ -132,8 +141,14 @@ class PageInline(ReadOnlyInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("recipient")
 
 
+class StopReasonMixin:
+    @admin.display(description=_("stop reason"))
+    def stop_reason_shown(self, escalation: Escalation) -> str:
+        return selectors.stop_reason_text(escalation.stop_reason) or "-"
+
+
 @admin.register(Escalation)
-class EscalationAdmin(ContactDataAdminMixin, ReadOnlyAdmin):
+class EscalationAdmin(StopReasonMixin, ContactDataAdminMixin, ReadOnlyAdmin):
     list_display = (
         "__str__",
         "severity",
@@ -148,8 +163,7 @@ class EscalationAdmin(ContactDataAdminMixin, ReadOnlyAdmin):
     date_hierarchy = "started_at"
     inlines = (PageInline,)
     fields = readonly_fields = (
-        "ticket",
-        "incident",
+        "subject",
         "trigger",
         "policy",
         "severity",
@@ -161,11 +175,20 @@ class EscalationAdmin(ContactDataAdminMixin, ReadOnlyAdmin):
         "acknowledged_at",
         "acknowledged_by",
         "stopped_at",
-        "stop_reason",
+        "stop_reason_shown",
     )
 
+    @admin.display(description=_("ticket or incident"))
+    def subject(self, escalation: Escalation) -> str:
+        """What is escalated: the ticket or the incident, linked to its page."""
+        row = escalation.ticket or escalation.incident
+        if row is None:
+            return "—"
+        url = reverse(f"admin:support_{row._meta.model_name}_change", args=[row.pk])
+        return format_html('<a href="{}">{}</a>', url, row)
 
-class EscalationInline(ReadOnlyInlineMixin, admin.TabularInline):
+
+class EscalationInline(StopReasonMixin, ReadOnlyInlineMixin, admin.TabularInline):
     """A ticket's or incident's escalations: who was paged about it and who took it."""
 
     model = Escalation
@@ -177,11 +200,11 @@ class EscalationInline(ReadOnlyInlineMixin, admin.TabularInline):
         "next_step_at",
         "acknowledged_at",
         "acknowledged_by",
-        "stop_reason",
+        "stop_reason_shown",
     )
     readonly_fields = fields
     show_change_link = True
-    verbose_name_plural = "paging"
+    verbose_name_plural = _("paging")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("acknowledged_by")
@@ -191,4 +214,4 @@ class CafeNoticeInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = CafeNotice
     fields = ("created_at", "business", "kind", "message")
     readonly_fields = fields
-    verbose_name_plural = "café notices"
+    verbose_name_plural = _("café notices")

@@ -20,6 +20,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from core.admin import report_errors
@@ -61,7 +63,7 @@ class TicketWorkspaceMixin:
     def workspace(self, request, ticket: Ticket) -> dict:
         return {
             "can_change": self.has_change_permission(request, ticket),
-            "conversation": ticket.events.select_related("author").order_by("-created_at", "-id"),
+            "conversation": self.conversation(ticket),
             "clocks": selectors.sla_clocks(ticket),
             "others": selectors.business_tickets(ticket),
             "canned": selectors.canned_replies_for(
@@ -77,6 +79,13 @@ class TicketWorkspaceMixin:
             "kinds": TicketEvent.Kind,
             "now": timezone.localtime(),
         }
+
+    def conversation(self, ticket: Ticket) -> list[TicketEvent]:
+        """The timeline, newest first, each change told in the reader's language."""
+        events = list(ticket.events.select_related("author").order_by("-created_at", "-id"))
+        for event in events:
+            event.text = selectors.timeline_text(event)
+        return events
 
     # --- changing ------------------------------------------------------------
     def _changeable(self, request, pk: int) -> Ticket:
@@ -102,7 +111,7 @@ class TicketWorkspaceMixin:
         form = TicketTextForm(request.POST)
         if not form.is_valid():
             self._changeable(request, pk)
-            messages.error(request, "Write something first.")
+            messages.error(request, gettext("Write something first."))
             return self._back(pk)
         body = form.cleaned_data["body"]
         return self._run(
@@ -110,10 +119,14 @@ class TicketWorkspaceMixin:
         )
 
     def reply_view(self, request, pk: int):
-        return self._text_view(request, pk, services.ticket_reply, "Reply sent to the reporter.")
+        return self._text_view(
+            request, pk, services.ticket_reply, gettext("Reply sent to the reporter.")
+        )
 
     def note_view(self, request, pk: int):
-        return self._text_view(request, pk, services.ticket_add_note, "Internal note added.")
+        return self._text_view(
+            request, pk, services.ticket_add_note, gettext("Internal note added.")
+        )
 
     def triage_view(self, request, pk: int):
         """Status, priority and assignee from the side panel, each through its service.
@@ -151,7 +164,9 @@ class TicketWorkspaceMixin:
             else:
                 changed += 1
         if changed:
-            messages.success(request, f"{ticket.reference} updated.")
+            messages.success(
+                request, gettext("%(reference)s updated.") % {"reference": ticket.reference}
+            )
         return self._back(pk)
 
     def assign_to_me_view(self, request, pk: int):
@@ -159,7 +174,7 @@ class TicketWorkspaceMixin:
             request,
             pk,
             lambda t: services.ticket_assign(ticket=t, assignee=request.user, actor=request.user),
-            "Assigned to you.",
+            gettext("Assigned to you."),
         )
 
     def resolve_view(self, request, pk: int):
@@ -169,7 +184,7 @@ class TicketWorkspaceMixin:
             lambda t: services.ticket_set_status(
                 ticket=t, status=Ticket.Status.RESOLVED, actor=request.user
             ),
-            "Resolved.",
+            gettext("Resolved."),
         )
 
     def escalate_view(self, request, pk: int):
@@ -178,7 +193,7 @@ class TicketWorkspaceMixin:
             request,
             pk,
             lambda t: services.ticket_escalate(ticket=t, actor=request.user, reason=reason),
-            "Escalated: the on-call people for its priority are paged.",
+            gettext("Escalated: the on-call people for its priority are paged."),
         )
 
 
@@ -186,9 +201,11 @@ class TicketWorkspaceMixin:
 # Incidents: Acknowledge, Mitigate, Resolve on the page; the structured postmortem
 # ------------------------------------------------------------------------------
 class CorrectiveActionForm(forms.Form):
-    description = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"size": 50}))
-    owner = forms.ModelChoiceField(queryset=None)
-    due_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    description = forms.CharField(
+        label=_("Description"), max_length=200, widget=forms.TextInput(attrs={"size": 50})
+    )
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=None)
+    due_on = forms.DateField(label=_("Due on"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -246,14 +263,16 @@ class IncidentWorkspaceMixin:
         return HttpResponseRedirect(reverse("admin:support_incident_change", args=[pk]))
 
     def acknowledge_view(self, request, pk: int):
-        return self._run(request, pk, incidents.incident_acknowledge, "Acknowledged.")
+        return self._run(request, pk, incidents.incident_acknowledge, gettext("Acknowledged."))
 
     def mitigate_view(self, request, pk: int):
-        return self._run(request, pk, incidents.incident_mitigate, "Mitigated: monitoring.")
+        return self._run(
+            request, pk, incidents.incident_mitigate, gettext("Mitigated: monitoring.")
+        )
 
     def resolve_now_view(self, request, pk: int):
         """Resolve with the root cause written on the page (SEV1 and SEV2 need one)."""
-        return self._run(request, pk, incidents.incident_resolve, "Resolved.")
+        return self._run(request, pk, incidents.incident_resolve, gettext("Resolved."))
 
     def corrective_action_view(self, request, pk: int):
         form = CorrectiveActionForm(request.POST)
@@ -266,18 +285,21 @@ class IncidentWorkspaceMixin:
             request,
             pk,
             partial(incidents.corrective_action_open, **form.cleaned_data),
-            "Corrective action opened as a ticket for its owner.",
+            gettext("Corrective action opened as a ticket for its owner."),
         )
 
     def postmortem_view(self, request, pk: int):
         incident = get_object_or_404(Incident, pk=pk)
         if not self.has_view_permission(request, incident):
             raise PermissionDenied
+        postmortem = incidents.postmortem(incident)
+        for update in postmortem.timeline:
+            update.text = selectors.incident_update_text(update)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": incident,
-            "title": f"Postmortem of {incident.reference}",
-            "postmortem": incidents.postmortem(incident),
+            "title": gettext("Postmortem of %(reference)s") % {"reference": incident.reference},
+            "postmortem": postmortem,
         }
         return TemplateResponse(request, "admin/support/incident/postmortem.html", context)

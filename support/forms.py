@@ -52,16 +52,22 @@ class StaffReportForm(HoneypotMixin, forms.Form):
 
 
 class TicketTextForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 80}))
+    body = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 4, "cols": 80}))
 
 
 class TicketTriageForm(forms.Form):
     """The side panel of the agent workspace: status, priority and assignee in place."""
 
-    status = forms.ChoiceField(choices=Ticket.Status.choices)
-    priority = forms.ChoiceField(choices=Ticket._meta.get_field("priority").choices)
+    status = forms.ChoiceField(label=_("Status"), choices=Ticket.Status.choices)
+    priority = forms.ChoiceField(
+        label=_("Priority"), choices=Ticket._meta.get_field("priority").choices
+    )
     assignee = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="nobody", to_field_name="pk"
+        label=_("Assignee"),
+        queryset=None,
+        required=False,
+        empty_label=_("nobody"),
+        to_field_name="pk",
     )
 
     def __init__(self, *args, **kwargs):

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, DurationField, ExpressionWrapper, F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.services import editable_fields_apply
 from pilots.models import Business
@@ -49,12 +50,22 @@ class IncidentError(ValidationError):
 
 
 def _update(
-    incident: Incident, body: str, *, author=None, public=False, at=None, next_update_at=None
+    incident: Incident,
+    body: str,
+    *,
+    author=None,
+    public=False,
+    at=None,
+    next_update_at=None,
+    **data,
 ) -> IncidentUpdate:
+    """One line of the timeline. ``data`` (a ``kind`` and its values) lets a line written by
+    the system be shown in the reader's language; ``body`` is what cafés and old rows read."""
     return IncidentUpdate.objects.create(
         incident=incident,
         status=incident.status,
         body=body,
+        data=data,
         author=author if author is not None and author.is_authenticated else None,
         public=public,
         next_update_at=next_update_at,
@@ -79,7 +90,14 @@ def _acted_on(incident: Incident, actor, *, now: datetime) -> None:
     incident.acknowledged_at = now
     incident.commander = incident.commander or person
     incident.save(update_fields=["acknowledged_at", "commander", "updated_at"])
-    _update(incident, f"Acknowledged by {person.get_username()}.", author=person, at=now)
+    _update(
+        incident,
+        f"Acknowledged by {person.get_username()}.",
+        author=person,
+        at=now,
+        kind="acknowledged",
+        by=person.get_username(),
+    )
 
 
 @transaction.atomic
@@ -94,6 +112,8 @@ def incident_declare(
     alert_fingerprint: str = "",
     body: str = "",
     expected_downtime_minutes: int | None = None,
+    declared_from: list[str] | None = None,
+    alert_summary: str = "",
     actor=None,
     now: datetime | None = None,
 ) -> Incident:
@@ -115,8 +135,21 @@ def incident_declare(
     incident.save(update_fields=["reference"])
     incident.businesses.set(businesses)
     incident.tickets.set(tickets)
+    declared = (
+        {"kind": "declared_from", "tickets": list(declared_from)}
+        if declared_from
+        else {"kind": "declared", "severity": severity}
+    )
     _update(
-        incident, body or f"Declared as {incident.get_severity_display()}.", author=actor, at=now
+        incident,
+        body or f"Declared as {services.stored_text(incident.get_severity_display)}.",
+        author=actor,
+        at=now,
+        **(
+            {"kind": "alert_firing", "summary": alert_summary}
+            if alert_summary
+            else ({} if body and not declared_from else declared)
+        ),
     )
     escalation.escalation_start(incident=incident, trigger="opened", now=now)
     notices.cafe_notices_send(incident=incident, now=now)
@@ -134,6 +167,7 @@ def incident_declare_from_tickets(*, tickets: list[Ticket], actor=None) -> Incid
         businesses=[ticket.business for ticket in tickets if ticket.business_id],
         tickets=tickets,
         body="Declared from " + ", ".join(ticket.reference for ticket in tickets) + ".",
+        declared_from=[ticket.reference for ticket in tickets],
         actor=actor,
     )
 
@@ -159,7 +193,13 @@ def incident_edit(*, incident: Incident, changes: dict, actor=None) -> Incident:
     editable_fields_apply(locked, changes, allowed=EDITABLE, error=IncidentError)
     locked.full_clean()
     locked.save()
-    _update(locked, "Edited: " + ", ".join(sorted(changes)) + ".", author=actor)
+    _update(
+        locked,
+        "Edited: " + ", ".join(sorted(changes)) + ".",
+        author=actor,
+        kind="edited",
+        fields=sorted(changes),
+    )
     notices.cafe_notices_send(incident=locked, now=timezone.now())
     return locked
 
@@ -179,9 +219,22 @@ def incident_acknowledge(
             incident.commander = person
         incident.save(update_fields=["acknowledged_at", "commander", "updated_at"])
         name = f" by {person.get_username()}" if person else ""
-        _update(incident, f"Acknowledged{name}.", author=actor, at=now)
+        _update(
+            incident,
+            f"Acknowledged{name}.",
+            author=actor,
+            at=now,
+            kind="acknowledged",
+            by=person.get_username() if person else "",
+        )
     elif stopped:
-        _update(incident, "Acknowledged again: paging stopped.", author=actor, at=now)
+        _update(
+            incident,
+            "Acknowledged again: paging stopped.",
+            author=actor,
+            at=now,
+            kind="acknowledged_again",
+        )
     return incident
 
 
@@ -198,10 +251,10 @@ def incident_post_update(
     """Add to the incident's timeline; a public update (and when the next one is due)
     is what affected cafés see on their staff page."""
     if not body.strip():
-        raise IncidentError("An update needs some text.")
+        raise IncidentError(gettext("An update needs some text."))
     incident = _locked(incident)
     if status == Incident.Status.RESOLVED:
-        raise IncidentError("Resolve the incident with its root cause instead.")
+        raise IncidentError(gettext("Resolve the incident with its root cause instead."))
     _acted_on(incident, actor, now=timezone.now())
     if status and status != incident.status:
         incident.status = status
@@ -225,7 +278,14 @@ def incident_set_severity(*, incident: Incident, severity: str, actor=None) -> I
         previous = incident.severity
         incident.severity = severity
         incident.save(update_fields=["severity", "updated_at"])
-        update = _update(incident, f"Severity {previous} → {severity}.", author=actor)
+        update = _update(
+            incident,
+            f"Severity {previous} → {severity}.",
+            author=actor,
+            kind="severity",
+            previous=previous,
+            severity=severity,
+        )
         if severity < previous and incident.status != Incident.Status.RESOLVED:  # SEV1 is first
             escalation.escalation_start(incident=incident, trigger=f"severity:{update.pk}")
     return incident
@@ -236,14 +296,21 @@ def incident_mitigate(*, incident: Incident, actor=None, body: str = "") -> Inci
     """The harm has stopped: monitoring from now (a resolved incident stays resolved)."""
     incident = _locked(incident)
     if incident.status == Incident.Status.RESOLVED:
-        raise IncidentError(f"{incident.reference} is resolved already.")
+        raise IncidentError(
+            gettext("%(reference)s is resolved already.") % {"reference": incident.reference}
+        )
     if incident.status == Incident.Status.MONITORING:
         return incident
     _acted_on(incident, actor, now=timezone.now())
     incident.status = Incident.Status.MONITORING
     incident.mitigated_at = incident.mitigated_at or timezone.now()
     incident.save(update_fields=["status", "mitigated_at", "updated_at"])
-    _update(incident, body or "Mitigated; monitoring.", author=actor)
+    _update(
+        incident,
+        body or "Mitigated; monitoring.",
+        author=actor,
+        **({} if body else {"kind": "mitigated"}),
+    )
     return incident
 
 
@@ -257,8 +324,8 @@ def incident_resolve(
     root_cause = (root_cause or incident.root_cause).strip()
     if incident.severity in POSTMORTEM_REQUIRED and not root_cause:
         raise IncidentError(
-            f"{incident.reference} is {incident.severity}: write down the root cause "
-            "before resolving it."
+            gettext("%(reference)s is %(severity)s: write down the root cause before resolving it.")
+            % {"reference": incident.reference, "severity": incident.severity}
         )
     now = timezone.now()
     _acted_on(incident, actor, now=now)
@@ -273,6 +340,8 @@ def incident_resolve(
         "Resolved." + (f" Root cause: {root_cause}" if root_cause else ""),
         author=actor,
         public=True,
+        kind="resolved",
+        root_cause=root_cause,
     )
     escalation.escalations_stop(incident=incident, reason="resolved", now=now)
     notices.cafe_notices_send(incident=incident, now=now)
@@ -289,9 +358,9 @@ def corrective_action_open(
     """A corrective action with an owner and a due date, opened as a ticket assigned to them."""
     description = description.strip()
     if not description:
-        raise IncidentError("A corrective action needs a description.")
+        raise IncidentError(gettext("A corrective action needs a description."))
     if owner is None:
-        raise IncidentError("A corrective action needs an owner.")
+        raise IncidentError(gettext("A corrective action needs an owner."))
     incident = _locked(incident)
     _acted_on(incident, actor, now=timezone.now())
     ticket = services.ticket_create(
@@ -315,6 +384,11 @@ def corrective_action_open(
         f"Corrective action opened as {ticket.reference}: {description} "
         f"(owner {owner.get_username()}, due {due_on:%Y-%m-%d}).",
         author=actor,
+        kind="corrective_action",
+        ticket=ticket.reference,
+        description=description,
+        owner=owner.get_username(),
+        due=due_on.isoformat(),
     )
     return action
 
@@ -430,6 +504,7 @@ def alert_receive(alert: Alert) -> Incident | None:
                     businesses=businesses,
                     alert_fingerprint=alert.fingerprint,
                     body=f"Alert firing: {summary}",
+                    alert_summary=summary,
                 )
                 incident.alert_status = "firing"
                 incident.save(update_fields=["alert_status"])
@@ -444,12 +519,12 @@ def alert_receive(alert: Alert) -> Incident | None:
     if alert.status == "resolved":
         incident.status = Incident.Status.MONITORING
         incident.mitigated_at = incident.mitigated_at or timezone.now()
-        body = f"Alert resolved: {summary}. Monitoring."
+        body, kind = f"Alert resolved: {summary}. Monitoring.", "alert_resolved"
     else:
         incident.status = Incident.Status.INVESTIGATING
-        body = f"Alert firing again: {summary}"
+        body, kind = f"Alert firing again: {summary}", "alert_firing_again"
     incident.save(update_fields=["alert_status", "status", "mitigated_at", "updated_at"])
-    update = _update(incident, body)
+    update = _update(incident, body, kind=kind, summary=summary)
     if alert.status == "firing":
         escalation.escalation_start(incident=incident, trigger=f"firing:{update.pk}")
     return incident

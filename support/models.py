@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Message, TimeStampedModel
@@ -22,17 +23,25 @@ HOLIDAY_CATEGORIES = ("public", "de_facto")
 class SupportCalendar(TimeStampedModel):
     """When support counts time: weekly windows in one time zone, minus closed days."""
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
     timezone = models.CharField(
-        max_length=64, default="Europe/Stockholm", validators=[validate_timezone]
+        max_length=64,
+        default="Europe/Stockholm",
+        validators=[validate_timezone],
+        verbose_name=_("timezone"),
     )
     holiday_country = models.CharField(
         max_length=2,
         blank=True,
-        help_text="ISO country code whose public holidays (and days treated as such) are closed.",
+        help_text=_(
+            "ISO country code whose public holidays (and days treated as such) are closed."
+        ),
+        verbose_name=_("holiday country"),
     )
 
     class Meta:
+        verbose_name = _("support calendar")
+        verbose_name_plural = _("support calendars")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -71,23 +80,31 @@ def _holidays(country: str, year: int) -> holidays.HolidayBase:
 
 class OpeningWindow(models.Model):
     class Weekday(models.IntegerChoices):
-        MONDAY = 0, "Monday"
-        TUESDAY = 1, "Tuesday"
-        WEDNESDAY = 2, "Wednesday"
-        THURSDAY = 3, "Thursday"
-        FRIDAY = 4, "Friday"
-        SATURDAY = 5, "Saturday"
-        SUNDAY = 6, "Sunday"
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
 
-    calendar = models.ForeignKey(SupportCalendar, on_delete=models.CASCADE, related_name="windows")
-    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
-    opens = models.TimeField()
+    calendar = models.ForeignKey(
+        SupportCalendar,
+        on_delete=models.CASCADE,
+        related_name="windows",
+        verbose_name=_("calendar"),
+    )
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, verbose_name=_("weekday"))
+    opens = models.TimeField(verbose_name=_("opens"))
     minutes = models.PositiveIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(MINUTES_PER_DAY)],
-        help_text="How long it stays open; past midnight runs into the next day.",
+        help_text=_("How long it stays open; past midnight runs into the next day."),
+        verbose_name=_("minutes"),
     )
 
     class Meta:
+        verbose_name = _("opening window")
+        verbose_name_plural = _("opening windows")
         ordering = ["calendar", "weekday", "opens"]
         constraints = [
             models.CheckConstraint(
@@ -97,52 +114,70 @@ class OpeningWindow(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_weekday_display()} {self.opens:%H:%M} for {self.minutes} min"
+        return gettext("%(weekday)s %(opens)s for %(minutes)d min") % {
+            "weekday": self.get_weekday_display(),
+            "opens": f"{self.opens:%H:%M}",
+            "minutes": self.minutes,
+        }
 
 
 class ClosedDate(models.Model):
     calendar = models.ForeignKey(
-        SupportCalendar, on_delete=models.CASCADE, related_name="closed_dates"
+        SupportCalendar,
+        on_delete=models.CASCADE,
+        related_name="closed_dates",
+        verbose_name=_("calendar"),
     )
-    day = models.DateField()
-    reason = models.CharField(max_length=100, blank=True)
+    day = models.DateField(verbose_name=_("day"))
+    reason = models.CharField(max_length=100, blank=True, verbose_name=_("reason"))
 
     class Meta:
+        verbose_name = _("closed date")
+        verbose_name_plural = _("closed dates")
         ordering = ["day"]
         constraints = [
             models.UniqueConstraint(fields=["calendar", "day"], name="support_closed_date_once")
         ]
 
     def __str__(self) -> str:
-        return f"{self.day} ({self.reason or 'closed'})"
+        reason = self.reason or gettext("closed")
+        return f"{self.day} ({reason})"
 
 
 class Priority(models.TextChoices):
-    P0 = "P0", "P0 critical"
-    P1 = "P1", "P1 high"
-    P2 = "P2", "P2 medium"
-    P3 = "P3", "P3 low"
+    P0 = "P0", _("P0 critical")
+    P1 = "P1", _("P1 high")
+    P2 = "P2", _("P2 medium")
+    P3 = "P3", _("P3 low")
 
 
 class SLAPolicy(TimeStampedModel):
     """Targets for one priority, counted on a calendar."""
 
-    priority = models.CharField(max_length=2, choices=Priority.choices, unique=True)
-    first_response_minutes = models.PositiveIntegerField()
-    resolution_minutes = models.PositiveIntegerField()
-    calendar = models.ForeignKey(SupportCalendar, on_delete=models.PROTECT, related_name="policies")
+    priority = models.CharField(
+        max_length=2, choices=Priority.choices, unique=True, verbose_name=_("priority")
+    )
+    first_response_minutes = models.PositiveIntegerField(verbose_name=_("first response minutes"))
+    resolution_minutes = models.PositiveIntegerField(verbose_name=_("resolution minutes"))
+    calendar = models.ForeignKey(
+        SupportCalendar,
+        on_delete=models.PROTECT,
+        related_name="policies",
+        verbose_name=_("calendar"),
+    )
     warning_share = models.DecimalField(
         max_digits=3,
         decimal_places=2,
         default=0.75,
         validators=[MinValueValidator(0.1), MaxValueValidator(0.99)],
-        help_text="Warn when this share of a target's business time has been used.",
+        help_text=_("Warn when this share of a target's business time has been used."),
+        verbose_name=_("warning share"),
     )
 
     class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
         ordering = ["priority"]
-        verbose_name = "SLA policy"
-        verbose_name_plural = "SLA policies"
         constraints = [
             models.CheckConstraint(
                 condition=Q(first_response_minutes__gt=0, resolution_minutes__gt=0),
@@ -155,19 +190,22 @@ class SLAPolicy(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return (
-            f"{self.get_priority_display()}: respond in {self.first_response_minutes} min, "
-            f"resolve in {self.resolution_minutes} min"
-        )
+        return gettext(
+            "%(priority)s: respond in %(response)d min, resolve in %(resolution)d min"
+        ) % {
+            "priority": self.get_priority_display(),
+            "response": self.first_response_minutes,
+            "resolution": self.resolution_minutes,
+        }
 
 
 class Urgency(models.IntegerChoices):
     """A ticket's place in the triage order, before its due time (see ``sla.urgency_refresh``)."""
 
-    OPEN_BREACHED = 0, "Open, breached"
-    OPEN = 1, "Open"
-    DONE_BREACHED = 2, "Done, breached"
-    DONE = 3, "Done"
+    OPEN_BREACHED = 0, _("Open, breached")
+    OPEN = 1, _("Open")
+    DONE_BREACHED = 2, _("Done, breached")
+    DONE = 3, _("Done")
 
 
 class Ticket(TimeStampedModel):
@@ -203,74 +241,133 @@ class Ticket(TimeStampedModel):
         OTHER = "other", _("Other")
 
     class Source(models.TextChoices):
-        STAFF_LINK = "staff_link", "Staff link"
-        CUSTOMER = "customer", "Customer"
-        ADMIN = "admin", "Admin"
-        ALERT = "alert", "Alert"
-        SYSTEM = "system", "System"
+        STAFF_LINK = "staff_link", _("Staff link")
+        CUSTOMER = "customer", _("Customer")
+        ADMIN = "admin", _("Admin")
+        ALERT = "alert", _("Alert")
+        SYSTEM = "system", _("System")
 
     # The staff form's "name or phone" lands in reporter_name: both are contact data.
     CONTACT_FIELDS = ("reporter_name", "reporter_contact")
 
-    reference = models.CharField(max_length=20, unique=True, editable=False)
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    reference = models.CharField(
+        max_length=20, unique=True, editable=False, verbose_name=_("reference")
+    )
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
     business = models.ForeignKey(
-        "pilots.Business", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+        "pilots.Business",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("business"),
     )
     pilot = models.ForeignKey(
-        "pilots.Pilot", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+        "pilots.Pilot",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("pilot"),
     )
-    category = models.CharField(max_length=20, choices=Category.choices, default=Category.OTHER)
-    priority = models.CharField(max_length=2, choices=Priority.choices, default=Priority.P2)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
+    category = models.CharField(
+        max_length=20, choices=Category.choices, default=Category.OTHER, verbose_name=_("category")
+    )
+    priority = models.CharField(
+        max_length=2, choices=Priority.choices, default=Priority.P2, verbose_name=_("priority")
+    )
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.NEW, verbose_name=_("status")
+    )
     assignee = models.ForeignKey(
-        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+        "auth.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+        verbose_name=_("assignee"),
     )
-    source = models.CharField(max_length=20, choices=Source.choices, default=Source.ADMIN)
-    reporter_name = models.CharField(max_length=100, blank=True)
-    reporter_contact = models.CharField(max_length=254, blank=True)
-    contact_anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    source = models.CharField(
+        max_length=20, choices=Source.choices, default=Source.ADMIN, verbose_name=_("source")
+    )
+    reporter_name = models.CharField(max_length=100, blank=True, verbose_name=_("reporter name"))
+    reporter_contact = models.CharField(
+        max_length=254, blank=True, verbose_name=_("reporter contact")
+    )
+    contact_anonymised_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("contact anonymised at")
+    )
 
     # The SLA clock.
-    calendar = models.ForeignKey(SupportCalendar, on_delete=models.PROTECT, related_name="+")
-    first_response_minutes = models.PositiveIntegerField()
-    resolution_minutes = models.PositiveIntegerField()
-    warning_share = models.DecimalField(max_digits=3, decimal_places=2)
-    clock_started_at = models.DateTimeField(help_text="Since when both targets count.")
-    response_due_at = models.DateTimeField()
-    resolution_due_at = models.DateTimeField()
-    first_response_at = models.DateTimeField(null=True, blank=True)
+    calendar = models.ForeignKey(
+        SupportCalendar, on_delete=models.PROTECT, related_name="+", verbose_name=_("calendar")
+    )
+    first_response_minutes = models.PositiveIntegerField(verbose_name=_("first response minutes"))
+    resolution_minutes = models.PositiveIntegerField(verbose_name=_("resolution minutes"))
+    warning_share = models.DecimalField(
+        max_digits=3, decimal_places=2, verbose_name=_("warning share")
+    )
+    clock_started_at = models.DateTimeField(
+        help_text=_("Since when both targets count."), verbose_name=_("clock started at")
+    )
+    response_due_at = models.DateTimeField(verbose_name=_("response due at"))
+    resolution_due_at = models.DateTimeField(verbose_name=_("resolution due at"))
+    first_response_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("first response at")
+    )
     paused_at = models.DateTimeField(
-        null=True, blank=True, help_text="Waiting on the reporter since then."
+        null=True,
+        blank=True,
+        help_text=_("Waiting on the reporter since then."),
+        verbose_name=_("paused at"),
     )
     # [{"kind": "waiting" | "resolved", "from": ISO instant, "to": ISO instant | null}]
     pauses = models.JSONField(
         default=list,
         blank=True,
         editable=False,
-        help_text="When the clocks stood still: waiting stops resolution, resolved stops both.",
+        help_text=_("When the clocks stood still: waiting stops resolution, resolved stops both."),
+        verbose_name=_("pauses"),
     )
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    response_warned_at = models.DateTimeField(null=True, blank=True)
-    response_breached_at = models.DateTimeField(null=True, blank=True)
-    resolution_warned_at = models.DateTimeField(null=True, blank=True)
-    resolution_breached_at = models.DateTimeField(null=True, blank=True)
-    escalation_level = models.PositiveSmallIntegerField(default=0)
-    next_sla_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
+    response_warned_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("response warned at")
+    )
+    response_breached_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("response breached at")
+    )
+    resolution_warned_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("resolution warned at")
+    )
+    resolution_breached_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("resolution breached at")
+    )
+    escalation_level = models.PositiveSmallIntegerField(
+        default=0, verbose_name=_("escalation level")
+    )
+    next_sla_check_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, verbose_name=_("next SLA check at")
+    )
     # The triage order, kept by the SLA services (support.sla.urgency_refresh).
     urgency_rank = models.PositiveSmallIntegerField(
-        choices=Urgency.choices, default=Urgency.OPEN, editable=False
+        choices=Urgency.choices,
+        default=Urgency.OPEN,
+        editable=False,
+        verbose_name=_("urgency rank"),
     )
-    urgency_due_at = models.DateTimeField(editable=False)
+    urgency_due_at = models.DateTimeField(editable=False, verbose_name=_("urgency due at"))
     dedupe_key = models.CharField(
         max_length=100,
         blank=True,
-        help_text="Automatic checks open one ticket per key while it is open.",
+        help_text=_("Automatic checks open one ticket per key while it is open."),
+        verbose_name=_("dedupe key"),
     )
 
     class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "resolution_due_at"]),
@@ -322,35 +419,47 @@ class TicketEvent(models.Model):
     """One line of a ticket's timeline: a change, a reply, a note, an SLA mark."""
 
     class Kind(models.TextChoices):
-        CREATED = "created", "Created"
-        ASSIGNED = "assigned", "Assigned"
-        PRIORITY = "priority", "Priority changed"
-        STATUS = "status", "Status changed"
-        REPLY = "reply", "Public reply"
-        NOTE = "note", "Internal note"
-        REPORTER = "reporter", "Reporter wrote"
-        SLA = "sla", "SLA"
-        ACKNOWLEDGED = "acknowledged", "Acknowledged"
-        ESCALATED = "escalated", "Escalated"
+        CREATED = "created", _("Created")
+        ASSIGNED = "assigned", _("Assigned")
+        PRIORITY = "priority", _("Priority changed")
+        STATUS = "status", _("Status changed")
+        REPLY = "reply", _("Public reply")
+        NOTE = "note", _("Internal note")
+        REPORTER = "reporter", _("Reporter wrote")
+        SLA = "sla", _("SLA")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        ESCALATED = "escalated", _("Escalated")
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, verbose_name=_("kind"))
     public = models.BooleanField(
-        default=False, help_text="Shown to the reporter (public replies and status changes)."
+        default=False,
+        help_text=_("Shown to the reporter (public replies and status changes)."),
+        verbose_name=_("public"),
     )
     author = models.ForeignKey(
-        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "auth.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("author"),
     )
-    body = models.TextField(blank=True)
+    body = models.TextField(blank=True, verbose_name=_("body"))
     sla_mark = models.CharField(
         max_length=40,
         blank=True,
-        help_text="For SLA events: metric and level, e.g. 'resolution:breach'. Once per ticket.",
+        help_text=_("For SLA events: metric and level, e.g. 'resolution:breach'. Once per ticket."),
+        verbose_name=_("SLA mark"),
     )
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(db_index=True)
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
+    created_at = models.DateTimeField(db_index=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -361,7 +470,10 @@ class TicketEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} on {self.ticket_id}"
+        return gettext("%(kind)s on %(ticket)s") % {
+            "kind": self.get_kind_display(),
+            "ticket": self.ticket_id,
+        }
 
 
 class TicketPhoto(models.Model):
@@ -371,18 +483,32 @@ class TicketPhoto(models.Model):
     admin shows it to staff who may view the ticket.
     """
 
-    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="photo")
-    content = models.BinaryField(help_text="Re-encoded without EXIF or other metadata.")
-    content_type = models.CharField(
-        max_length=20, choices=[("image/jpeg", "JPEG"), ("image/png", "PNG")]
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, related_name="photo", verbose_name=_("ticket")
     )
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
-    byte_size = models.PositiveIntegerField()
-    created_at = models.DateTimeField()
+    content = models.BinaryField(
+        help_text=_("Re-encoded without EXIF or other metadata."), verbose_name=_("content")
+    )
+    content_type = models.CharField(
+        max_length=20,
+        choices=[("image/jpeg", "JPEG"), ("image/png", "PNG")],
+        verbose_name=_("content type"),
+    )
+    width = models.PositiveIntegerField(verbose_name=_("width"))
+    height = models.PositiveIntegerField(verbose_name=_("height"))
+    byte_size = models.PositiveIntegerField(verbose_name=_("byte size"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("ticket photo")
+        verbose_name_plural = _("ticket photos")
 
     def __str__(self) -> str:
-        return f"Photo of {self.ticket_id} ({self.width}×{self.height})"
+        return gettext("Photo of %(ticket)s (%(width)d×%(height)d)") % {
+            "ticket": self.ticket_id,
+            "width": self.width,
+            "height": self.height,
+        }
 
 
 class CannedReply(TimeStampedModel):
@@ -394,18 +520,22 @@ class CannedReply(TimeStampedModel):
 
     PLACEHOLDERS = ("{business}", "{reference}", "{reporter}")
 
-    title = models.CharField(max_length=100)
+    title = models.CharField(max_length=100, verbose_name=_("title"))
     category = models.CharField(
         max_length=20,
         choices=Ticket.Category.choices,
         blank=True,
-        help_text="Offered on tickets of this category; empty: on every ticket.",
+        help_text=_("Offered on tickets of this category; empty: on every ticket."),
+        verbose_name=_("category"),
     )
-    body = models.TextField(help_text="Placeholders: {business}, {reference}, {reporter}.")
+    body = models.TextField(
+        help_text=_("Placeholders: {business}, {reference}, {reporter}."), verbose_name=_("body")
+    )
 
     class Meta:
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
         ordering = ["category", "title"]
-        verbose_name_plural = "canned replies"
 
     def __str__(self) -> str:
         return self.title
@@ -415,17 +545,26 @@ class StaffLink(TimeStampedModel):
     """The printed link café staff use to report problems; revocable like a QR code."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        REVOKED = "revoked", "Revoked"
+        ACTIVE = "active", _("Active")
+        REVOKED = "revoked", _("Revoked")
 
     business = models.ForeignKey(
-        "pilots.Business", on_delete=models.PROTECT, related_name="staff_links"
+        "pilots.Business",
+        on_delete=models.PROTECT,
+        related_name="staff_links",
+        verbose_name=_("business"),
     )
-    token = models.CharField(max_length=64, unique=True, editable=False)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
-    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    token = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("token"))
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.ACTIVE, verbose_name=_("status")
+    )
+    revoked_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("revoked at")
+    )
 
     class Meta:
+        verbose_name = _("staff link")
+        verbose_name_plural = _("staff links")
         ordering = ["business__name", "-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -437,7 +576,7 @@ class StaffLink(TimeStampedModel):
 
     def __str__(self) -> str:
         # Never the token: this text lands in admin history and messages.
-        return f"Staff link of {self.business.name}"
+        return gettext("Staff link of %(business)s") % {"business": self.business.name}
 
     @property
     def public_url(self) -> str:
@@ -445,10 +584,10 @@ class StaffLink(TimeStampedModel):
 
 
 class Severity(models.TextChoices):
-    SEV1 = "SEV1", "SEV1 critical"
-    SEV2 = "SEV2", "SEV2 major"
-    SEV3 = "SEV3", "SEV3 minor"
-    SEV4 = "SEV4", "SEV4 low"
+    SEV1 = "SEV1", _("SEV1 critical")
+    SEV2 = "SEV2", _("SEV2 major")
+    SEV3 = "SEV3", _("SEV3 minor")
+    SEV4 = "SEV4", _("SEV4 low")
 
 
 # The severity a ticket's priority stands for (an incident declared from it, on-call reports).
@@ -464,48 +603,84 @@ class Incident(TimeStampedModel):
     """Something is broken for many: severity, a commander, a timeline and a postmortem."""
 
     class Status(models.TextChoices):
-        INVESTIGATING = "investigating", "Investigating"
-        IDENTIFIED = "identified", "Identified"
-        MONITORING = "monitoring", "Monitoring"
-        RESOLVED = "resolved", "Resolved"
+        INVESTIGATING = "investigating", _("Investigating")
+        IDENTIFIED = "identified", _("Identified")
+        MONITORING = "monitoring", _("Monitoring")
+        RESOLVED = "resolved", _("Resolved")
 
-    reference = models.CharField(max_length=20, unique=True, editable=False)
-    title = models.CharField(max_length=200)
-    severity = models.CharField(max_length=4, choices=Severity.choices, default=Severity.SEV3)
+    reference = models.CharField(
+        max_length=20, unique=True, editable=False, verbose_name=_("reference")
+    )
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    severity = models.CharField(
+        max_length=4, choices=Severity.choices, default=Severity.SEV3, verbose_name=_("severity")
+    )
     status = models.CharField(
-        max_length=20, choices=Status.choices, default=Status.INVESTIGATING, db_index=True
+        max_length=20,
+        choices=Status.choices,
+        default=Status.INVESTIGATING,
+        db_index=True,
+        verbose_name=_("status"),
     )
     commander = models.ForeignKey(
-        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+        "auth.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="incidents",
+        verbose_name=_("commander"),
     )
     businesses = models.ManyToManyField(
-        "pilots.Business", blank=True, related_name="incidents", verbose_name="affected businesses"
+        "pilots.Business",
+        blank=True,
+        related_name="incidents",
+        verbose_name=_("affected businesses"),
     )
-    tickets = models.ManyToManyField(Ticket, blank=True, related_name="incidents")
-    detected_at = models.DateTimeField()
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
-    mitigated_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    summary = models.TextField(blank=True, help_text="Postmortem: what happened, in a few lines.")
+    tickets = models.ManyToManyField(
+        Ticket, blank=True, related_name="incidents", verbose_name=_("tickets")
+    )
+    detected_at = models.DateTimeField(verbose_name=_("detected at"))
+    acknowledged_at = models.DateTimeField(null=True, blank=True, verbose_name=_("acknowledged at"))
+    mitigated_at = models.DateTimeField(null=True, blank=True, verbose_name=_("mitigated at"))
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
+    summary = models.TextField(
+        blank=True,
+        help_text=_("Postmortem: what happened, in a few lines."),
+        verbose_name=_("summary"),
+    )
     impact = models.TextField(
-        blank=True, help_text="Postmortem: who was affected, how, and for how long."
+        blank=True,
+        help_text=_("Postmortem: who was affected, how, and for how long."),
+        verbose_name=_("impact"),
     )
-    root_cause = models.TextField(blank=True)
+    root_cause = models.TextField(blank=True, verbose_name=_("root cause"))
     corrective_actions = models.TextField(
-        blank=True, help_text="Notes; each action to take is opened as a ticket below."
+        blank=True,
+        help_text=_("Notes; each action to take is opened as a ticket below."),
+        verbose_name=_("corrective actions"),
     )
-    alert_fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    alert_fingerprint = models.CharField(
+        max_length=64, blank=True, db_index=True, verbose_name=_("alert fingerprint")
+    )
     alert_status = models.CharField(
-        max_length=10, blank=True, help_text="The last state Alertmanager reported."
+        max_length=10,
+        blank=True,
+        help_text=_("The last state Alertmanager reported."),
+        verbose_name=_("alert status"),
     )
     expected_downtime_minutes = models.PositiveIntegerField(
         null=True,
         blank=True,
-        help_text="How long the affected cafés should expect to be down. Over 15 minutes, "
-        "each affected café's contact is told once, and again when it is resolved.",
+        help_text=_(
+            "How long the affected cafés should expect to be down. Over 15 minutes, "
+            "each affected café's contact is told once, and again when it is resolved."
+        ),
+        verbose_name=_("expected downtime minutes"),
     )
 
     class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
         ordering = ["-detected_at"]
         constraints = [
             models.UniqueConstraint(
@@ -522,15 +697,25 @@ class Incident(TimeStampedModel):
 class CorrectiveAction(TimeStampedModel):
     """One thing to change after an incident, with an owner and a due date, tracked as a ticket."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="actions")
-    description = models.CharField(max_length=200)
-    owner = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+")
-    due_on = models.DateField()
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="actions", verbose_name=_("incident")
+    )
+    description = models.CharField(max_length=200, verbose_name=_("description"))
+    owner = models.ForeignKey(
+        "auth.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("owner")
+    )
+    due_on = models.DateField(verbose_name=_("due on"))
     ticket = models.OneToOneField(
-        Ticket, on_delete=models.PROTECT, related_name="corrective_action", editable=False
+        Ticket,
+        on_delete=models.PROTECT,
+        related_name="corrective_action",
+        editable=False,
+        verbose_name=_("ticket"),
     )
 
     class Meta:
+        verbose_name = _("corrective action")
+        verbose_name_plural = _("corrective actions")
         ordering = ["due_on", "id"]
 
     def __str__(self) -> str:
@@ -538,25 +723,41 @@ class CorrectiveAction(TimeStampedModel):
 
 
 class IncidentUpdate(models.Model):
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
-    status = models.CharField(max_length=20, choices=Incident.Status.choices)
-    public = models.BooleanField(default=False)
-    author = models.ForeignKey(
-        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="updates", verbose_name=_("incident")
     )
-    body = models.TextField()
+    status = models.CharField(
+        max_length=20, choices=Incident.Status.choices, verbose_name=_("status")
+    )
+    public = models.BooleanField(default=False, verbose_name=_("public"))
+    author = models.ForeignKey(
+        "auth.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    body = models.TextField(verbose_name=_("body"))
     next_update_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the next update is promised; affected cafés see it with a public update.",
+        help_text=_(
+            "When the next update is promised; affected cafés see it with a public update."
+        ),
+        verbose_name=_("next update at"),
     )
-    created_at = models.DateTimeField(db_index=True)
+    # For lines the system writes: a ``kind`` and its values, shown in the reader's language.
+    data = models.JSONField(default=dict, blank=True, editable=False, verbose_name=_("data"))
+    created_at = models.DateTimeField(db_index=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("incident update")
+        verbose_name_plural = _("incident updates")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.incident_id} {self.status}"
+        return f"{self.incident_id} {self.get_status_display()}"
 
 
 # ------------------------------------------------------------------------------
@@ -565,42 +766,63 @@ class IncidentUpdate(models.Model):
 class Responder(TimeStampedModel):
     """How a member of staff is reached when paged, besides their e-mail address."""
 
-    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="responder")
+    user = models.OneToOneField(
+        "auth.User", on_delete=models.CASCADE, related_name="responder", verbose_name=_("user")
+    )
     mobile = models.CharField(
-        max_length=20, blank=True, help_text="For SMS pages, in E.164 (+46701234567)."
+        max_length=20,
+        blank=True,
+        help_text=_("For SMS pages, in E.164 (+46701234567)."),
+        verbose_name=_("mobile"),
     )
     slack_member_id = models.CharField(
         max_length=20,
         blank=True,
         validators=[
-            RegexValidator(r"^[UW][A-Z0-9]{2,19}$", "A Slack member id looks like U024BE7LH.")
+            RegexValidator(r"^[UW][A-Z0-9]{2,19}$", _("A Slack member id looks like U024BE7LH."))
         ],
-        help_text="Mentioned in Slack pages (Profile → ⋮ → Copy member ID).",
+        help_text=_("Mentioned in Slack pages (Profile → ⋮ → Copy member ID)."),
+        verbose_name=_("Slack member id"),
     )
 
+    class Meta:
+        verbose_name = _("responder")
+        verbose_name_plural = _("responders")
+
     def __str__(self) -> str:
-        return f"How to reach {self.user.get_username()}"
+        return gettext("How to reach %(user)s") % {"user": self.user.get_username()}
 
 
 class Rotation(TimeStampedModel):
     """Who is on call when: members take turns, handing over on a weekday at a time of day."""
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
     timezone = models.CharField(
-        max_length=64, default="Europe/Stockholm", validators=[validate_timezone]
+        max_length=64,
+        default="Europe/Stockholm",
+        validators=[validate_timezone],
+        verbose_name=_("timezone"),
     )
     handoff_weekday = models.PositiveSmallIntegerField(
-        choices=OpeningWindow.Weekday.choices, default=OpeningWindow.Weekday.MONDAY
+        choices=OpeningWindow.Weekday.choices,
+        default=OpeningWindow.Weekday.MONDAY,
+        verbose_name=_("hand-off weekday"),
     )
-    handoff_time = models.TimeField(default=time(9))
+    handoff_time = models.TimeField(default=time(9), verbose_name=_("hand-off time"))
     shift_weeks = models.PositiveSmallIntegerField(
-        default=1, validators=[MinValueValidator(1)], help_text="Weeks each member is on call."
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=_("Weeks each member is on call."),
+        verbose_name=_("shift weeks"),
     )
     starts_on = models.DateField(
-        help_text="The first shift starts at the first hand-off on or after this date."
+        help_text=_("The first shift starts at the first hand-off on or after this date."),
+        verbose_name=_("starts on"),
     )
 
     class Meta:
+        verbose_name = _("rotation")
+        verbose_name_plural = _("rotations")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
@@ -619,11 +841,17 @@ class Rotation(TimeStampedModel):
 class RotationMember(models.Model):
     """A member of a rotation; the position is their turn (the next one is the secondary)."""
 
-    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="members")
-    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="+")
-    position = models.PositiveSmallIntegerField()
+    rotation = models.ForeignKey(
+        Rotation, on_delete=models.CASCADE, related_name="members", verbose_name=_("rotation")
+    )
+    user = models.ForeignKey(
+        "auth.User", on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    position = models.PositiveSmallIntegerField(verbose_name=_("position"))
 
     class Meta:
+        verbose_name = _("rotation member")
+        verbose_name_plural = _("rotation members")
         ordering = ["rotation", "position"]
         constraints = [
             models.UniqueConstraint(
@@ -639,29 +867,44 @@ class RotationMember(models.Model):
 
 
 class OnCallTier(models.TextChoices):
-    PRIMARY = "primary", "Primary"
-    SECONDARY = "secondary", "Secondary"
+    PRIMARY = "primary", _("Primary")
+    SECONDARY = "secondary", _("Secondary")
 
 
 class OnCallOverride(TimeStampedModel):
     """For a while, someone else is on call: holiday cover, a swap of shifts."""
 
     class Reason(models.TextChoices):
-        HOLIDAY = "holiday", "Holiday cover"
-        SWAP = "swap", "Swap"
-        OTHER = "other", "Other"
+        HOLIDAY = "holiday", _("Holiday cover")
+        SWAP = "swap", _("Swap")
+        OTHER = "other", _("Other")
 
-    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="overrides")
-    tier = models.CharField(max_length=10, choices=OnCallTier.choices, default=OnCallTier.PRIMARY)
-    user = models.ForeignKey(
-        "auth.User", on_delete=models.CASCADE, related_name="+", help_text="Who is on call instead."
+    rotation = models.ForeignKey(
+        Rotation, on_delete=models.CASCADE, related_name="overrides", verbose_name=_("rotation")
     )
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
-    reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.HOLIDAY)
-    note = models.CharField(max_length=200, blank=True)
+    tier = models.CharField(
+        max_length=10,
+        choices=OnCallTier.choices,
+        default=OnCallTier.PRIMARY,
+        verbose_name=_("tier"),
+    )
+    user = models.ForeignKey(
+        "auth.User",
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text=_("Who is on call instead."),
+        verbose_name=_("user"),
+    )
+    starts_at = models.DateTimeField(verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(verbose_name=_("ends at"))
+    reason = models.CharField(
+        max_length=10, choices=Reason.choices, default=Reason.HOLIDAY, verbose_name=_("reason")
+    )
+    note = models.CharField(max_length=200, blank=True, verbose_name=_("note"))
 
     class Meta:
+        verbose_name = _("on-call override")
+        verbose_name_plural = _("on-call overrides")
         ordering = ["-starts_at"]
         indexes = [models.Index(fields=["rotation", "ends_at", "starts_at"])]
         constraints = [
@@ -671,34 +914,51 @@ class OnCallOverride(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_tier_display()} of {self.rotation}: {self.user.get_username()}"
+        return gettext("%(tier)s of %(rotation)s: %(user)s") % {
+            "tier": self.get_tier_display(),
+            "rotation": self.rotation,
+            "user": self.user.get_username(),
+        }
 
 
 class ChannelRule(models.TextChoices):
-    NEVER = "never", "Never"
-    ALWAYS = "always", "At any hour"
-    OUT_OF_HOURS = "out_of_hours", "Outside business hours only"
-    IN_HOURS = "in_hours", "Business hours only (else in the opening digest)"
+    NEVER = "never", _("Never")
+    ALWAYS = "always", _("At any hour")
+    OUT_OF_HOURS = "out_of_hours", _("Outside business hours only")
+    IN_HOURS = "in_hours", _("Business hours only (else in the opening digest)")
 
 
-def channel_rule_field(default: str, help_text: str = "") -> models.CharField:
+def channel_rule_field(default: str, verbose_name: str, help_text: str = "") -> models.CharField:
     return models.CharField(
-        max_length=12, choices=ChannelRule.choices, default=default, help_text=help_text
+        verbose_name,
+        max_length=12,
+        choices=ChannelRule.choices,
+        default=default,
+        help_text=help_text,
     )
 
 
 class EscalationPolicy(TimeStampedModel):
     """Who is paged, on which channel and when, for a ticket priority and an incident severity."""
 
-    name = models.CharField(max_length=100, unique=True)
-    priority = models.CharField(max_length=2, choices=Priority.choices, blank=True)
-    severity = models.CharField(max_length=4, choices=Severity.choices, blank=True)
-    rotation = models.ForeignKey(Rotation, on_delete=models.PROTECT, related_name="policies")
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
+    priority = models.CharField(
+        max_length=2, choices=Priority.choices, blank=True, verbose_name=_("priority")
+    )
+    severity = models.CharField(
+        max_length=4, choices=Severity.choices, blank=True, verbose_name=_("severity")
+    )
+    rotation = models.ForeignKey(
+        Rotation, on_delete=models.PROTECT, related_name="policies", verbose_name=_("rotation")
+    )
     calendar = models.ForeignKey(
         SupportCalendar,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Business hours: outside them quiet hours hold e-mails for the opening digest.",
+        help_text=_(
+            "Business hours: outside them quiet hours hold e-mails for the opening digest."
+        ),
+        verbose_name=_("calendar"),
     )
     sla_notice = models.CharField(
         max_length=12,
@@ -708,13 +968,17 @@ class EscalationPolicy(TimeStampedModel):
             (ChannelRule.NEVER, ChannelRule.NEVER.label),
         ],
         default=ChannelRule.ALWAYS,
-        help_text="SLA warnings and breaches, e-mailed to the ticket's owner and the Support "
-        "leads (while steps are still to come, the escalation itself pages instead).",
+        help_text=_(
+            "SLA warnings and breaches, e-mailed to the ticket's owner and the Support "
+            "leads (while steps are still to come, the escalation itself pages instead)."
+        ),
+        verbose_name=_("SLA notice"),
     )
 
     class Meta:
+        verbose_name = _("escalation policy")
+        verbose_name_plural = _("escalation policies")
         ordering = ["priority", "severity", "name"]
-        verbose_name_plural = "escalation policies"
         constraints = [
             models.UniqueConstraint(
                 fields=["priority"], condition=~Q(priority=""), name="support_policy_per_priority"
@@ -732,22 +996,28 @@ class EscalationStep(models.Model):
     """One rung of a policy: after a delay, page a target on some channels."""
 
     class Target(models.TextChoices):
-        PRIMARY = "primary", "On-call primary"
-        SECONDARY = "secondary", "On-call secondary"
-        LEADS = "leads", "Support leads"
-        OWNER = "owner", "Ticket assignee / incident commander"
+        PRIMARY = "primary", _("On-call primary")
+        SECONDARY = "secondary", _("On-call secondary")
+        LEADS = "leads", _("Support leads")
+        OWNER = "owner", _("Ticket assignee / incident commander")
 
-    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
-    position = models.PositiveSmallIntegerField()
-    delay_minutes = models.PositiveIntegerField(
-        default=0, help_text="Minutes after the escalation starts, if nobody has acknowledged."
+    policy = models.ForeignKey(
+        EscalationPolicy, on_delete=models.CASCADE, related_name="steps", verbose_name=_("policy")
     )
-    target = models.CharField(max_length=10, choices=Target.choices)
-    email = channel_rule_field(ChannelRule.NEVER)
-    slack = channel_rule_field(ChannelRule.NEVER)
-    sms = channel_rule_field(ChannelRule.NEVER)
+    position = models.PositiveSmallIntegerField(verbose_name=_("position"))
+    delay_minutes = models.PositiveIntegerField(
+        default=0,
+        help_text=_("Minutes after the escalation starts, if nobody has acknowledged."),
+        verbose_name=_("delay minutes"),
+    )
+    target = models.CharField(max_length=10, choices=Target.choices, verbose_name=_("target"))
+    email = channel_rule_field(ChannelRule.NEVER, verbose_name=_("e-mail"))
+    slack = channel_rule_field(ChannelRule.NEVER, verbose_name=_("Slack"))
+    sms = channel_rule_field(ChannelRule.NEVER, verbose_name=_("SMS"))
 
     class Meta:
+        verbose_name = _("escalation step")
+        verbose_name_plural = _("escalation steps")
         ordering = ["policy", "position"]
         constraints = [
             models.UniqueConstraint(
@@ -756,7 +1026,11 @@ class EscalationStep(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Step {self.position}: {self.get_target_display()} after {self.delay_minutes} min"
+        return gettext("Step %(position)d: %(target)s after %(delay)d min") % {
+            "position": self.position,
+            "target": self.get_target_display(),
+            "delay": self.delay_minutes,
+        }
 
     def channel_rules(self) -> dict[str, str]:
         return {"email": self.email, "slack": self.slack, "sms": self.sms}
@@ -774,36 +1048,62 @@ class Escalation(TimeStampedModel):
     """
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Paging"
-        WAITING = "waiting", "Every step taken; not acknowledged"
-        ACKNOWLEDGED = "acknowledged", "Acknowledged"
-        STOPPED = "stopped", "Stopped"
+        RUNNING = "running", _("Paging")
+        WAITING = "waiting", _("Every step taken; not acknowledged")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        STOPPED = "stopped", _("Stopped")
 
     ticket = models.ForeignKey(
-        Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="escalations"
+        Ticket,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="escalations",
+        verbose_name=_("ticket"),
     )
     incident = models.ForeignKey(
-        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="escalations"
+        Incident,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="escalations",
+        verbose_name=_("incident"),
     )
-    trigger = models.CharField(max_length=60)
-    policy = models.ForeignKey(EscalationPolicy, on_delete=models.PROTECT, related_name="+")
-    severity = models.CharField(max_length=4, choices=Severity.choices)
-    started_at = models.DateTimeField()
-    status = models.CharField(max_length=15, choices=Status.choices, default=Status.RUNNING)
-    next_position = models.PositiveSmallIntegerField(null=True, blank=True)
-    next_step_at = models.DateTimeField(null=True, blank=True)
-    steps_taken = models.PositiveSmallIntegerField(default=0)
+    trigger = models.CharField(max_length=60, verbose_name=_("trigger"))
+    policy = models.ForeignKey(
+        EscalationPolicy, on_delete=models.PROTECT, related_name="+", verbose_name=_("policy")
+    )
+    severity = models.CharField(max_length=4, choices=Severity.choices, verbose_name=_("severity"))
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    status = models.CharField(
+        max_length=15, choices=Status.choices, default=Status.RUNNING, verbose_name=_("status")
+    )
+    next_position = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("next position")
+    )
+    next_step_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next step at"))
+    steps_taken = models.PositiveSmallIntegerField(default=0, verbose_name=_("steps taken"))
     escalated_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a later step paged, nobody having acknowledged."
+        null=True,
+        blank=True,
+        help_text=_("When a later step paged, nobody having acknowledged."),
+        verbose_name=_("escalated at"),
     )
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True, verbose_name=_("acknowledged at"))
     acknowledged_by = models.ForeignKey(
-        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "auth.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
     )
-    stopped_at = models.DateTimeField(null=True, blank=True)
-    stop_reason = models.CharField(max_length=100, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True, verbose_name=_("stopped at"))
+    stop_reason = models.CharField(max_length=100, blank=True, verbose_name=_("stop reason"))
 
     class Meta:
+        verbose_name = _("escalation")
+        verbose_name_plural = _("escalations")
         ordering = ["-started_at", "-id"]
         indexes = [
             models.Index(fields=["status", "next_step_at"]),
@@ -829,7 +1129,10 @@ class Escalation(TimeStampedModel):
 
     def __str__(self) -> str:
         subject = self.ticket or self.incident
-        return f"Escalation of {subject.reference if subject else '?'} ({self.trigger})"
+        return gettext("Escalation of %(subject)s (%(trigger)s)") % {
+            "subject": subject.reference if subject else "?",
+            "trigger": self.trigger,
+        }
 
 
 class Page(models.Model):
@@ -840,28 +1143,46 @@ class Page(models.Model):
     """
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "In the outbox"
-        HELD = "held", "Held for the opening digest"
-        DIGESTED = "digested", "Sent in a digest"
-        UNREACHABLE = "unreachable", "No address on this channel"
-        DROPPED = "dropped", "Dropped: handled before the digest"
+        QUEUED = "queued", _("In the outbox")
+        HELD = "held", _("Held for the opening digest")
+        DIGESTED = "digested", _("Sent in a digest")
+        UNREACHABLE = "unreachable", _("No address on this channel")
+        DROPPED = "dropped", _("Dropped: handled before the digest")
 
-    escalation = models.ForeignKey(Escalation, on_delete=models.CASCADE, related_name="pages")
-    key = models.CharField(max_length=40, help_text="step-<n>, or the SLA mark it tells of.")
-    recipient = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="+")
-    channel = models.CharField(max_length=10, choices=Message.Channel.choices)
-    status = models.CharField(max_length=12, choices=Status.choices)
+    escalation = models.ForeignKey(
+        Escalation, on_delete=models.CASCADE, related_name="pages", verbose_name=_("escalation")
+    )
+    key = models.CharField(
+        max_length=40, help_text=_("step-N, or the SLA mark it tells of."), verbose_name=_("key")
+    )
+    recipient = models.ForeignKey(
+        "auth.User", on_delete=models.CASCADE, related_name="+", verbose_name=_("recipient")
+    )
+    channel = models.CharField(
+        max_length=10, choices=Message.Channel.choices, verbose_name=_("channel")
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, verbose_name=_("status"))
     message = models.ForeignKey(
-        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("message"),
     )
-    held_until = models.DateTimeField(null=True, blank=True)
+    held_until = models.DateTimeField(null=True, blank=True, verbose_name=_("held until"))
     sent_at = models.DateTimeField(
-        null=True, blank=True, help_text="When its message went to the outbox: its link's age."
+        null=True,
+        blank=True,
+        help_text=_("When its message went to the outbox: its link's age."),
+        verbose_name=_("sent at"),
     )
-    link_used_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(db_index=True)
+    link_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("link used at"))
+    created_at = models.DateTimeField(db_index=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("page")
+        verbose_name_plural = _("pages")
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["status", "held_until"])]
         constraints = [
@@ -872,25 +1193,40 @@ class Page(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Page {self.pk} ({self.get_channel_display()}, {self.get_status_display()})"
+        return gettext("Page %(page)s (%(channel)s, %(status)s)") % {
+            "page": self.pk,
+            "channel": self.get_channel_display(),
+            "status": self.get_status_display(),
+        }
 
 
 class CafeNotice(models.Model):
     """A café told about an incident that affects it: once when it starts, once when resolved."""
 
     class Kind(models.TextChoices):
-        OUTAGE = "outage", "Outage"
-        RESTORED = "restored", "Restored"
+        OUTAGE = "outage", _("Outage")
+        RESTORED = "restored", _("Restored")
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="cafe_notices")
-    business = models.ForeignKey("pilots.Business", on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    message = models.ForeignKey(
-        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="cafe_notices", verbose_name=_("incident")
     )
-    created_at = models.DateTimeField()
+    business = models.ForeignKey(
+        "pilots.Business", on_delete=models.CASCADE, related_name="+", verbose_name=_("business")
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, verbose_name=_("kind"))
+    message = models.ForeignKey(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("message"),
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("café notice")
+        verbose_name_plural = _("café notices")
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -899,4 +1235,8 @@ class CafeNotice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} notice of {self.incident_id} to {self.business_id}"
+        return gettext("%(kind)s notice of %(incident)s to %(business)s") % {
+            "kind": self.get_kind_display(),
+            "incident": self.incident_id,
+            "business": self.business_id,
+        }

@@ -15,7 +15,12 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
+from core.i18n import staff_language
 from core.logging import redact_contact_data
 from core.models import Message
 from core.outbox import email_queue, slack_queue, sms_queue
@@ -74,19 +79,34 @@ class Subject:
         return reverse(f"admin:{name}", args=[self.row.pk])
 
 
+# What a page tells of, in the words of the active language. Never a colon: a page
+# reads "<priority> <reference> <what happened>: <title>" and is parsed so.
+SLA_MARK_WORDS = {
+    "response warning": _("response warning"),
+    "response breach": _("response breach"),
+    "resolution warning": _("resolution warning"),
+    "resolution breach": _("resolution breach"),
+}
+TRIGGER_WORDS = {
+    "opened": _("new"),
+    "priority": _("priority raised"),
+    "severity": _("severity raised"),
+    "firing": _("alert firing again"),
+    "escalated": _("escalated"),
+}
+
+
 def what_happened(key: str, trigger: str) -> str:
     """Words for what a page tells of: its SLA mark, else what started the escalation."""
     if key.startswith("sla:"):
-        _, metric, level = key.split(":")
-        return f"{metric} {level}"
+        _sla, metric, level = key.split(":")
+        mark = f"{metric} {level}"
+        return str(SLA_MARK_WORDS.get(mark, mark))
     kind = trigger.split(":")[0]
-    return {
-        "opened": "new",
-        "priority": "priority raised",
-        "severity": "severity raised",
-        "firing": "alert firing again",
-        "sla": "SLA " + " ".join(trigger.split(":")[1:]),
-    }.get(kind, kind)
+    if kind == "sla":
+        mark = " ".join(trigger.split(":")[1:])
+        return gettext("SLA %(mark)s") % {"mark": SLA_MARK_WORDS.get(mark, mark)}
+    return str(TRIGGER_WORDS.get(kind, kind))
 
 
 def _contact(person: User, channel: str) -> str:
@@ -142,18 +162,32 @@ def page_write(
 
 
 def _message_queue(page: Page, contact: str, now: datetime) -> Message:
+    """The page in its recipient's language (their staff profile's; English by default)."""
+    with translation.override(staff_language(page.recipient)):
+        return _message_queue_in_language(page, contact, now)
+
+
+def _message_queue_in_language(page: Page, contact: str, now: datetime) -> Message:
     subject = Subject.of(page.escalation)
     news = what_happened(page.key, page.escalation.trigger)
     link = ack_url(page)
     if page.channel == Message.Channel.SMS:
         title = subject.title[:TITLE_LENGTH_IN_SMS]
-        text = f"Pilot Ops {subject.level} {subject.reference} {news}: {title}. Acknowledge: {link}"
+        text = gettext(
+            "Pilot Ops %(level)s %(reference)s %(news)s: %(title)s. Acknowledge: %(link)s"
+        ) % {
+            "level": subject.level,
+            "reference": subject.reference,
+            "news": news,
+            "title": title,
+            "link": link,
+        }
         return sms_queue(to=contact, text=text, purpose=PAGE_PURPOSE)
     if page.channel == Message.Channel.SLACK:
         who = f"<@{contact}>" if contact else slack_escape(page.recipient.get_username())
         text = (
             f"{who} *{subject.level} {subject.reference}* {news}: {slack_escape(subject.title)}\n"
-            f"<{link}|Acknowledge> (page {page.pk})"
+            f"<{link}|{gettext('Acknowledge')}> " + gettext("(page %(page)s)") % {"page": page.pk}
         )
         return slack_queue(text=text, purpose=PAGE_PURPOSE, member=contact)
     (message,) = email_queue(
@@ -163,8 +197,10 @@ def _message_queue(page: Page, contact: str, now: datetime) -> Message:
         subject=f"Pilot Ops [{subject.level}] {news}: {subject.title}",
         body=(
             f"{subject.level} {subject.reference} {news}: {subject.title}\n\n"
-            f"Acknowledge (stops the paging): {link}\n"
-            f"Open it in the admin: {_admin_url(subject)}\n"
+            + gettext("Acknowledge (stops the paging): %(link)s") % {"link": link}
+            + "\n"
+            + gettext("Open it in the admin: %(url)s") % {"url": _admin_url(subject)}
+            + "\n"
         ),
         purpose=PAGE_PURPOSE,
     )
@@ -176,21 +212,36 @@ def _admin_url(subject: Subject) -> str:
 
 
 def digest_queue(*, person: User, pages: list[Page], now: datetime) -> Message:
-    """One e-mail telling ``person`` everything held for them in quiet hours, each with its link."""
+    """One e-mail telling ``person`` everything held for them in quiet hours, each with its link.
+
+    Written in the person's language (their staff profile's; English by default).
+    """
+    with translation.override(staff_language(person)):
+        return _digest_queue_in_language(person=person, pages=pages, now=now)
+
+
+def _digest_queue_in_language(*, person: User, pages: list[Page], now: datetime) -> Message:
     lines = []
     for page in pages:
         subject = Subject.of(page.escalation)
         news = what_happened(page.key, page.escalation.trigger)
         held = page.created_at.astimezone(ZoneInfo(page.escalation.policy.calendar.timezone))
+        held_words = date_format(held, "D d M H:i")
         lines.append(
-            f"- {subject.level} {subject.reference} {news} ({held:%a %d %b %H:%M}): "
-            f"{subject.title}\n  Acknowledge: {ack_url(page)}\n"
-            f"  Open it in the admin: {_admin_url(subject)}"
+            f"- {subject.level} {subject.reference} {news} ({held_words}): {subject.title}\n  "
+            + gettext("Acknowledge: %(link)s") % {"link": ack_url(page)}
+            + "\n  "
+            + gettext("Open it in the admin: %(url)s") % {"url": _admin_url(subject)}
         )
     (message,) = email_queue(
         to=[person.email],
-        subject=f"Pilot Ops: {len(pages)} item(s) from quiet hours",
-        body="Held outside business hours:\n\n" + "\n".join(lines) + "\n",
+        subject=ngettext(
+            "Pilot Ops: %(count)d item from quiet hours",
+            "Pilot Ops: %(count)d items from quiet hours",
+            len(pages),
+        )
+        % {"count": len(pages)},
+        body=gettext("Held outside business hours:") + "\n\n" + "\n".join(lines) + "\n",
         purpose=DIGEST_PURPOSE,
     )
     return message

@@ -23,6 +23,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from core.admin import report_errors
@@ -40,19 +42,27 @@ MAX_NEW_CAFES = 50
 # Forms
 # ------------------------------------------------------------------------------
 class PilotDetailsForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    starts_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    reward_kronor = forms.IntegerField(label="Reward (kr)", min_value=0, max_value=1000, initial=10)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    starts_on = forms.DateField(
+        label=_("Starts on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    ends_on = forms.DateField(label=_("Ends on"), widget=forms.DateInput(attrs={"type": "date"}))
+    reward_kronor = forms.IntegerField(
+        label=_("Reward (kr)"), min_value=0, max_value=1000, initial=10
+    )
     default_trial_limit = forms.IntegerField(
-        min_value=1, max_value=100_000, initial=100, help_text="Feedback per café."
+        label=_("Default trial limit"),
+        min_value=1,
+        max_value=100_000,
+        initial=100,
+        help_text=_("Feedback per café."),
     )
 
     def clean(self):
         cleaned = super().clean()
         starts_on, ends_on = cleaned.get("starts_on"), cleaned.get("ends_on")
         if starts_on and ends_on and ends_on < starts_on:
-            raise forms.ValidationError("The pilot must end on or after the day it starts.")
+            raise forms.ValidationError(_("The pilot must end on or after the day it starts."))
         return cleaned
 
 
@@ -61,22 +71,24 @@ class CafesForm(forms.Form):
         queryset=Business.objects.none(),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 8}),
-        label="Cafés already known",
+        label=_("Cafés already known"),
     )
     new_cafes = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        label="New cafés",
-        help_text="One a line: name; city; customers a day (e.g. “Café Aurora; Malmö; 300”).",
+        label=_("New cafés"),
+        help_text=_("One a line: name; city; customers a day (e.g. “Café Aurora; Malmö; 300”)."),
     )
     trial_limit = forms.IntegerField(
+        label=_("Trial limit"),
         validators=[MinValueValidator(1), MaxValueValidator(100_000)],
-        help_text="Feedback per café; the pilot's default.",
+        help_text=_("Feedback per café; the pilot's default."),
     )
     placements = forms.CharField(
+        label=_("Placements"),
         widget=forms.Textarea(attrs={"rows": 5, "cols": 30}),
         initial=DEFAULT_PLACEMENTS,
-        help_text="One code per line, for every café.",
+        help_text=_("One code per line, for every café."),
     )
 
     def __init__(self, *args, **kwargs):
@@ -96,11 +108,14 @@ class CafesForm(forms.Form):
             parts = [part.strip() for part in line.split(";")]
             if len(parts) != 3 or not parts[0] or not parts[1] or not parts[2].isdigit():
                 raise forms.ValidationError(
-                    f"Line {number}: write name; city; customers a day (a whole number)."
+                    _("Line %(number)d: write name; city; customers a day (a whole number).")
+                    % {"number": number}
                 )
             cafes.append((parts[0][:200], parts[1][:100], int(parts[2])))
         if len(cafes) > MAX_NEW_CAFES:
-            raise forms.ValidationError(f"Add at most {MAX_NEW_CAFES} cafés at a time.")
+            raise forms.ValidationError(
+                _("Add at most %(count)d cafés at a time.") % {"count": MAX_NEW_CAFES}
+            )
         return cafes
 
     def clean_placements(self) -> list[str]:
@@ -109,7 +124,7 @@ class CafesForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if not self.errors and not cleaned.get("existing") and not cleaned.get("new_cafes"):
-            raise forms.ValidationError("Pick a café or add a new one.")
+            raise forms.ValidationError(_("Pick a café or add a new one."))
         return cleaned
 
 
@@ -194,7 +209,7 @@ def details_view(request):
             form.add_error(None, error)
         else:
             return HttpResponseRedirect(reverse("pilot-setup-cafes", args=[pilot.pk]))
-    return _page(request, 1, "New pilot: details", "admin/setup/step.html", form=form)
+    return _page(request, 1, gettext("New pilot: details"), "admin/setup/step.html", form=form)
 
 
 def cafes_view(request, pk: int):
@@ -212,7 +227,7 @@ def cafes_view(request, pk: int):
     return _page(
         request,
         2,
-        f"{pilot.name}: cafés, trial limits and codes",
+        gettext("%(pilot)s: cafés, trial limits and codes") % {"pilot": pilot.name},
         "admin/setup/step.html",
         form=form,
         pilot=pilot,
@@ -234,7 +249,7 @@ def print_view(request, pk: int):
     return _page(
         request,
         3,
-        f"{pilot.name}: print and start",
+        gettext("%(pilot)s: print and start") % {"pilot": pilot.name},
         "admin/setup/print.html",
         pilot=pilot,
         enrollments=enrollments,
@@ -263,7 +278,7 @@ def staff_links_view(request, pk: int):
         )
     ]
     issued = services.staff_links_ensure(businesses=cafes, actor=request.user)
-    messages.success(request, f"{len(issued)} staff link(s) issued.")
+    messages.success(request, gettext("%(count)d staff link(s) issued.") % {"count": len(issued)})
     return HttpResponseRedirect(reverse("pilot-setup-print", args=[pilot.pk]))
 
 
@@ -281,7 +296,7 @@ def staff_cards_view(request, pk: int):
         .order_by("business__name")
     )
     if not links:
-        messages.error(request, "No café of this pilot has a staff link yet.")
+        messages.error(request, gettext("No café of this pilot has a staff link yet."))
         return HttpResponseRedirect(reverse("pilot-setup-print", args=[pilot.pk]))
     return HttpResponse(staff_cards_html(links))
 

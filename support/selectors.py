@@ -1,10 +1,16 @@
 """Read paths of support: SLA attainment, response times, the backlog's age, who is on call."""
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Prefetch, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.models import Message
 from pilots.selectors import local_day_bounds
@@ -26,10 +32,10 @@ from support.models import (
 from support.oncall import OnCall, on_call_at
 
 BACKLOG_AGES = (
-    ("under 1 day", timedelta(0), timedelta(days=1)),
-    ("1-3 days", timedelta(days=1), timedelta(days=3)),
-    ("3-7 days", timedelta(days=3), timedelta(days=7)),
-    ("over 7 days", timedelta(days=7), None),
+    (_("under 1 day"), timedelta(0), timedelta(days=1)),
+    (_("1-3 days"), timedelta(days=1), timedelta(days=3)),
+    (_("3-7 days"), timedelta(days=3), timedelta(days=7)),
+    (_("over 7 days"), timedelta(days=7), None),
 )
 
 
@@ -383,7 +389,7 @@ class SlaClock:
         return duration_words(int(abs(self.left.total_seconds()) // 60))
 
 
-CLOCK_NAMES = {sla.RESPONSE: "First response", sla.RESOLUTION: "Resolution"}
+CLOCK_NAMES = {sla.RESPONSE: _("First response"), sla.RESOLUTION: _("Resolution")}
 
 
 def duration_words(minutes: int) -> str:
@@ -417,7 +423,8 @@ def sla_clocks(ticket: Ticket, *, now: datetime | None = None) -> list[SlaClock]
             SlaClock(
                 metric=metric,
                 name=CLOCK_NAMES[metric],
-                target=f"{duration_words(int(target))} in {ticket.calendar.name}",
+                target=gettext("%(duration)s in %(calendar)s")
+                % {"duration": duration_words(int(target)), "calendar": ticket.calendar.name},
                 due_at=timezone.localtime(due),
                 left=left,
                 state=state,
@@ -425,6 +432,173 @@ def sla_clocks(ticket: Ticket, *, now: datetime | None = None) -> list[SlaClock]
             )
         )
     return clocks
+
+
+def _status_label(value: str) -> str:
+    return str(Ticket.Status(value).label) if value in Ticket.Status.values else value
+
+
+def _priority_label(value: str) -> str:
+    return str(Priority(value).label) if value in Priority.values else value
+
+
+def _sla_mark_text(metric: str, level: str, due: str) -> str:
+    when = parse_datetime(due) if due else None
+    due_words = date_format(timezone.localtime(when), "j M Y H:i") if when else ""
+    texts = {
+        (sla.RESPONSE, sla.WARNING): gettext("First response warning: due %(due)s."),
+        (sla.RESPONSE, sla.BREACH): gettext("First response breached: due %(due)s."),
+        (sla.RESOLUTION, sla.WARNING): gettext("Resolution warning: due %(due)s."),
+        (sla.RESOLUTION, sla.BREACH): gettext("Resolution breached: due %(due)s."),
+    }
+    return texts[(metric, level)] % {"due": due_words}
+
+
+# The sentences services wrote before events kept their data, read back into data.
+LEGACY_BODIES = {
+    TicketEvent.Kind.CREATED: re.compile(r"Opened as (?P<priority>P\d)\b.*"),
+    TicketEvent.Kind.ASSIGNED: re.compile(r"Assigned to (?P<assignee>.+)\."),
+    TicketEvent.Kind.PRIORITY: re.compile(r"Priority (?P<previous>P\d) → (?P<priority>P\d)\."),
+    TicketEvent.Kind.STATUS: re.compile(r"(?P<previous>[^→]+) → (?P<status>[^→]+)\."),
+    TicketEvent.Kind.ESCALATED: re.compile(
+        r"Escalated to level (?P<level>\d+)\.(?: (?P<reason>.*))?"
+    ),
+    TicketEvent.Kind.ACKNOWLEDGED: re.compile(r"Acknowledged by (?P<by>.+)\."),
+    TicketEvent.Kind.SLA: re.compile(
+        r"(?P<metric>Response|Resolution) (?P<level>warning|breach): due (?P<due>[\d-]+ [\d:]+)\."
+    ),
+}
+
+
+def _legacy_data(event: TicketEvent) -> dict:
+    """The data of an event written before events kept it, read from its English body."""
+    pattern = LEGACY_BODIES.get(event.kind)
+    found = pattern.fullmatch(event.body) if pattern else None
+    if found is None:
+        return {}
+    data = {key: value for key, value in found.groupdict().items() if value is not None}
+    if event.kind == TicketEvent.Kind.STATUS:
+        with translation.override(settings.LANGUAGE_CODE):
+            values = {str(status.label): status.value for status in Ticket.Status}
+        if data["previous"] not in values or data["status"] not in values:
+            return {}
+        data = {"previous": values[data["previous"]], "status": values[data["status"]]}
+    if event.kind == TicketEvent.Kind.ASSIGNED and data["assignee"] == "nobody":
+        data["assignee"] = ""
+    if event.kind == TicketEvent.Kind.ACKNOWLEDGED and data["by"] == "someone":
+        data["by"] = ""
+    if event.kind == TicketEvent.Kind.ESCALATED:
+        data["level"] = int(data["level"])
+    if event.kind == TicketEvent.Kind.SLA:
+        due = timezone.make_aware(datetime.strptime(data["due"], "%Y-%m-%d %H:%M"))
+        data.update(metric=data["metric"].lower(), due=due.isoformat())
+    return data
+
+
+def timeline_text(event: TicketEvent) -> str:
+    """A change on a ticket's timeline in the reader's language, from its kind and data.
+
+    Events written before they kept their data are read from their English
+    body; replies, notes and the reporter's words are shown as written.
+    """
+    data = event.data or (_legacy_data(event) if event.kind != TicketEvent.Kind.NOTE else {})
+    kind = event.kind
+    Kind = TicketEvent.Kind
+    if kind == Kind.CREATED and "priority" in data:
+        return gettext("Opened as %(priority)s.") % {"priority": _priority_label(data["priority"])}
+    if kind == Kind.NOTE and "edited" in data:
+        return gettext("Edited: %(fields)s.") % {"fields": ", ".join(data["edited"])}
+    if kind == Kind.ASSIGNED and "assignee" in data:
+        if not data["assignee"]:
+            return gettext("Unassigned.")
+        return gettext("Assigned to %(person)s.") % {"person": data["assignee"]}
+    if kind == Kind.PRIORITY and "priority" in data:
+        return gettext("Priority %(previous)s → %(priority)s.") % {
+            "previous": data["previous"],
+            "priority": data["priority"],
+        }
+    if kind == Kind.STATUS and "status" in data:
+        return gettext("%(previous)s → %(status)s.") % {
+            "previous": _status_label(data["previous"]),
+            "status": _status_label(data["status"]),
+        }
+    if kind == Kind.ESCALATED and "level" in data:
+        text = gettext("Escalated to level %(level)d.") % {"level": data["level"]}
+        return f"{text} {data['reason']}" if data.get("reason") else text
+    if kind == Kind.ACKNOWLEDGED and "by" in data:
+        return gettext("Acknowledged by %(person)s.") % {"person": data["by"] or gettext("someone")}
+    if kind == Kind.SLA and "metric" in data:
+        return _sla_mark_text(data["metric"], data["level"], data.get("due", ""))
+    return event.body
+
+
+SUPERSEDED = re.compile(r"superseded \((?P<trigger>.+)\)")
+
+
+def stop_reason_text(reason: str) -> str:
+    """Why an escalation stopped, in the reader's language (rows keep it in the default one)."""
+    if found := SUPERSEDED.fullmatch(reason):
+        return gettext("superseded (%(trigger)s)") % {"trigger": found["trigger"]}
+    with translation.override(settings.LANGUAGE_CODE):
+        stored = {str(status.label).lower(): status for status in Ticket.Status}
+    if status := stored.get(reason.lower()):
+        return str(status.label)
+    return reason
+
+
+def incident_update_text(update: IncidentUpdate) -> str:
+    """A line of an incident's timeline in the reader's language, from its kind and data.
+
+    Updates people wrote, and lines written before their data was kept, are shown as stored.
+    """
+    data = update.data or {}
+    match data.get("kind"):
+        case "declared":
+            severity = data["severity"]
+            label = Severity(severity).label if severity in Severity.values else severity
+            return gettext("Declared as %(severity)s.") % {"severity": label}
+        case "declared_from":
+            return gettext("Declared from %(tickets)s.") % {"tickets": ", ".join(data["tickets"])}
+        case "acknowledged":
+            if not data.get("by"):
+                return gettext("Acknowledged.")
+            return gettext("Acknowledged by %(person)s.") % {"person": data["by"]}
+        case "acknowledged_again":
+            return gettext("Acknowledged again: paging stopped.")
+        case "edited":
+            return gettext("Edited: %(fields)s.") % {"fields": ", ".join(data["fields"])}
+        case "severity":
+            return gettext("Severity %(previous)s → %(severity)s.") % {
+                "previous": data["previous"],
+                "severity": data["severity"],
+            }
+        case "mitigated":
+            return gettext("Mitigated; monitoring.")
+        case "resolved":
+            if not data.get("root_cause"):
+                return gettext("Resolved.")
+            return gettext("Resolved. Root cause: %(root_cause)s") % {
+                "root_cause": data["root_cause"]
+            }
+        case "corrective_action":
+            return gettext(
+                "Corrective action opened as %(ticket)s: %(description)s "
+                "(owner %(owner)s, due %(due)s)."
+            ) % {
+                "ticket": data["ticket"],
+                "description": data["description"],
+                "owner": data["owner"],
+                "due": data["due"],
+            }
+        case "alert_firing":
+            return gettext("Alert firing: %(summary)s") % {"summary": data["summary"]}
+        case "alert_resolved":
+            return gettext("Alert resolved: %(summary)s. Monitoring.") % {
+                "summary": data["summary"]
+            }
+        case "alert_firing_again":
+            return gettext("Alert firing again: %(summary)s") % {"summary": data["summary"]}
+    return update.body
 
 
 def business_tickets(ticket: Ticket, *, count: int = 5) -> list[Ticket]:

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from core.maintenance import checkpoint
 from core.metrics import SLA_EVENTS
@@ -32,6 +33,15 @@ logger = logging.getLogger(__name__)
 
 class TicketError(ValidationError):
     """A ticket change that cannot be made."""
+
+
+def stored_text(label) -> str:
+    """A label as rows keep it: in the default language, whoever made the change.
+
+    The reader's language is applied when the row is shown (``selectors.timeline_text``).
+    """
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(label())
 
 
 def _event(ticket: Ticket, kind: str, *, body: str = "", author=None, public=False, **data):
@@ -109,8 +119,9 @@ def ticket_create(
         TicketEvent.Kind.CREATED,
         author=actor,
         public=True,
-        body=f"Opened as {ticket.get_priority_display()}.",
+        body=f"Opened as {stored_text(ticket.get_priority_display)}.",
         source=source,
+        priority=ticket.priority,
     )
     escalation.escalation_start(ticket=ticket, trigger="opened", now=now)
     return ticket
@@ -162,6 +173,7 @@ def ticket_update_details(*, ticket: Ticket, changes: dict, actor=None) -> Ticke
         TicketEvent.Kind.NOTE,
         author=actor,
         body="Edited: " + ", ".join(sorted(changes)) + ".",
+        edited=sorted(changes),
     )
     return locked
 
@@ -174,7 +186,13 @@ def ticket_assign(*, ticket: Ticket, assignee, actor=None) -> Ticket:
         ticket.status = Ticket.Status.TRIAGED
     _save(ticket)
     name = assignee.get_username() if assignee else "nobody"
-    _event(ticket, TicketEvent.Kind.ASSIGNED, author=actor, body=f"Assigned to {name}.")
+    _event(
+        ticket,
+        TicketEvent.Kind.ASSIGNED,
+        author=actor,
+        body=f"Assigned to {name}.",
+        assignee=assignee.get_username() if assignee else "",
+    )
     return ticket
 
 
@@ -194,8 +212,8 @@ def ticket_set_priority(
         return ticket
     if not ticket.is_open:
         raise TicketError(
-            f"{ticket.reference} is {ticket.get_status_display().lower()}: "
-            "reopen it before changing its priority."
+            gettext("%(reference)s is %(status)s: reopen it before changing its priority.")
+            % {"reference": ticket.reference, "status": ticket.get_status_display().lower()}
         )
     now = now or timezone.now()
     previous = ticket.priority
@@ -207,6 +225,8 @@ def ticket_set_priority(
         author=actor,
         public=True,
         body=f"Priority {previous} → {priority}.",
+        previous=previous,
+        priority=priority,
     )
     if priority < previous:  # P0 comes first: more urgent than before
         escalation.escalation_start(ticket=ticket, trigger=f"priority:{event.pk}", now=now)
@@ -224,7 +244,10 @@ def ticket_set_status(
     if ticket.status == status:
         return ticket
     if ticket.status == Ticket.Status.CLOSED:
-        raise TicketError(f"{ticket.reference} is closed; open a new ticket instead.")
+        raise TicketError(
+            gettext("%(reference)s is closed; open a new ticket instead.")
+            % {"reference": ticket.reference}
+        )
     now = now or timezone.now()
     previous = ticket.status
     ticket.status = status
@@ -252,10 +275,17 @@ def ticket_set_status(
         TicketEvent.Kind.STATUS,
         author=actor,
         public=True,
-        body=f"{Ticket.Status(previous).label} → {ticket.get_status_display()}.",
+        body=(
+            f"{stored_text(lambda: Ticket.Status(previous).label)} → "
+            f"{stored_text(ticket.get_status_display)}."
+        ),
+        previous=previous,
+        status=status,
     )
     if not ticket.is_open:
-        escalation.escalations_stop(ticket=ticket, reason=ticket.get_status_display(), now=now)
+        escalation.escalations_stop(
+            ticket=ticket, reason=stored_text(ticket.get_status_display), now=now
+        )
     return ticket
 
 
@@ -267,8 +297,8 @@ def ticket_escalate(
     ticket = _locked(ticket)
     if not ticket.is_open:
         raise TicketError(
-            f"{ticket.reference} is {ticket.get_status_display().lower()}: "
-            "reopen it before escalating it."
+            gettext("%(reference)s is %(status)s: reopen it before escalating it.")
+            % {"reference": ticket.reference, "status": ticket.get_status_display().lower()}
         )
     now = now or timezone.now()
     ticket.escalation_level += 1
@@ -278,6 +308,8 @@ def ticket_escalate(
         TicketEvent.Kind.ESCALATED,
         author=actor,
         body=f"Escalated to level {ticket.escalation_level}." + (f" {reason}" if reason else ""),
+        level=ticket.escalation_level,
+        reason=reason,
     )
     escalation.escalation_start(ticket=ticket, trigger=f"escalated:{event.pk}", now=now)
     return ticket
@@ -295,13 +327,25 @@ def ticket_acknowledge(*, ticket: Ticket, actor, now: datetime | None = None) ->
     if not escalation.escalations_acknowledge(ticket=ticket, by=person, now=now):
         return ticket
     name = person.get_username() if person else "someone"
-    _event(ticket, TicketEvent.Kind.ACKNOWLEDGED, author=person, body=f"Acknowledged by {name}.")
+    _event(
+        ticket,
+        TicketEvent.Kind.ACKNOWLEDGED,
+        author=person,
+        body=f"Acknowledged by {name}.",
+        by=person.get_username() if person else "",
+    )
     if ticket.assignee is None and person is not None and ticket.is_open:
         ticket.assignee = person
         if ticket.status == Ticket.Status.NEW:
             ticket.status = Ticket.Status.TRIAGED
         _save(ticket)
-        _event(ticket, TicketEvent.Kind.ASSIGNED, author=person, body=f"Assigned to {name}.")
+        _event(
+            ticket,
+            TicketEvent.Kind.ASSIGNED,
+            author=person,
+            body=f"Assigned to {name}.",
+            assignee=name,
+        )
     return ticket
 
 
@@ -309,7 +353,7 @@ def ticket_acknowledge(*, ticket: Ticket, actor, now: datetime | None = None) ->
 def ticket_reply(*, ticket: Ticket, body: str, actor, now: datetime | None = None) -> TicketEvent:
     """A public reply by staff: the first one fulfils the first-response target."""
     if not body.strip():
-        raise TicketError("A reply needs some text.")
+        raise TicketError(gettext("A reply needs some text."))
     ticket = _locked(ticket)
     now = now or timezone.now()
     if ticket.first_response_at is None:
@@ -447,6 +491,7 @@ def _marks_due(ticket: Ticket, now: datetime, summary: SweepSummary) -> list[Tic
                 kind=TicketEvent.Kind.SLA,
                 sla_mark=f"{metric}:{level}",
                 body=f"{metric.capitalize()} {level}: due {due:%Y-%m-%d %H:%M}.",
+                data={"metric": metric, "level": level, "due": due.isoformat()},
                 created_at=now,
             )
         )

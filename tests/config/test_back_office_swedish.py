@@ -38,7 +38,7 @@ _SAME_IN_BOTH = """
     e-post http https www min max png svg ip dpa dpia it gdpr totp otp html
     prometheus grafana alertmanager celery beat postgresql sqlite redis django
     bas plus pro bin
-    feedback example localhost period
+    feedback example localhost period policy
 """
 SAME_IN_BOTH = set(_SAME_IN_BOTH.split())
 WORD = re.compile(r"[^\W\d_]{3,}")
@@ -93,7 +93,8 @@ def held_values() -> list[str]:
         ]
         if fields:
             for row in model.objects.values_list(*fields):
-                values.update(value for value in row if isinstance(value, str) and value)
+                # Values shorter than a word ("en", "sv", "SE") would cut words apart.
+                values.update(value for value in row if isinstance(value, str) and len(value) >= 3)
     # Longest first, so that a value is taken out before any value inside it.
     return sorted(values, key=len, reverse=True)
 

@@ -78,7 +78,7 @@ def test_the_support_reports_and_the_weekly_report_show_the_paging(
         "/admin/support/ticket/reports/", {"start": "2026-11-16", "end": "2026-11-23"}
     ).content.decode()
     assert "escalated past the first person" in page
-    assert "<td>SEV1</td><td>1</td><td>1</td><td>0:08:00</td><td>1</td><td>1:08:00</td>" in page
+    assert "<td>SEV1</td><td>1</td><td>1</td><td>8 min</td><td>1</td><td>1 h 8 min</td>" in page
     assert "<td>bo</td>" in page
 
     manager = staff_member(PILOT_MANAGERS)
