@@ -16,6 +16,8 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from core import outbox
 from core.csv_export import csv_response
@@ -275,8 +277,8 @@ class EventInline(ReadOnlyInlineMixin, GenericTabularInline):
     ct_fk_field = "subject_id"
     fields = ("created_at", "action", "message", "actor")
     readonly_fields = fields
-    verbose_name = "history event"
-    verbose_name_plural = "history"
+    verbose_name = _("history event")
+    verbose_name_plural = _("history")
     classes = ("collapse",)
 
     def get_queryset(self, request):
@@ -318,11 +320,18 @@ def report_errors(request: HttpRequest, error: ValidationError) -> None:
 
 
 def run_for_each(
-    request: HttpRequest, queryset: QuerySet, service: Callable, *, keyword: str, done: str
+    request: HttpRequest,
+    queryset: QuerySet,
+    service: Callable,
+    *,
+    keyword: str,
+    done: str | Callable[[int], str],
 ) -> None:
     """Call ``service(<keyword>=row)`` for every selected row.
 
     One message sums up the successes; each failure gets its own readable one.
+    ``done`` is either the words after the count, or a function that writes the
+    whole message for a count (to translate it with ``ngettext``).
     """
     succeeded = 0
     for obj in queryset:
@@ -333,7 +342,7 @@ def run_for_each(
         else:
             succeeded += 1
     if succeeded:
-        messages.success(request, f"{succeeded} {done}.")
+        messages.success(request, done(succeeded) if callable(done) else f"{succeeded} {done}.")
 
 
 class SingletonAdmin(admin.ModelAdmin):
@@ -512,11 +521,11 @@ class MessageAdmin(ContactDataAdminMixin, ServiceWrittenAdmin):
     paginator = CappedCountPaginator
     actions = ("resend",)
 
-    @admin.display(description="recipient")
+    @admin.display(description=_("recipient"))
     def masked_recipient(self, message: Message) -> str:
-        return mask_recipient(message.recipient) if message.recipient else "— (purged)"
+        return mask_recipient(message.recipient) if message.recipient else gettext("— (purged)")
 
-    @admin.display(description="text")
+    @admin.display(description=_("text"))
     def text(self, message: Message) -> str:
         return message.body
 
@@ -546,7 +555,7 @@ class MessageAdmin(ContactDataAdminMixin, ServiceWrittenAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return obj is None and request.user.is_superuser
 
-    @admin.action(description="Send selected messages again", permissions=["change"])
+    @admin.action(description=_("Send selected messages again"), permissions=["change"])
     def resend(self, request, queryset):
         done = 0
         for message in queryset:
@@ -557,7 +566,15 @@ class MessageAdmin(ContactDataAdminMixin, ServiceWrittenAdmin):
             else:
                 done += 1
         if done:
-            messages.success(request, f"{done} message(s) queued to be sent again.")
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d message queued to be sent again.",
+                    "%(count)d messages queued to be sent again.",
+                    done,
+                )
+                % {"count": done},
+            )
 
 
 # ------------------------------------------------------------------------------
@@ -579,8 +596,8 @@ class FullTextSearchMixin:
     @property
     def search_help_text(self) -> str:
         if connection.vendor == "postgresql":
-            return "Finds every word, or the start of it, in Swedish or English."
-        return f"Searches the newest {SQLITE_SEARCH_ROWS:,} rows."
+            return gettext("Finds every word, or the start of it, in Swedish or English.")
+        return gettext("Searches the newest %(count)s rows.") % {"count": f"{SQLITE_SEARCH_ROWS:,}"}
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -639,16 +656,30 @@ class DeadLetterAdmin(ServiceWrittenAdmin):
     show_full_result_count = False
     inlines = (EventInline,)
 
-    @admin.display(description="error")
+    @admin.display(description=_("error"))
     def short_error(self, obj: DeadLetter) -> str:
         return obj.error.splitlines()[0][:120] if obj.error else ""
 
-    @admin.action(description="Requeue: run the task again", permissions=["change"])
+    @admin.action(description=_("Requeue: run the task again"), permissions=["change"])
     def requeue(self, request, queryset):
-        run_for_each(request, queryset, dead_letter_requeue, keyword="dead_letter", done="requeued")
+        run_for_each(
+            request,
+            queryset,
+            dead_letter_requeue,
+            keyword="dead_letter",
+            done=lambda count: (
+                ngettext("%(count)d requeued.", "%(count)d requeued.", count) % {"count": count}
+            ),
+        )
 
-    @admin.action(description="Discard: do not run the task again", permissions=["change"])
+    @admin.action(description=_("Discard: do not run the task again"), permissions=["change"])
     def discard(self, request, queryset):
         run_for_each(
-            request, queryset, dead_letter_discard, keyword="dead_letter", done="discarded"
+            request,
+            queryset,
+            dead_letter_discard,
+            keyword="dead_letter",
+            done=lambda count: (
+                ngettext("%(count)d discarded.", "%(count)d discarded.", count) % {"count": count}
+            ),
         )
