@@ -38,6 +38,7 @@ _SAME_IN_BOTH = """
     e-post http https www min max png svg ip dpa dpia it gdpr totp otp html
     prometheus grafana alertmanager celery beat postgresql sqlite redis django
     bas plus pro bin
+    plan english svenska
 """
 SAME_IN_BOTH = set(_SAME_IN_BOTH.split())
 WORD = re.compile(r"[^\W\d_]{3,}")
