@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import flags
@@ -172,7 +173,10 @@ class Offer(TimeStampedModel):
         verbose_name_plural = _("offers")
 
     def __str__(self) -> str:
-        return f"{self.plan} for {self.business.name}"
+        return gettext("%(plan)s for %(business)s") % {
+            "plan": self.plan,
+            "business": self.business.name,
+        }
 
 
 class Subscription(TimeStampedModel):
@@ -257,7 +261,11 @@ class Subscription(TimeStampedModel):
         verbose_name_plural = _("subscriptions")
 
     def __str__(self) -> str:
-        return f"{self.plan} for {self.business.name} ({self.get_status_display().lower()})"
+        return gettext("%(plan)s for %(business)s (%(status)s)") % {
+            "plan": self.plan,
+            "business": self.business.name,
+            "status": self.get_status_display().lower(),
+        }
 
     @property
     def features_on(self) -> bool:

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.forms import ReadOnlyPasswordHashWidget, UserChangeForm
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
@@ -162,8 +163,29 @@ def _change_detail(before: set[str], after: set[str]) -> str:
     )
 
 
+class PasswordSummaryWidget(ReadOnlyPasswordHashWidget):
+    """A password's algorithm and work factor, without pieces of its salt and hash."""
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        hidden = {gettext("salt"), gettext("hash")}
+        context["summary"] = [
+            entry for entry in context["summary"] if str(entry["label"]) not in hidden
+        ]
+        return context
+
+
+class StaffUserChangeForm(UserChangeForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "password" in self.fields:
+            self.fields["password"].widget = PasswordSummaryWidget()
+
+
 class StaffUserAdmin(UserAdmin):
     """Django's user admin; every new staff account and change of rights is a security event."""
+
+    form = StaffUserChangeForm
 
     def save_model(self, request, obj, form, change):
         before = (

@@ -4,6 +4,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -162,7 +164,10 @@ class MaintenanceStep(models.Model):
         verbose_name_plural = _("maintenance steps")
 
     def __str__(self) -> str:
-        return f"{self.key} done at {self.done_at.isoformat()}"
+        return gettext("%(key)s done at %(at)s") % {
+            "key": self.key,
+            "at": date_format(timezone.localtime(self.done_at), "DATETIME_FORMAT"),
+        }
 
 
 class Lease(models.Model):

@@ -8,6 +8,7 @@ clears it, and the keyed hash stays so the record can be matched later.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
@@ -111,4 +112,7 @@ class DataRequest(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"Data request {self.pk} ({self.contact_masked})"
+        return gettext("Data request %(id)s (%(contact)s)") % {
+            "id": self.pk,
+            "contact": self.contact_masked,
+        }
