@@ -103,6 +103,7 @@ class DataRequest(TimeStampedModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("data subject request")
+        verbose_name_plural = _("data subject requests")
         indexes = [models.Index(fields=["status", "-created_at"])]
         constraints = [
             models.CheckConstraint(
