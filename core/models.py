@@ -41,7 +41,10 @@ class Heartbeat(models.Model):
         verbose_name_plural = _("heartbeats")
 
     def __str__(self) -> str:
-        return f"{self.get_source_display()} at {self.last_seen_at:%Y-%m-%d %H:%M:%S %Z}"
+        return gettext("%(source)s at %(at)s") % {
+            "source": self.get_source_display(),
+            "at": f"{self.last_seen_at:%Y-%m-%d %H:%M:%S %Z}",
+        }
 
 
 class Event(models.Model):
@@ -136,7 +139,8 @@ class MaintenanceRun(models.Model):
         verbose_name_plural = _("maintenance runs")
 
     def __str__(self) -> str:
-        return f"{self.job} {self.run_key or self.started_at.isoformat()} {self.outcome}"
+        started = self.run_key or self.started_at.isoformat()
+        return f"{self.job} {started} {self.get_outcome_display().lower()}"
 
 
 class MaintenanceStep(models.Model):
@@ -189,7 +193,11 @@ class Lease(models.Model):
         verbose_name_plural = _("leases")
 
     def __str__(self) -> str:
-        return f"{self.name} held by {self.holder} until {self.expires_at.isoformat()}"
+        return gettext("%(name)s held by %(holder)s until %(until)s") % {
+            "name": self.name,
+            "holder": self.holder,
+            "until": self.expires_at.isoformat(),
+        }
 
 
 class Message(TimeStampedModel):
@@ -384,7 +392,10 @@ class WorkerHeartbeat(models.Model):
         verbose_name_plural = _("worker heartbeats")
 
     def __str__(self) -> str:
-        return f"{self.hostname} at {self.last_seen_at:%Y-%m-%d %H:%M:%S %Z}"
+        return gettext("%(source)s at %(at)s") % {
+            "source": self.hostname,
+            "at": f"{self.last_seen_at:%Y-%m-%d %H:%M:%S %Z}",
+        }
 
 
 class DeadLetter(TimeStampedModel):
@@ -430,7 +441,10 @@ class DeadLetter(TimeStampedModel):
         verbose_name_plural = _("dead letters")
 
     def __str__(self) -> str:
-        return f"{self.task_name} failed at {self.failed_at:%Y-%m-%d %H:%M:%S %Z}"
+        return gettext("%(task)s failed at %(at)s") % {
+            "task": self.task_name,
+            "at": f"{self.failed_at:%Y-%m-%d %H:%M:%S %Z}",
+        }
 
 
 class StaffProfile(models.Model):
@@ -456,4 +470,4 @@ class StaffProfile(models.Model):
         verbose_name_plural = _("staff profiles")
 
     def __str__(self) -> str:
-        return f"Profile of {self.user}"
+        return gettext("Profile of %(user)s") % {"user": self.user}
