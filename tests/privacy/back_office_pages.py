@@ -1,6 +1,5 @@
 """A data subject request the demo lacks, for the Swedish page check."""
 
-from privacy.models import DataRequest
 from privacy.services import data_request_open
 
 PAGES: list[str] = []
@@ -9,7 +8,3 @@ PAGES: list[str] = []
 def make_rows() -> None:
     """An open request with what was found, so its change and erase pages are read."""
     data_request_open(contact="anna@example.se", identity_check="Svarade från adressen.")
-
-
-def erase_page() -> str:
-    return f"/admin/privacy/datarequest/{DataRequest.objects.order_by('pk').first().pk}/erase/"
