@@ -29,7 +29,7 @@ from rollouts.forms import (
 )
 from rollouts.guards import BREACHED, GREEN, NOT_JUDGED, WAITING, guards_read
 from rollouts.models import Flag, Rollout
-from rollouts.selectors import flag_cohorts, flag_history, panel_rows
+from rollouts.selectors import flag_cohorts, flag_event_text, flag_history, panel_rows
 
 BUSINESSES_SHOWN = 20
 VERDICTS = {
@@ -89,10 +89,14 @@ def stage_text(rollout: Rollout) -> str:
 
 
 class FlagHistoryInline(EventInline):
-    fields = ("created_at", "actor", "message")
+    fields = ("created_at", "actor", "change")
     readonly_fields = fields
     classes = ()
     verbose_name_plural = _("history (who, when, from → to: why)")
+
+    @admin.display(description=_("change"))
+    def change(self, event) -> str:
+        return flag_event_text(event)
 
 
 @admin.register(Flag)

@@ -29,7 +29,7 @@ from pilots.maintenance import Counts
 from pilots.models import Business, Tag
 from rollouts.guards import BREACHED, guards_read
 from rollouts.models import Flag, Rollout
-from rollouts.selectors import flag_cohorts
+from rollouts.selectors import flag_cohorts, snapshot_words
 from support.incidents import incident_declare, incident_post_update
 from support.models import Incident, Severity
 
@@ -58,21 +58,6 @@ def snapshot_text(snapshot: dict) -> str:
     if snapshot["state"] == flags.ON:
         return f"on for {audience}"
     return f"canary {snapshot['percentage']} % of {audience}"
-
-
-def snapshot_words(snapshot: dict) -> str:
-    """``snapshot_text`` in the active language, for a message to a person (not the history)."""
-    audience = ", ".join(snapshot["tags"]) if snapshot["tags"] else gettext("every business")
-    if snapshot["state"] == flags.OFF:
-        if snapshot["tags"]:
-            return gettext("off (targets %(audience)s)") % {"audience": audience}
-        return gettext("off")
-    if snapshot["state"] == flags.ON:
-        return gettext("on for %(audience)s") % {"audience": audience}
-    return gettext("canary %(percentage)s %% of %(audience)s") % {
-        "percentage": snapshot["percentage"],
-        "audience": audience,
-    }
 
 
 def _flag_set(

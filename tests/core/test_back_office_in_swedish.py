@@ -38,9 +38,12 @@ def test_back_office_flag_panel_in_the_readers_language(readers):
     assert "Återställ allt" in in_swedish
     assert "steg 1 av 1 (10 %)" in in_swedish
     assert "Testgrupp" in in_swedish
+    assert "Skapad, av." in in_swedish  # its history, put in words when read
+    assert "av → testgrupp 10 % av alla verksamheter:" in in_swedish
     assert "Flags × tags: businesses each flag is on for, per tag" in in_english
     assert "Roll everything back" in in_english
     assert "stage 1 of 1 (10 %)" in in_english
+    assert "Created, off." in in_english
 
 
 def test_back_office_subscription_page_in_the_readers_language(readers, business):
