@@ -1,3 +1,4 @@
+import re
 from collections.abc import Callable
 
 from axes.admin import AccessAttemptAdmin
@@ -126,6 +127,37 @@ class MaintenanceStepAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
+# The details the security code writes, put in words of the reader's language when read.
+SECURITY_DETAILS = {
+    "superuser granted": _("superuser granted"),
+    "superuser taken away": _("superuser taken away"),
+    "refused while locked out": _("refused while locked out"),
+    "wrong second-factor code": _("wrong second-factor code"),
+}
+_FAILURES = re.compile(r"^after (\d+) failure\(s\)$")
+_CHANGES = re.compile(r"^(?:added: (?P<added>.*?))?(?:; )?(?:removed: (?P<removed>.*))?$")
+
+
+def security_detail_text(detail: str) -> str:
+    """A security event's detail in the reader's language; names (groups, permissions) as held."""
+    if detail in SECURITY_DETAILS:
+        return str(SECURITY_DETAILS[detail])
+    if match := _FAILURES.match(detail):
+        count = int(match.group(1))
+        return ngettext("after %(count)d failure", "after %(count)d failures", count) % {
+            "count": count
+        }
+    match = _CHANGES.match(detail)
+    if detail and match and (match.group("added") or match.group("removed")):
+        parts = []
+        if match.group("added"):
+            parts.append(gettext("added: %(names)s") % {"names": match.group("added")})
+        if match.group("removed"):
+            parts.append(gettext("removed: %(names)s") % {"names": match.group("removed")})
+        return "; ".join(parts)
+    return detail
+
+
 @admin.register(SecurityEvent)
 class SecurityEventAdmin(ReadOnlyAdmin):
     """The security page: sign-in failures, lockouts, second factors, staff and permission changes.
@@ -133,12 +165,17 @@ class SecurityEventAdmin(ReadOnlyAdmin):
     For operators only (superusers), whatever a group's permissions say.
     """
 
-    list_display = ("created_at", "kind", "username", "user", "actor", "detail")
+    list_display = ("created_at", "kind", "username", "user", "actor", "detail_text")
     list_filter = ("kind", "created_at")
     list_select_related = ("user", "actor")
     search_fields = ("username",)
-    readonly_fields = ("created_at", "kind", "username", "user", "actor", "client_hash", "detail")
+    fields = ("created_at", "kind", "username", "user", "actor", "client_hash", "detail_text")
+    readonly_fields = fields
     show_full_result_count = False
+
+    @admin.display(description=_("detail"))
+    def detail_text(self, event: SecurityEvent) -> str:
+        return security_detail_text(event.detail)
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.is_active and request.user.is_superuser

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Plan, Subscription
+from core.models import SecurityEvent
 from core.services import staff_language_set
 from privacy.services import data_request_open
 from rollouts import services as rollouts
@@ -92,3 +93,25 @@ def test_back_office_data_request_admin_in_the_readers_language(readers):
     assert f"Begäran {data_request.pk}" in in_swedish
     assert "Close the request" in in_english and "Identity check" in in_english
     assert "Stäng begäran" not in in_english
+
+
+def test_back_office_security_event_details_in_the_readers_language(readers):
+    # Given security events whose details the security code wrote
+    SecurityEvent.objects.create(
+        kind=SecurityEvent.Kind.UNLOCKED, username="erik", detail="after 3 failure(s)"
+    )
+    SecurityEvent.objects.create(
+        kind=SecurityEvent.Kind.GROUPS_CHANGED, username="erik", detail="added: Support agents"
+    )
+    swedish, english = readers
+
+    # When each reads the security page
+    in_swedish = swedish.get("/admin/core/securityevent/").content.decode()
+    in_english = english.get("/admin/core/securityevent/").content.decode()
+
+    # Then the details are in their language, the group's name as it is held
+    assert "efter 3 misslyckanden" in in_swedish
+    assert "tillagda: Support agents" in in_swedish
+    assert "Upplåst" in in_swedish
+    assert "after 3 failures" in in_english
+    assert "added: Support agents" in in_english
