@@ -6,7 +6,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from backups.archive import backup_dir
 from backups.models import Backup
@@ -18,14 +21,14 @@ def _duration_text(seconds: float | None) -> str:
     if seconds is None:
         return "—"
     if seconds < 1:
-        return f"{seconds:.2f} s"
+        return f"{number_format(seconds, 2)} s"
     if seconds < 120:
-        return f"{seconds:.1f} s"
+        return f"{number_format(seconds, 1)} s"
     if seconds < 2 * 3600:
         return f"{seconds / 60:.0f} min"
     if seconds < 2 * 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
+        return f"{number_format(seconds / 3600, 1)} h"
+    return gettext("%(days)s days") % {"days": number_format(seconds / 86400, 1)}
 
 
 @admin.register(Backup)
@@ -59,32 +62,32 @@ class BackupAdmin(ReadOnlyAdmin):
     )
     exclude = ("size_bytes", "restore_seconds", "data_age_seconds")
 
-    @admin.display(description="size", ordering="size_bytes")
+    @admin.display(description=_("size"), ordering="size_bytes")
     def size(self, backup: Backup) -> str:
         return size_text(backup.size_bytes)
 
-    @admin.display(description="age")
+    @admin.display(description=_("age"))
     def age(self, backup: Backup) -> str:
         return _duration_text((timezone.now() - backup.taken_at).total_seconds())
 
-    @admin.display(description="restore time (RTO)", ordering="restore_seconds")
+    @admin.display(description=_("restore time (RTO)"), ordering="restore_seconds")
     def restore_time(self, backup: Backup) -> str:
         return _duration_text(backup.restore_seconds)
 
-    @admin.display(description="data age when restored (RPO)")
+    @admin.display(description=_("data age when restored (RPO)"))
     def data_age(self, backup: Backup) -> str:
         return _duration_text(backup.data_age_seconds)
 
-    @admin.display(description="file")
+    @admin.display(description=_("file"))
     def file(self, backup: Backup) -> str:
-        return "deleted by retention" if backup.deleted_at else backup.file_name
+        return gettext("deleted by retention") if backup.deleted_at else backup.file_name
 
-    @admin.display(description="download")
+    @admin.display(description=_("download"))
     def download(self, backup: Backup) -> str:
         if backup.deleted_at is not None:
             return "—"
         url = reverse("admin:backups_backup_download", args=[backup.pk])
-        return format_html('<a href="{}">Download</a>', url)
+        return format_html('<a href="{}">{}</a>', url, gettext("Download"))
 
     def get_list_display(self, request):
         shown = super().get_list_display(request)
@@ -104,12 +107,12 @@ class BackupAdmin(ReadOnlyAdmin):
 
     def download_view(self, request, backup_id: int):
         if not (request.user.is_active and request.user.is_superuser):
-            raise PermissionDenied("Only superusers download backups.")
+            raise PermissionDenied(gettext("Only superusers download backups."))
         backup = Backup.objects.filter(pk=backup_id, deleted_at__isnull=True).first()
         if backup is None:
-            raise Http404("No such backup, or retention has deleted it.")
+            raise Http404(gettext("No such backup, or retention has deleted it."))
         folder = backup_dir().resolve()
         dump = (folder / backup.file_name).resolve()
         if dump.parent != folder or not dump.is_file():
-            raise Http404("The backup's file is not in BACKUP_DIR.")
+            raise Http404(gettext("The backup's file is not in BACKUP_DIR."))
         return FileResponse(dump.open("rb"), as_attachment=True, filename=dump.name)

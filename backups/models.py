@@ -1,6 +1,7 @@
 """A backup: one dump file and its manifest in BACKUP_DIR, and what restoring it showed."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
 
@@ -14,41 +15,57 @@ class Backup(TimeStampedModel):
     """
 
     class Kind(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        BY_HAND = "by_hand", "By hand"
-        SAFETY = "safety", "Safety (before a restore or release)"
+        SCHEDULED = "scheduled", _("Scheduled")
+        BY_HAND = "by_hand", _("By hand")
+        SAFETY = "safety", _("Safety (before a restore or release)")
 
     class Verification(models.TextChoices):
-        NOT_VERIFIED = "not_verified", "Not verified yet"
-        PASSED = "passed", "Passed"
-        FAILED = "failed", "Failed"
+        NOT_VERIFIED = "not_verified", _("Not verified yet")
+        PASSED = "passed", _("Passed")
+        FAILED = "failed", _("Failed")
 
-    name = models.CharField(max_length=100, unique=True)
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BY_HAND)
-    engine = models.CharField(max_length=20, help_text="postgresql or sqlite")
-    file_name = models.CharField(max_length=150)
-    taken_at = models.DateTimeField(db_index=True, help_text="The moment the data is from.")
-    size_bytes = models.BigIntegerField()
-    sha256 = models.CharField(max_length=64)
-    app_version = models.CharField(max_length=100, blank=True)
-    duration_seconds = models.FloatField(help_text="How long the dump took.")
-    migrations = models.JSONField(default=list, blank=True)
-    row_counts = models.JSONField(default=dict, blank=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.BY_HAND)
+    engine = models.CharField(_("engine"), max_length=20, help_text=_("postgresql or sqlite"))
+    file_name = models.CharField(_("file name"), max_length=150)
+    taken_at = models.DateTimeField(
+        _("taken at"), db_index=True, help_text=_("The moment the data is from.")
+    )
+    size_bytes = models.BigIntegerField(_("size bytes"))
+    sha256 = models.CharField(_("sha256"), max_length=64)
+    app_version = models.CharField(_("app version"), max_length=100, blank=True)
+    duration_seconds = models.FloatField(
+        _("duration seconds"), help_text=_("How long the dump took.")
+    )
+    migrations = models.JSONField(_("migrations"), default=list, blank=True)
+    row_counts = models.JSONField(_("row counts"), default=dict, blank=True)
     verification = models.CharField(
-        max_length=12, choices=Verification.choices, default=Verification.NOT_VERIFIED
+        _("verification"),
+        max_length=12,
+        choices=Verification.choices,
+        default=Verification.NOT_VERIFIED,
     )
-    verified_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    verify_error = models.TextField(blank=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True, db_index=True)
+    verify_error = models.TextField(_("verify error"), blank=True)
     restore_seconds = models.FloatField(
-        null=True, blank=True, help_text="The last restore of this backup took (measured RTO)."
-    )
-    data_age_seconds = models.FloatField(
+        _("restore seconds"),
         null=True,
         blank=True,
-        help_text="How old its data was when last restored (what a restore then would lose: RPO).",
+        help_text=_("The last restore of this backup took (measured RTO)."),
+    )
+    data_age_seconds = models.FloatField(
+        _("data age seconds"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "How old its data was when last restored (what a restore then would lose: RPO)."
+        ),
     )
     deleted_at = models.DateTimeField(
-        null=True, blank=True, help_text="When retention deleted the file; the row stays."
+        _("deleted at"),
+        null=True,
+        blank=True,
+        help_text=_("When retention deleted the file; the row stays."),
     )
 
     class Meta:
@@ -56,6 +73,8 @@ class Backup(TimeStampedModel):
         indexes = [
             models.Index(fields=["verification", "-taken_at"], name="backup_verified_newest")
         ]
+        verbose_name = _("backup")
+        verbose_name_plural = _("backups")
 
     def __str__(self) -> str:
         return self.name

@@ -11,6 +11,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from billing import services
 from billing.forms import OfferForm, PlanChangeForm, PlanForm
@@ -34,28 +36,32 @@ class PlanAdmin(admin.ModelAdmin):
     actions = ("sync_with_stripe",)
     inlines = (EventInline,)
 
-    @admin.display(description="monthly price (excl. VAT)")
+    @admin.display(description=_("monthly price (excl. VAT)"))
     def price(self, plan: Plan) -> str:
         return format_money(plan.monthly_price, plan.currency)
 
-    @admin.display(description="features")
+    @admin.display(description=_("features"))
     def feature_list(self, plan: Plan) -> str:
         return ", ".join(plan.features) or "—"
 
-    @admin.display(description="in sync with Stripe", boolean=True)
+    @admin.display(description=_("in sync with Stripe"), boolean=True)
     def in_sync(self, plan: Plan) -> bool:
         return plan.in_sync
 
-    @admin.action(description="Sync the selected plans with Stripe", permissions=["change"])
+    @admin.action(description=_("Sync the selected plans with Stripe"), permissions=["change"])
     def sync_with_stripe(self, request, queryset):
         for plan in queryset:
             try:
                 result = services.plan_sync(plan=plan)
             except stripe_gateway.StripeNotConfigured:
-                messages.error(request, "Stripe is not configured: nothing was synced.")
+                messages.error(request, gettext("Stripe is not configured: nothing was synced."))
                 return
             except (stripe_gateway.TransientStripeError, stripe_gateway.PermanentStripeError) as e:
-                messages.error(request, f"{plan.name}: Stripe did not confirm ({e}); try again.")
+                messages.error(
+                    request,
+                    gettext("%(plan)s: Stripe did not confirm (%(error)s); try again.")
+                    % {"plan": plan.name, "error": e},
+                )
             else:
                 messages.success(request, str(result))
 
@@ -83,9 +89,9 @@ class OfferAdmin(admin.ModelAdmin):
         "offered_by",
     )
 
-    @admin.display(description="Checkout link")
+    @admin.display(description=_("Checkout link"))
     def checkout_link(self, offer: Offer) -> str:
-        return _link(offer.checkout_url, "open")
+        return _link(offer.checkout_url, gettext("open"))
 
     def get_fields(self, request, obj=None):
         return ("business", "pilot", "plan", "method") + (self.readonly_fields if obj else ())
@@ -124,12 +130,16 @@ class OfferAdmin(admin.ModelAdmin):
             return
         if offer.status == Offer.Status.UNKNOWN:
             messages.warning(
-                request, "Stripe's answer was lost: the offer is unknown; it is asked again."
+                request,
+                gettext("Stripe's answer was lost: the offer is unknown; it is asked again."),
             )
         elif offer.status == Offer.Status.FAILED:
-            messages.error(request, f"Stripe refused the offer: {offer.last_error}")
+            messages.error(
+                request,
+                gettext("Stripe refused the offer: %(error)s") % {"error": offer.last_error},
+            )
 
-    @admin.action(description="Ask Stripe again (unknown offers)", permissions=["change"])
+    @admin.action(description=_("Ask Stripe again (unknown offers)"), permissions=["change"])
     def ask_stripe_again(self, request, queryset):
         for offer in queryset.filter(status__in=[Offer.Status.PENDING, Offer.Status.UNKNOWN]):
             self._send(request, offer)
@@ -146,17 +156,17 @@ class InvoiceInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
 
-    @admin.display(description="amount (incl. VAT)")
+    @admin.display(description=_("amount (incl. VAT)"))
     def amount(self, invoice: Invoice) -> str:
         return format_money(invoice.amount_due, invoice.currency)
 
-    @admin.display(description="paid")
+    @admin.display(description=_("paid"))
     def paid(self, invoice: Invoice) -> str:
         return format_money(invoice.amount_paid, invoice.currency)
 
-    @admin.display(description="invoice")
+    @admin.display(description=_("invoice"))
     def hosted_link(self, invoice: Invoice) -> str:
-        return _link(invoice.hosted_invoice_url, "view at Stripe")
+        return _link(invoice.hosted_invoice_url, gettext("view at Stripe"))
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -183,7 +193,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in Subscription._meta.fields]
 
-    @admin.display(description="monthly (excl. VAT)")
+    @admin.display(description=_("monthly (excl. VAT)"))
     def monthly(self, subscription: Subscription) -> str:
         return format_money(subscription.plan.monthly_price, subscription.plan.currency)
 
@@ -202,13 +212,16 @@ class SubscriptionAdmin(admin.ModelAdmin):
             except services.BillingError as error:
                 messages.error(request, f"{subscription.business.name}: {error}")
             else:
-                messages.success(request, f"{subscription.business.name}: done.")
+                messages.success(
+                    request,
+                    gettext("%(business)s: done.") % {"business": subscription.business.name},
+                )
 
-    @admin.action(description="Cancel at the end of the period", permissions=["change"])
+    @admin.action(description=_("Cancel at the end of the period"), permissions=["change"])
     def cancel_at_period_end_action(self, request, queryset):
         self._apply(request, queryset, cancel=True)
 
-    @admin.action(description="Keep running (undo cancel at period end)", permissions=["change"])
+    @admin.action(description=_("Keep running (undo cancel at period end)"), permissions=["change"])
     def keep_running_action(self, request, queryset):
         self._apply(request, queryset, cancel=False)
 
@@ -249,7 +262,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
                         subscription=subscription, plan=plan, actor=request.user
                     )
                     messages.success(
-                        request, f"{subscription.business.name} is now on {plan.name}."
+                        request,
+                        gettext("%(business)s is now on %(plan)s.")
+                        % {"business": subscription.business.name, "plan": plan.name},
                     )
                     return HttpResponseRedirect(
                         reverse("admin:billing_subscription_change", args=[pk])
@@ -259,7 +274,8 @@ class SubscriptionAdmin(admin.ModelAdmin):
                 messages.error(request, str(error))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Change the plan of {subscription.business.name}",
+            "title": gettext("Change the plan of %(business)s")
+            % {"business": subscription.business.name},
             "opts": self.model._meta,
             "subscription": subscription,
             "form": form,

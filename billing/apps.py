@@ -1,11 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class BillingConfig(AppConfig):
     """Plans, subscriptions and invoices on Stripe Billing, after a pilot."""
 
     name = "billing"
-    verbose_name = "Billing"
+    verbose_name = _("Billing")
 
     def ready(self) -> None:
         from billing import reports, selectors, webhooks

@@ -1,6 +1,7 @@
 """Forms of the billing admin: a plan's features, an offer, a change of plan."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from billing.models import Offer, Plan, Subscription
 from core import flags
@@ -16,10 +17,11 @@ def feature_choices() -> list[tuple[str, str]]:
 
 class PlanForm(forms.ModelForm):
     features = forms.MultipleChoiceField(
+        label=_("Features"),
         choices=(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Turned on for a business while its plan is active.",
+        help_text=_("Turned on for a business while its plan is active."),
     )
 
     class Meta:
@@ -42,7 +44,8 @@ class OfferForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["plan"].queryset = Plan.objects.filter(is_active=True)
+        if "plan" in self.fields:  # not on an offer's page, where it is read-only
+            self.fields["plan"].queryset = Plan.objects.filter(is_active=True)
 
     def clean(self):
         from billing.services import BillingError, offer_check
@@ -59,10 +62,11 @@ class OfferForm(forms.ModelForm):
 
 
 class PlanChangeForm(forms.Form):
-    plan = forms.ModelChoiceField(queryset=Plan.objects.none())
+    plan = forms.ModelChoiceField(label=_("Plan"), queryset=Plan.objects.none())
 
     def __init__(self, *args, subscription: Subscription, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["plan"].queryset = Plan.objects.filter(is_active=True).exclude(
-            pk=subscription.plan_id
-        )
+        if "plan" in self.fields:  # not on an offer's page, where it is read-only
+            self.fields["plan"].queryset = Plan.objects.filter(is_active=True).exclude(
+                pk=subscription.plan_id
+            )

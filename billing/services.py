@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from billing.models import Offer, Plan, Subscription
@@ -51,7 +52,7 @@ class PlanSync:
     created: list[str]
 
     def __str__(self) -> str:
-        done = ", ".join(self.created) or "already in sync"
+        done = ", ".join(self.created) or gettext("already in sync")
         return f"{self.plan.name}: {done}"
 
 
@@ -133,18 +134,28 @@ def plans_sync() -> list[PlanSync]:
 def offer_check(*, business: Business, plan: Plan, method: str) -> None:
     """Raise BillingError, in words for the person offering, when the offer cannot be made."""
     if not plan.is_active:
-        raise BillingError(f"The plan {plan.name} is not offered any more.")
+        raise BillingError(
+            gettext("The plan %(plan)s is not offered any more.") % {"plan": plan.name}
+        )
     if not plan.in_sync:
         raise BillingError(
-            f"The plan {plan.name} is not in sync with Stripe: run manage.py billing_sync_plans."
+            gettext(
+                "The plan %(plan)s is not in sync with Stripe: run manage.py billing_sync_plans."
+            )
+            % {"plan": plan.name}
         )
     if not business.contact_email:
         raise BillingError(
-            "The café has no contact e-mail address: Stripe sends the Checkout link and "
-            "every invoice there. Add one first."
+            gettext(
+                "The café has no contact e-mail address: Stripe sends the Checkout link and "
+                "every invoice there. Add one first."
+            )
         )
     if Subscription.objects.filter(business=business, status__in=Subscription.ENTITLED).exists():
-        raise BillingError(f"{business.name} already has a plan: change it instead.")
+        raise BillingError(
+            gettext("%(business)s already has a plan: change it instead.")
+            % {"business": business.name}
+        )
 
 
 def offer_create(
@@ -268,7 +279,7 @@ def offer_send(*, offer_id: int) -> Offer:
         ).update(status=Offer.Status.FAILED, last_error=str(error)[:2000])
         return Offer.objects.get(pk=offer.pk)
     except gateway.StripeNotConfigured as error:
-        raise BillingError("Stripe is not configured: the offer waits.") from error
+        raise BillingError(gettext("Stripe is not configured: the offer waits.")) from error
 
 
 @transaction.atomic
@@ -362,13 +373,15 @@ def subscription_cancel_at_period_end(
 ) -> Subscription:
     """Ask Stripe to end (or keep) the subscription when its paid period ends."""
     if subscription.status == Subscription.Status.CANCELLED:
-        raise BillingError("The subscription has already ended.")
+        raise BillingError(gettext("The subscription has already ended."))
     try:
         answer = gateway.subscription_cancel_at_period_end(
             subscription_id=subscription.stripe_subscription_id, cancel=cancel
         )
     except (gateway.TransientStripeError, gateway.PermanentStripeError) as error:
-        raise BillingError(f"Stripe did not confirm the change: {error}") from error
+        raise BillingError(
+            gettext("Stripe did not confirm the change: %(error)s") % {"error": error}
+        ) from error
     with transaction.atomic():
         Subscription.objects.filter(pk=subscription.pk).update(
             cancel_at_period_end=answer.cancel_at_period_end
@@ -389,13 +402,17 @@ def subscription_change_preview(
     *, subscription: Subscription, plan: Plan
 ) -> gateway.ProrationPreview:
     if not plan.in_sync:
-        raise BillingError(f"The plan {plan.name} is not in sync with Stripe.")
+        raise BillingError(
+            gettext("The plan %(plan)s is not in sync with Stripe.") % {"plan": plan.name}
+        )
     try:
         return gateway.proration_preview(
             subscription_id=subscription.stripe_subscription_id, price_id=plan.stripe_price_id
         )
     except (gateway.TransientStripeError, gateway.PermanentStripeError) as error:
-        raise BillingError(f"Stripe gave no preview: {error}") from error
+        raise BillingError(
+            gettext("Stripe gave no preview: %(error)s") % {"error": error}
+        ) from error
 
 
 def subscription_plan_change(
@@ -403,11 +420,15 @@ def subscription_plan_change(
 ) -> Subscription:
     """Move the subscription to ``plan`` now; Stripe prorates the rest of the period."""
     if subscription.status not in Subscription.ENTITLED:
-        raise BillingError("Only a running subscription can change plan.")
+        raise BillingError(gettext("Only a running subscription can change plan."))
     if plan.pk == subscription.plan_id:
-        raise BillingError(f"The subscription is already on {plan.name}.")
+        raise BillingError(
+            gettext("The subscription is already on %(plan)s.") % {"plan": plan.name}
+        )
     if not plan.in_sync:
-        raise BillingError(f"The plan {plan.name} is not in sync with Stripe.")
+        raise BillingError(
+            gettext("The plan %(plan)s is not in sync with Stripe.") % {"plan": plan.name}
+        )
     try:
         gateway.subscription_price_change(
             subscription_id=subscription.stripe_subscription_id,
@@ -417,8 +438,11 @@ def subscription_plan_change(
         )
     except gateway.TransientStripeError as error:
         raise BillingError(
-            f"Stripe's answer was lost ({error}): the change may have been made; Stripe's "
-            "webhook will show the plan it is on. Look again before trying again."
+            gettext(
+                "Stripe's answer was lost (%(error)s): the change may have been made; Stripe's "
+                "webhook will show the plan it is on. Look again before trying again."
+            )
+            % {"error": error}
         ) from error
     except gateway.PermanentStripeError as error:
         raise BillingError(f"Stripe refused the change: {error}") from error

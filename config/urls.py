@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from core import staff_views
 from core import views as core_views
@@ -8,7 +9,7 @@ from support import pilot_setup
 
 admin.site.site_header = "Pilot Ops"
 admin.site.site_title = "Pilot Ops"
-admin.site.index_title = "Back office"
+admin.site.index_title = _("Back office")
 admin.site.login_form = StaffLoginForm
 
 urlpatterns = [

@@ -1,3 +1,4 @@
+import re
 from collections.abc import Callable
 
 from axes.admin import AccessAttemptAdmin
@@ -6,6 +7,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.forms import ReadOnlyPasswordHashWidget, UserChangeForm
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
@@ -16,6 +18,8 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from core import outbox
 from core.csv_export import csv_response
@@ -123,6 +127,37 @@ class MaintenanceStepAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
+# The details the security code writes, put in words of the reader's language when read.
+SECURITY_DETAILS = {
+    "superuser granted": _("superuser granted"),
+    "superuser taken away": _("superuser taken away"),
+    "refused while locked out": _("refused while locked out"),
+    "wrong second-factor code": _("wrong second-factor code"),
+}
+_FAILURES = re.compile(r"^after (\d+) failure\(s\)$")
+_CHANGES = re.compile(r"^(?:added: (?P<added>.*?))?(?:; )?(?:removed: (?P<removed>.*))?$")
+
+
+def security_detail_text(detail: str) -> str:
+    """A security event's detail in the reader's language; names (groups, permissions) as held."""
+    if detail in SECURITY_DETAILS:
+        return str(SECURITY_DETAILS[detail])
+    if match := _FAILURES.match(detail):
+        count = int(match.group(1))
+        return ngettext("after %(count)d failure", "after %(count)d failures", count) % {
+            "count": count
+        }
+    match = _CHANGES.match(detail)
+    if detail and match and (match.group("added") or match.group("removed")):
+        parts = []
+        if match.group("added"):
+            parts.append(gettext("added: %(names)s") % {"names": match.group("added")})
+        if match.group("removed"):
+            parts.append(gettext("removed: %(names)s") % {"names": match.group("removed")})
+        return "; ".join(parts)
+    return detail
+
+
 @admin.register(SecurityEvent)
 class SecurityEventAdmin(ReadOnlyAdmin):
     """The security page: sign-in failures, lockouts, second factors, staff and permission changes.
@@ -130,12 +165,17 @@ class SecurityEventAdmin(ReadOnlyAdmin):
     For operators only (superusers), whatever a group's permissions say.
     """
 
-    list_display = ("created_at", "kind", "username", "user", "actor", "detail")
+    list_display = ("created_at", "kind", "username", "user", "actor", "detail_text")
     list_filter = ("kind", "created_at")
     list_select_related = ("user", "actor")
     search_fields = ("username",)
-    readonly_fields = ("created_at", "kind", "username", "user", "actor", "client_hash", "detail")
+    fields = ("created_at", "kind", "username", "user", "actor", "client_hash", "detail_text")
+    readonly_fields = fields
     show_full_result_count = False
+
+    @admin.display(description=_("detail"))
+    def detail_text(self, event: SecurityEvent) -> str:
+        return security_detail_text(event.detail)
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.is_active and request.user.is_superuser
@@ -160,8 +200,29 @@ def _change_detail(before: set[str], after: set[str]) -> str:
     )
 
 
+class PasswordSummaryWidget(ReadOnlyPasswordHashWidget):
+    """A password's algorithm and work factor, without pieces of its salt and hash."""
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        hidden = {gettext("salt"), gettext("hash")}
+        context["summary"] = [
+            entry for entry in context["summary"] if str(entry["label"]) not in hidden
+        ]
+        return context
+
+
+class StaffUserChangeForm(UserChangeForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "password" in self.fields:
+            self.fields["password"].widget = PasswordSummaryWidget()
+
+
 class StaffUserAdmin(UserAdmin):
     """Django's user admin; every new staff account and change of rights is a security event."""
+
+    form = StaffUserChangeForm
 
     def save_model(self, request, obj, form, change):
         before = (
@@ -275,8 +336,8 @@ class EventInline(ReadOnlyInlineMixin, GenericTabularInline):
     ct_fk_field = "subject_id"
     fields = ("created_at", "action", "message", "actor")
     readonly_fields = fields
-    verbose_name = "history event"
-    verbose_name_plural = "history"
+    verbose_name = _("history event")
+    verbose_name_plural = _("history")
     classes = ("collapse",)
 
     def get_queryset(self, request):
@@ -318,11 +379,18 @@ def report_errors(request: HttpRequest, error: ValidationError) -> None:
 
 
 def run_for_each(
-    request: HttpRequest, queryset: QuerySet, service: Callable, *, keyword: str, done: str
+    request: HttpRequest,
+    queryset: QuerySet,
+    service: Callable,
+    *,
+    keyword: str,
+    done: str | Callable[[int], str],
 ) -> None:
     """Call ``service(<keyword>=row)`` for every selected row.
 
     One message sums up the successes; each failure gets its own readable one.
+    ``done`` is either the words after the count, or a function that writes the
+    whole message for a count (to translate it with ``ngettext``).
     """
     succeeded = 0
     for obj in queryset:
@@ -333,7 +401,7 @@ def run_for_each(
         else:
             succeeded += 1
     if succeeded:
-        messages.success(request, f"{succeeded} {done}.")
+        messages.success(request, done(succeeded) if callable(done) else f"{succeeded} {done}.")
 
 
 class SingletonAdmin(admin.ModelAdmin):
@@ -512,11 +580,11 @@ class MessageAdmin(ContactDataAdminMixin, ServiceWrittenAdmin):
     paginator = CappedCountPaginator
     actions = ("resend",)
 
-    @admin.display(description="recipient")
+    @admin.display(description=_("recipient"))
     def masked_recipient(self, message: Message) -> str:
-        return mask_recipient(message.recipient) if message.recipient else "— (purged)"
+        return mask_recipient(message.recipient) if message.recipient else gettext("— (purged)")
 
-    @admin.display(description="text")
+    @admin.display(description=_("text"))
     def text(self, message: Message) -> str:
         return message.body
 
@@ -546,7 +614,7 @@ class MessageAdmin(ContactDataAdminMixin, ServiceWrittenAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return obj is None and request.user.is_superuser
 
-    @admin.action(description="Send selected messages again", permissions=["change"])
+    @admin.action(description=_("Send selected messages again"), permissions=["change"])
     def resend(self, request, queryset):
         done = 0
         for message in queryset:
@@ -557,7 +625,15 @@ class MessageAdmin(ContactDataAdminMixin, ServiceWrittenAdmin):
             else:
                 done += 1
         if done:
-            messages.success(request, f"{done} message(s) queued to be sent again.")
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d message queued to be sent again.",
+                    "%(count)d messages queued to be sent again.",
+                    done,
+                )
+                % {"count": done},
+            )
 
 
 # ------------------------------------------------------------------------------
@@ -579,8 +655,8 @@ class FullTextSearchMixin:
     @property
     def search_help_text(self) -> str:
         if connection.vendor == "postgresql":
-            return "Finds every word, or the start of it, in Swedish or English."
-        return f"Searches the newest {SQLITE_SEARCH_ROWS:,} rows."
+            return gettext("Finds every word, or the start of it, in Swedish or English.")
+        return gettext("Searches the newest %(count)s rows.") % {"count": f"{SQLITE_SEARCH_ROWS:,}"}
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -639,16 +715,30 @@ class DeadLetterAdmin(ServiceWrittenAdmin):
     show_full_result_count = False
     inlines = (EventInline,)
 
-    @admin.display(description="error")
+    @admin.display(description=_("error"))
     def short_error(self, obj: DeadLetter) -> str:
         return obj.error.splitlines()[0][:120] if obj.error else ""
 
-    @admin.action(description="Requeue: run the task again", permissions=["change"])
+    @admin.action(description=_("Requeue: run the task again"), permissions=["change"])
     def requeue(self, request, queryset):
-        run_for_each(request, queryset, dead_letter_requeue, keyword="dead_letter", done="requeued")
+        run_for_each(
+            request,
+            queryset,
+            dead_letter_requeue,
+            keyword="dead_letter",
+            done=lambda count: (
+                ngettext("%(count)d requeued.", "%(count)d requeued.", count) % {"count": count}
+            ),
+        )
 
-    @admin.action(description="Discard: do not run the task again", permissions=["change"])
+    @admin.action(description=_("Discard: do not run the task again"), permissions=["change"])
     def discard(self, request, queryset):
         run_for_each(
-            request, queryset, dead_letter_discard, keyword="dead_letter", done="discarded"
+            request,
+            queryset,
+            dead_letter_discard,
+            keyword="dead_letter",
+            done=lambda count: (
+                ngettext("%(count)d discarded.", "%(count)d discarded.", count) % {"count": count}
+            ),
         )

@@ -4,13 +4,16 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class TimeStampedModel(models.Model):
     """The base of every Pilot Ops model: when a row was made and last changed."""
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         abstract = True
@@ -25,17 +28,23 @@ class Heartbeat(models.Model):
     """
 
     class Source(models.TextChoices):
-        BEAT = "beat", "Celery beat"
+        BEAT = "beat", _("Celery beat")
 
-    source = models.CharField(max_length=32, choices=Source.choices, primary_key=True)
-    last_seen_at = models.DateTimeField()
-    beats = models.PositiveBigIntegerField(default=0, help_text="Heartbeats received so far.")
+    source = models.CharField(_("source"), max_length=32, choices=Source.choices, primary_key=True)
+    last_seen_at = models.DateTimeField(_("last seen at"))
+    beats = models.PositiveBigIntegerField(
+        _("beats"), default=0, help_text=_("Heartbeats received so far.")
+    )
 
     class Meta:
-        verbose_name = "heartbeat"
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
 
     def __str__(self) -> str:
-        return f"{self.get_source_display()} at {self.last_seen_at:%Y-%m-%d %H:%M:%S %Z}"
+        return gettext("%(source)s at %(at)s") % {
+            "source": self.get_source_display(),
+            "at": f"{self.last_seen_at:%Y-%m-%d %H:%M:%S %Z}",
+        }
 
 
 class Event(models.Model):
@@ -48,23 +57,25 @@ class Event(models.Model):
     subject_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
     subject_id = models.PositiveBigIntegerField()
     subject = GenericForeignKey("subject_type", "subject_id")
-    action = models.CharField(max_length=50)
-    message = models.CharField(max_length=500)
+    action = models.CharField(_("action"), max_length=50)
+    message = models.CharField(_("message"), max_length=500)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Who made the change; empty when the system did.",
+        verbose_name=_("actor"),
+        help_text=_("Who made the change; empty when the system did."),
     )
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["subject_type", "subject_id", "-created_at"])]
-        verbose_name = "history event"
+        verbose_name = _("history event")
+        verbose_name_plural = _("history events")
 
     def __str__(self) -> str:
         return f"{self.action}: {self.message}"
@@ -82,30 +93,36 @@ class MaintenanceRun(models.Model):
     """
 
     class Outcome(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        OK = "ok", "OK"
-        ERROR = "error", "Error"
-        ABANDONED = "abandoned", "Abandoned"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        OK = "ok", _("OK")
+        ERROR = "error", _("Error")
+        ABANDONED = "abandoned", _("Abandoned")
 
-    job = models.CharField(max_length=50, db_index=True)
-    run_key = models.CharField(max_length=40, blank=True)
+    job = models.CharField(_("job"), max_length=50, db_index=True)
+    run_key = models.CharField(_("run key"), max_length=40, blank=True)
     lease = models.CharField(
-        max_length=150, blank=True, help_text="The lease this run holds while it runs."
+        _("lease"),
+        max_length=150,
+        blank=True,
+        help_text=_("The lease this run holds while it runs."),
     )
-    started_at = models.DateTimeField(default=timezone.now, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
-    summary = models.CharField(max_length=500, blank=True)
-    counts = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.RUNNING
+    )
+    summary = models.CharField(_("summary"), max_length=500, blank=True)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Who asked for this run from the admin; empty for scheduled runs.",
+        verbose_name=_("requested by"),
+        help_text=_("Who asked for this run from the admin; empty for scheduled runs."),
     )
 
     class Meta:
@@ -118,9 +135,12 @@ class MaintenanceRun(models.Model):
                 name="core_maintenancerun_one_live_run_per_key",
             )
         ]
+        verbose_name = _("maintenance run")
+        verbose_name_plural = _("maintenance runs")
 
     def __str__(self) -> str:
-        return f"{self.job} {self.run_key or self.started_at.isoformat()} {self.outcome}"
+        started = self.run_key or self.started_at.isoformat()
+        return f"{self.job} {started} {self.get_outcome_display().lower()}"
 
 
 class MaintenanceStep(models.Model):
@@ -131,17 +151,27 @@ class MaintenanceStep(models.Model):
     and skips that piece.
     """
 
-    key = models.CharField(max_length=200, unique=True)
+    key = models.CharField(_("key"), max_length=200, unique=True)
     run = models.ForeignKey(
-        MaintenanceRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="steps"
+        MaintenanceRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="steps",
+        verbose_name=_("run"),
     )
-    done_at = models.DateTimeField(default=timezone.now, db_index=True)
+    done_at = models.DateTimeField(_("done at"), default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-done_at"]
+        verbose_name = _("maintenance step")
+        verbose_name_plural = _("maintenance steps")
 
     def __str__(self) -> str:
-        return f"{self.key} done at {self.done_at.isoformat()}"
+        return gettext("%(key)s done at %(at)s") % {
+            "key": self.key,
+            "at": date_format(timezone.localtime(self.done_at), "DATETIME_FORMAT"),
+        }
 
 
 class Lease(models.Model):
@@ -159,10 +189,15 @@ class Lease(models.Model):
     expires_at = models.DateTimeField()
 
     class Meta:
-        verbose_name = "lease"
+        verbose_name = _("lease")
+        verbose_name_plural = _("leases")
 
     def __str__(self) -> str:
-        return f"{self.name} held by {self.holder} until {self.expires_at.isoformat()}"
+        return gettext("%(name)s held by %(holder)s until %(until)s") % {
+            "name": self.name,
+            "holder": self.holder,
+            "until": self.expires_at.isoformat(),
+        }
 
 
 class Message(TimeStampedModel):
@@ -176,45 +211,56 @@ class Message(TimeStampedModel):
     """
 
     class Channel(models.TextChoices):
-        EMAIL = "email", "E-mail"
-        SMS = "sms", "SMS"
-        SLACK = "slack", "Slack"
+        EMAIL = "email", _("E-mail")
+        SMS = "sms", _("SMS")
+        SLACK = "slack", _("Slack")
 
     # The text can hold a claim link: as private as the address it goes to.
     CONTACT_FIELDS = ("recipient", "body")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to send"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        UNKNOWN = "unknown", "Answer lost: being settled"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Waiting to send")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        UNKNOWN = "unknown", _("Answer lost: being settled")
+        FAILED = "failed", _("Failed")
 
-    channel = models.CharField(max_length=10, choices=Channel.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     purpose = models.CharField(
-        max_length=50, help_text="What the message is for, e.g. reward_claim, sla_alert."
+        _("purpose"),
+        max_length=50,
+        help_text=_("What the message is for, e.g. reward_claim, sla_alert."),
     )
     recipient = models.CharField(
+        _("recipient"),
         max_length=254,
-        help_text="E-mail address, E.164 number, or the Slack member mentioned ('channel': none).",
+        help_text=_(
+            "E-mail address, E.164 number, or the Slack member mentioned ('channel': none)."
+        ),
     )
     recipient_hash = models.CharField(
-        max_length=64, db_index=True, help_text="Keyed hash of the recipient: kept after purging."
+        _("recipient hash"),
+        max_length=64,
+        db_index=True,
+        help_text=_("Keyed hash of the recipient: kept after purging."),
     )
-    subject = models.CharField(max_length=255, blank=True)
-    body = models.TextField(blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    body = models.TextField(_("body"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
     reference = models.CharField(
+        _("reference"),
         max_length=255,
         blank=True,
-        help_text="The e-mail's Message-ID (kept for every resend), or the SMS gateway's id.",
+        help_text=_("The e-mail's Message-ID (kept for every resend), or the SMS gateway's id."),
     )
-    anonymised_at = models.DateTimeField(null=True, blank=True)
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -225,6 +271,8 @@ class Message(TimeStampedModel):
                 name="core_message_sent_has_sent_at",
             )
         ]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.pk} ({self.get_status_display().lower()})"
@@ -275,19 +323,22 @@ class SecurityEvent(models.Model):
     """
 
     class Kind(models.TextChoices):
-        LOGIN_FAILED = "login_failed", "Failed sign-in"
-        LOCKED_OUT = "locked_out", "Locked out"
-        UNLOCKED = "unlocked", "Unlocked"
-        SECOND_FACTOR_ADDED = "second_factor_added", "Second factor added"
-        SECOND_FACTOR_REMOVED = "second_factor_removed", "Second factor removed"
-        BACKUP_CODES_ISSUED = "backup_codes_issued", "Backup codes issued"
-        STAFF_ADDED = "staff_added", "New staff account"
-        GROUPS_CHANGED = "groups_changed", "Groups changed"
-        PERMISSIONS_CHANGED = "permissions_changed", "Permissions changed"
+        LOGIN_FAILED = "login_failed", _("Failed sign-in")
+        LOCKED_OUT = "locked_out", _("Locked out")
+        UNLOCKED = "unlocked", _("Unlocked")
+        SECOND_FACTOR_ADDED = "second_factor_added", _("Second factor added")
+        SECOND_FACTOR_REMOVED = "second_factor_removed", _("Second factor removed")
+        BACKUP_CODES_ISSUED = "backup_codes_issued", _("Backup codes issued")
+        STAFF_ADDED = "staff_added", _("New staff account")
+        GROUPS_CHANGED = "groups_changed", _("Groups changed")
+        PERMISSIONS_CHANGED = "permissions_changed", _("Permissions changed")
 
-    kind = models.CharField(max_length=40, choices=Kind.choices, db_index=True)
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices, db_index=True)
     username = models.CharField(
-        max_length=150, blank=True, help_text="The account it concerns, as typed at sign-in."
+        _("username"),
+        max_length=150,
+        blank=True,
+        help_text=_("The account it concerns, as typed at sign-in."),
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -295,6 +346,7 @@ class SecurityEvent(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="security_events",
+        verbose_name=_("user"),
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -302,17 +354,20 @@ class SecurityEvent(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="security_events_made",
+        verbose_name=_("actor"),
     )
     client_hash = models.CharField(
-        max_length=64, blank=True, help_text="Salted hash of the address."
+        _("client hash"), max_length=64, blank=True, help_text=_("Salted hash of the address.")
     )
-    detail = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["kind", "-created_at"])]
         permissions = [("view_contact_data", "Can view contact data (e-mail, phone)")]
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.username or '-'}"
@@ -327,16 +382,20 @@ class WorkerHeartbeat(models.Model):
     row goes stale after ``WORKER_HEARTBEAT_MAX_AGE_SECONDS``.
     """
 
-    hostname = models.CharField(max_length=200, primary_key=True)
-    started_at = models.DateTimeField()
-    last_seen_at = models.DateTimeField()
+    hostname = models.CharField(_("hostname"), max_length=200, primary_key=True)
+    started_at = models.DateTimeField(_("started at"))
+    last_seen_at = models.DateTimeField(_("last seen at"))
 
     class Meta:
         ordering = ["hostname"]
-        verbose_name = "worker heartbeat"
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
 
     def __str__(self) -> str:
-        return f"{self.hostname} at {self.last_seen_at:%Y-%m-%d %H:%M:%S %Z}"
+        return gettext("%(source)s at %(at)s") % {
+            "source": self.hostname,
+            "at": f"{self.last_seen_at:%Y-%m-%d %H:%M:%S %Z}",
+        }
 
 
 class DeadLetter(TimeStampedModel):
@@ -347,35 +406,45 @@ class DeadLetter(TimeStampedModel):
     """
 
     class Status(models.TextChoices):
-        DEAD = "dead", "Waiting for a decision"
-        REQUEUED = "requeued", "Requeued"
-        DISCARDED = "discarded", "Discarded"
+        DEAD = "dead", _("Waiting for a decision")
+        REQUEUED = "requeued", _("Requeued")
+        DISCARDED = "discarded", _("Discarded")
 
-    task_name = models.CharField(max_length=200, db_index=True)
-    task_id = models.CharField(max_length=64, unique=True)
-    arguments = models.JSONField(default=dict, blank=True)
+    task_name = models.CharField(_("task name"), max_length=200, db_index=True)
+    task_id = models.CharField(_("task id"), max_length=64, unique=True)
+    arguments = models.JSONField(_("arguments"), default=dict, blank=True)
     arguments_masked = models.BooleanField(
-        default=False, help_text="Contact data was masked out of the arguments."
+        _("arguments masked"),
+        default=False,
+        help_text=_("Contact data was masked out of the arguments."),
     )
-    retries = models.PositiveIntegerField(default=0)
-    error = models.TextField()
-    failed_at = models.DateTimeField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DEAD)
-    handled_at = models.DateTimeField(null=True, blank=True)
+    retries = models.PositiveIntegerField(_("retries"), default=0)
+    error = models.TextField(_("error"))
+    failed_at = models.DateTimeField(_("failed at"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DEAD
+    )
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
     handled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("handled by"),
     )
 
     class Meta:
         ordering = ["-failed_at", "-id"]
         indexes = [models.Index(fields=["status", "-failed_at"])]
+        verbose_name = _("dead letter")
+        verbose_name_plural = _("dead letters")
 
     def __str__(self) -> str:
-        return f"{self.task_name} failed at {self.failed_at:%Y-%m-%d %H:%M:%S %Z}"
+        return gettext("%(task)s failed at %(at)s") % {
+            "task": self.task_name,
+            "at": f"{self.failed_at:%Y-%m-%d %H:%M:%S %Z}",
+        }
 
 
 class StaffProfile(models.Model):
@@ -390,11 +459,15 @@ class StaffProfile(models.Model):
         on_delete=models.CASCADE,
         primary_key=True,
         related_name="staff_profile",
+        verbose_name=_("user"),
     )
-    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.ENGLISH
+    )
 
     class Meta:
-        verbose_name = "staff profile"
+        verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
 
     def __str__(self) -> str:
-        return f"Profile of {self.user}"
+        return gettext("Profile of %(user)s") % {"user": self.user}

@@ -23,6 +23,7 @@ from django.db.models import Count
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django_otp import devices_for_user, match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -135,7 +136,7 @@ class StaffLoginForm(AdminAuthenticationForm):
     """The admin's sign-in: password, then the code of the account's second factor if it has one."""
 
     otp_token = forms.CharField(
-        label="Code from your authenticator app (or a backup code)",
+        label=_("Code from your authenticator app (or a backup code)"),
         required=False,
         max_length=16,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
@@ -148,7 +149,7 @@ class StaffLoginForm(AdminAuthenticationForm):
         token = self.cleaned_data.get("otp_token", "").replace(" ", "")
         if not token:
             raise forms.ValidationError(
-                "Enter the code from your authenticator app.", code="otp_required"
+                _("Enter the code from your authenticator app."), code="otp_required"
             )
         device = match_token(user, token)
         if device is None:
@@ -159,7 +160,7 @@ class StaffLoginForm(AdminAuthenticationForm):
                 detail="wrong second-factor code",
             )
             raise forms.ValidationError(
-                "That code is not right or has expired.", code="otp_invalid"
+                _("That code is not right or has expired."), code="otp_invalid"
             )
         user.otp_device = device  # django-otp marks the session verified at login
 

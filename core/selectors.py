@@ -89,6 +89,21 @@ def staff_emails(group: str) -> list[str]:
     )
 
 
+def staff_emails_by_language(group: str) -> dict[str, list[str]]:
+    """``staff_emails(group)`` by the language each chose for the back office (else the default)."""
+    users = (
+        get_user_model()
+        .objects.filter(groups__name=group, is_active=True)
+        .exclude(email="")
+        .values_list("email", "staff_profile__language")
+        .order_by("email")
+    )
+    by_language: dict[str, list[str]] = {}
+    for email, language in users:
+        by_language.setdefault(language or settings.LANGUAGE_CODE, []).append(email)
+    return by_language
+
+
 # ------------------------------------------------------------------------------
 # The whole picture
 # ------------------------------------------------------------------------------

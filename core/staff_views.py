@@ -7,6 +7,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
@@ -18,7 +20,7 @@ from core.models import StaffProfile
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label="Code",
+        label=_("Code"),
         max_length=16,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
@@ -40,7 +42,7 @@ def second_factor(request):
             verified = match_token(user, code.replace(" ", ""))
             if verified is not None:
                 otp_login(request, verified)
-                messages.success(request, "Second factor checked.")
+                messages.success(request, gettext("Second factor checked."))
                 return redirect("admin:index")
         else:
             confirmed = security.second_factor_confirm(user=user, token=code, request=request)
@@ -49,10 +51,10 @@ def second_factor(request):
                 backup_codes = confirmed.backup_codes
                 device = None
         if backup_codes is None:
-            form.add_error("code", "That code is not right or has expired.")
+            form.add_error("code", gettext("That code is not right or has expired."))
     context = {
         **admin.site.each_context(request),
-        "title": "Second factor",
+        "title": gettext("Second factor"),
         "form": form,
         "has_device": has_device,
         "device": device,
@@ -65,7 +67,7 @@ def second_factor(request):
 
 class StaffLanguageForm(forms.Form):
     language = forms.ChoiceField(
-        label="Language of the back office", choices=StaffProfile.Language.choices
+        label=_("Language of the back office"), choices=StaffProfile.Language.choices
     )
 
 
@@ -83,6 +85,6 @@ def staff_language(request):
     return TemplateResponse(
         request,
         "admin/staff_language.html",
-        {**admin.site.each_context(request), "title": "Language", "form": form},
+        {**admin.site.each_context(request), "title": gettext("Language"), "form": form},
         status=400 if form.errors else 200,
     )

@@ -13,6 +13,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import ContactDataAdminMixin, EventInline, report_errors
 from core.contacts import contact_normalise
@@ -37,7 +39,7 @@ class DataRequestAdmin(ContactDataAdminMixin, admin.ModelAdmin):
     list_filter = ("status", "source")
     list_select_related = ("opened_by",)
     search_fields = ("=id",)
-    search_help_text = (
+    search_help_text = _(
         "An id, or the person's e-mail address or mobile number (matched by its hash)."
     )
     show_full_result_count = False
@@ -86,15 +88,15 @@ class DataRequestAdmin(ContactDataAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="found")
+    @admin.display(description=_("found"))
     def found_list(self, obj: DataRequest):
         return _counts(obj.found)
 
-    @admin.display(description="done")
+    @admin.display(description=_("done"))
     def done_list(self, obj: DataRequest):
         return _counts(obj.done)
 
-    @admin.display(description="kept, and why")
+    @admin.display(description=_("kept, and why"))
     def kept_list(self, obj: DataRequest):
         if not obj.kept:
             return "—"
@@ -125,7 +127,7 @@ class DataRequestAdmin(ContactDataAdminMixin, admin.ModelAdmin):
         if not request.user.has_perm("pilots.view_business"):
             raise PermissionDenied
         if paper not in papers.PAPERS or language not in papers.LANGUAGES:
-            raise Http404("There is no such paper.")
+            raise Http404(gettext("There is no such paper."))
         business = get_object_or_404(Business, pk=business_id)
         response = HttpResponse(
             papers.paper_pdf(paper, language, business=business), content_type="application/pdf"
@@ -154,7 +156,9 @@ class DataRequestAdmin(ContactDataAdminMixin, admin.ModelAdmin):
                 identity_check=form.cleaned_data["identity_check"],
                 actor=request.user,
             )
-            messages.success(request, f"Data request {data_request.pk} opened.")
+            messages.success(
+                request, gettext("Data request %(id)s opened.") % {"id": data_request.pk}
+            )
             return HttpResponseRedirect(self._change_url(data_request))
         return TemplateResponse(
             request,
@@ -162,7 +166,7 @@ class DataRequestAdmin(ContactDataAdminMixin, admin.ModelAdmin):
             {
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
-                "title": "New data subject request",
+                "title": gettext("New data subject request"),
                 "form": form,
             },
             status=400 if form.errors else 200,
@@ -207,7 +211,10 @@ class DataRequestAdmin(ContactDataAdminMixin, admin.ModelAdmin):
             except ValidationError as error:
                 report_errors(request, error)
             else:
-                messages.success(request, f"Data request {data_request.pk}: contact erased.")
+                messages.success(
+                    request,
+                    gettext("Data request %(id)s: contact erased.") % {"id": data_request.pk},
+                )
             return HttpResponseRedirect(self._change_url(data_request))
         return TemplateResponse(
             request,
@@ -215,7 +222,8 @@ class DataRequestAdmin(ContactDataAdminMixin, admin.ModelAdmin):
             {
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
-                "title": f"Erase the contact of data request {data_request.pk}?",
+                "title": gettext("Erase the contact of data request %(id)s?")
+                % {"id": data_request.pk},
                 "data_request": data_request,
                 "found": _counts(data_request.found),
             },
@@ -230,12 +238,41 @@ class DataRequestAdmin(ContactDataAdminMixin, admin.ModelAdmin):
         except ValidationError as error:
             report_errors(request, error)
         else:
-            messages.success(request, f"Data request {data_request.pk} closed.")
+            messages.success(
+                request, gettext("Data request %(id)s closed.") % {"id": data_request.pk}
+            )
         return HttpResponseRedirect(self._change_url(data_request))
 
 
+# The keys of ``found`` and ``done`` as the services store them, in the reader's language.
+KIND_LABELS = {
+    "recipients": _("reward recipients"),
+    "feedback": _("feedback"),
+    "payments": _("payments"),
+    "payouts": _("payouts"),
+    "stripe_events": _("Stripe events"),
+    "tickets": _("tickets"),
+    "ticket_events": _("ticket timeline entries"),
+    "messages": _("messages"),
+    "Stripe account references removed": _("Stripe account references removed"),
+    "reward recipients anonymised": _("reward recipients anonymised"),
+    "feedback contacts anonymised": _("feedback contacts anonymised"),
+    "feedback comments redacted": _("feedback comments redacted"),
+    "ticket reporters anonymised": _("ticket reporters anonymised"),
+    "ticket texts redacted": _("ticket texts redacted"),
+    "ticket timeline entries redacted": _("ticket timeline entries redacted"),
+    "messages purged": _("messages purged"),
+    "Stripe event payloads purged": _("Stripe event payloads purged"),
+    "messages to others redacted": _("messages to others redacted"),
+}
+
+
+def kind_label(kind: str) -> str:
+    return str(KIND_LABELS.get(kind, kind.replace("_", " ")))
+
+
 def _counts(counts: dict) -> str:
-    held = [(kind.replace("_", " "), count) for kind, count in (counts or {}).items() if count]
+    held = [(kind_label(kind), count) for kind, count in (counts or {}).items() if count]
     if not held:
-        return "nothing"
+        return gettext("nothing")
     return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", held))

@@ -18,17 +18,22 @@ def _contact(raw: str) -> Contact:
 
 class DataRequestOpenForm(forms.Form):
     contact = forms.CharField(
+        label=_("Contact"),
         max_length=254,
-        help_text="The e-mail address or mobile number the person gave.",
+        help_text=_("The e-mail address or mobile number the person gave."),
     )
     language = forms.ChoiceField(
+        label=_("Language"),
         choices=DataRequest.Language.choices,
-        help_text="The language of the export the person receives.",
+        help_text=_("The language of the export the person receives."),
     )
     identity_check = forms.CharField(
+        label=_("Identity check"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="How you checked that the person asking holds this contact "
-        "(e.g. replied from the address, read back a code sent by SMS).",
+        help_text=_(
+            "How you checked that the person asking holds this contact "
+            "(e.g. replied from the address, read back a code sent by SMS)."
+        ),
     )
 
     def clean_contact(self) -> Contact:

@@ -8,41 +8,55 @@ clears it, and the keyed hash stays so the record can be matched later.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
 
 
 class DataRequest(TimeStampedModel):
     class Source(models.TextChoices):
-        ADMIN = "admin", "Entered by staff"
-        SELF_SERVICE = "self_service", "Asked on the privacy page"
+        ADMIN = "admin", _("Entered by staff")
+        SELF_SERVICE = "self_service", _("Asked on the privacy page")
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        ERASURE_ASKED = "erasure_asked", "Erasure asked by the person"
-        ERASED = "erased", "Erased"
-        CLOSED = "closed", "Closed without erasure"
+        OPEN = "open", _("Open")
+        ERASURE_ASKED = "erasure_asked", _("Erasure asked by the person")
+        ERASED = "erased", _("Erased")
+        CLOSED = "closed", _("Closed without erasure")
 
     class Language(models.TextChoices):
-        SWEDISH = "sv", "Svenska"
-        ENGLISH = "en", "English"
+        SWEDISH = "sv", _("Svenska")
+        ENGLISH = "en", _("English")
 
     CONTACT_FIELDS = ("contact",)
 
     contact = models.CharField(
+        _("contact"),
         max_length=254,
         blank=True,
-        help_text="The e-mail address or E.164 number; cleared once erased or closed.",
+        help_text=_("The e-mail address or E.164 number; cleared once erased or closed."),
     )
-    contact_hash = models.CharField(max_length=64, db_index=True)
-    contact_masked = models.CharField(max_length=254, blank=True, editable=False)
-    language = models.CharField(max_length=2, choices=Language.choices, default=Language.SWEDISH)
-    source = models.CharField(max_length=20, choices=Source.choices, default=Source.ADMIN)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    contact_hash = models.CharField(_("contact hash"), max_length=64, db_index=True)
+    contact_masked = models.CharField(
+        _("contact masked"), max_length=254, blank=True, editable=False
+    )
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.SWEDISH
+    )
+    source = models.CharField(
+        _("source"), max_length=20, choices=Source.choices, default=Source.ADMIN
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.OPEN
+    )
     identity_check = models.TextField(
+        _("identity check"),
         blank=True,
-        help_text="How the person's identity was checked (the operator's note); for a "
-        "self-service request, the link sent to the contact proved it.",
+        help_text=_(
+            "How the person's identity was checked (the operator's note); for a "
+            "self-service request, the link sent to the contact proved it."
+        ),
     )
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -50,32 +64,46 @@ class DataRequest(TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Who entered it; empty when the person asked on the privacy page.",
+        help_text=_("Who entered it; empty when the person asked on the privacy page."),
+        verbose_name=_("opened by"),
     )
     found = models.JSONField(
-        default=dict, blank=True, help_text="What was held when it was last looked up, by kind."
+        _("found"),
+        default=dict,
+        blank=True,
+        help_text=_("What was held when it was last looked up, by kind."),
     )
-    found_at = models.DateTimeField(null=True, blank=True)
-    erasure_asked_at = models.DateTimeField(null=True, blank=True)
-    erased_at = models.DateTimeField(null=True, blank=True)
+    found_at = models.DateTimeField(_("found at"), null=True, blank=True)
+    erasure_asked_at = models.DateTimeField(_("erasure asked at"), null=True, blank=True)
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
     erased_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("erased by"),
     )
-    done = models.JSONField(default=dict, blank=True, help_text="What erasing changed, by kind.")
+    done = models.JSONField(
+        _("done"), default=dict, blank=True, help_text=_("What erasing changed, by kind.")
+    )
     kept = models.JSONField(
-        default=list, blank=True, help_text="What was kept after erasing, and the reason."
+        _("kept"),
+        default=list,
+        blank=True,
+        help_text=_("What was kept after erasing, and the reason."),
     )
     link_used_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the self-service link was opened (it works once)."
+        _("link used at"),
+        null=True,
+        blank=True,
+        help_text=_("When the self-service link was opened (it works once)."),
     )
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = "data subject request"
+        verbose_name = _("data subject request")
+        verbose_name_plural = _("data subject requests")
         indexes = [models.Index(fields=["status", "-created_at"])]
         constraints = [
             models.CheckConstraint(
@@ -85,4 +113,7 @@ class DataRequest(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"Data request {self.pk} ({self.contact_masked})"
+        return gettext("Data request %(id)s (%(contact)s)") % {
+            "id": self.pk,
+            "contact": self.contact_masked,
+        }

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.contacts import Contact, contact_normalise
 from core.models import Message
@@ -98,7 +99,7 @@ def data_request_open(
     """Record a person's request about ``contact`` (as typed) and what is held about it."""
     normalised = contact_normalise(contact)
     if not normalised:
-        raise DataRequestError("Enter the person's e-mail address or mobile number.")
+        raise DataRequestError(_("Enter the person's e-mail address or mobile number."))
     data_request = data_request_new(
         contact=normalised,
         language=language,
@@ -119,7 +120,8 @@ def data_request_holdings(*, data_request: DataRequest) -> Holdings:
     """What is held now about the request's contact; refused once the contact is gone."""
     if not data_request.contact:
         raise DataRequestError(
-            f"Data request {data_request.pk} no longer holds the contact; open a new one."
+            _("Data request %(id)s no longer holds the contact; open a new one."),
+            params={"id": data_request.pk},
         )
     return contact_holdings(contact_of(data_request.contact))
 
@@ -254,9 +256,11 @@ def data_request_erase(
     now = now or timezone.now()
     data_request = DataRequest.objects.select_for_update().get(pk=data_request.pk)
     if data_request.status == DataRequest.Status.ERASED:
-        raise DataRequestError(f"Data request {data_request.pk} was erased already.")
+        raise DataRequestError(
+            _("Data request %(id)s was erased already."), params={"id": data_request.pk}
+        )
     if not data_request.identity_check.strip():
-        raise DataRequestError("Note how the person's identity was checked before erasing.")
+        raise DataRequestError(_("Note how the person's identity was checked before erasing."))
     holdings = data_request_holdings(data_request=data_request)
     contact: Contact = holdings.contact
     pattern = contact_pattern(contact)
@@ -301,7 +305,9 @@ def data_request_close(*, data_request: DataRequest, actor=None) -> DataRequest:
         status__in=[DataRequest.Status.OPEN, DataRequest.Status.ERASURE_ASKED],
     ).update(status=DataRequest.Status.CLOSED, contact="", updated_at=timezone.now())
     if not updated:
-        raise DataRequestError(f"Data request {data_request.pk} is not open.")
+        raise DataRequestError(
+            _("Data request %(id)s is not open."), params={"id": data_request.pk}
+        )
     data_request.refresh_from_db()
     event_record(subject=data_request, action="data_request_closed", message="Closed.", actor=actor)
     return data_request

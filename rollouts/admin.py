@@ -12,7 +12,10 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from core.admin import EventInline, report_errors
@@ -24,11 +27,22 @@ from rollouts.forms import (
     RollBackForm,
     RolloutStartForm,
 )
-from rollouts.guards import guards_read
+from rollouts.guards import BREACHED, GREEN, NOT_JUDGED, WAITING, guards_read
 from rollouts.models import Flag, Rollout
-from rollouts.selectors import flag_cohorts, flag_history, panel_rows
+from rollouts.selectors import flag_cohorts, flag_event_text, flag_history, panel_rows
 
 BUSINESSES_SHOWN = 20
+VERDICTS = {
+    GREEN: _("green"),
+    BREACHED: _("breached"),
+    WAITING: _("waiting"),
+    NOT_JUDGED: _("not judged"),
+}
+
+
+def verdict_text(reading) -> str:
+    verdict = str(VERDICTS.get(reading.verdict, reading.verdict))
+    return f"{verdict} ({reading.note})" if reading.note else verdict
 
 
 def guards_table(rollout: Rollout) -> str:
@@ -42,32 +56,47 @@ def guards_table(rollout: Rollout) -> str:
                 "—" if reading.inside is None else f"{reading.inside:.1f}",
                 "—" if reading.outside is None else f"{reading.outside:.1f}",
                 reading.limit,
-                f"{reading.verdict}{f' ({reading.note})' if reading.note else ''}",
+                verdict_text(reading),
             )
             for reading in readings
         ),
     )
     return format_html(
-        '<table class="guards"><thead><tr><th>guard</th><th>in the flag</th><th>outside</th>'
-        "<th>threshold</th><th>now</th></tr></thead><tbody>{}</tbody></table>",
+        '<table class="guards"><thead><tr><th>{}</th><th>{}</th><th>{}</th>'
+        "<th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+        gettext("guard"),
+        gettext("in the flag"),
+        gettext("outside"),
+        gettext("threshold"),
+        gettext("now"),
         rows,
     )
 
 
 def stage_text(rollout: Rollout) -> str:
     started = timezone.localtime(rollout.stage_started_at)
-    return (
-        f"stage {rollout.stage + 1} of {len(rollout.stages)} "
-        f"({rollout.current_stage['percentage']} %), since {started:%Y-%m-%d %H:%M}, "
-        f"soak {rollout.current_stage['soak_minutes']} min; plan {rollout.plan_text}"
-    )
+    return gettext(
+        "stage %(stage)d of %(stages)d (%(percentage)s %%), since %(since)s, "
+        "soak %(soak)s min; plan %(plan)s"
+    ) % {
+        "stage": rollout.stage + 1,
+        "stages": len(rollout.stages),
+        "percentage": rollout.current_stage["percentage"],
+        "since": date_format(started, "Y-m-d H:i"),
+        "soak": rollout.current_stage["soak_minutes"],
+        "plan": rollout.plan_text,
+    }
 
 
 class FlagHistoryInline(EventInline):
-    fields = ("created_at", "actor", "message")
+    fields = ("created_at", "actor", "change")
     readonly_fields = fields
     classes = ()
-    verbose_name_plural = "history (who, when, from → to: why)"
+    verbose_name_plural = _("history (who, when, from → to: why)")
+
+    @admin.display(description=_("change"))
+    def change(self, event) -> str:
+        return flag_event_text(event)
 
 
 @admin.register(Flag)
@@ -77,9 +106,9 @@ class FlagAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     inlines = (FlagHistoryInline,)
 
-    @admin.display(description="audience")
+    @admin.display(description=_("audience"))
     def audience(self, flag: Flag) -> str:
-        return ", ".join(tag.name for tag in flag.tags.all()) or "every business"
+        return ", ".join(tag.name for tag in flag.tags.all()) or gettext("every business")
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
@@ -104,34 +133,42 @@ class FlagAdmin(admin.ModelAdmin):
             fields.append("reason")
         return [*fields, "rollout", "businesses", "guards"]
 
-    @admin.display(description="environment")
+    @admin.display(description=_("environment"))
     def override(self, flag: Flag) -> str:
         forced = services.flags.override(flag.name)
         if forced is None:
-            return f"not set ({flag.override_variable})"
-        return f"{flag.override_variable}={int(forced)}: forced {'on' if forced else 'off'}"
+            return gettext("not set (%(variable)s)") % {"variable": flag.override_variable}
+        setting = f"{flag.override_variable}={int(forced)}"
+        if forced:
+            return gettext("%(setting)s: forced on") % {"setting": setting}
+        return gettext("%(setting)s: forced off") % {"setting": setting}
 
     def _running(self, flag: Flag) -> Rollout | None:
         return flag.rollouts.filter(status=Rollout.Status.RUNNING).first()
 
-    @admin.display(description="rollout")
+    @admin.display(description=_("rollout"))
     def rollout(self, flag: Flag) -> str:
         running = self._running(flag)
         if running is None:
-            return "none running"
+            return gettext("none running")
         url = reverse("admin:rollouts_rollout_change", args=[running.pk])
         return format_html('<a href="{}">{}</a>', url, stage_text(running))
 
-    @admin.display(description="businesses it is on for")
+    @admin.display(description=_("businesses it is on for"))
     def businesses(self, flag: Flag) -> str:
         inside = flag_cohorts(flag).inside
+        if not inside:
+            return gettext("none")
         names = ", ".join(b.name for b in inside[:BUSINESSES_SHOWN])
-        more = (
-            f" and {len(inside) - BUSINESSES_SHOWN} more" if len(inside) > BUSINESSES_SHOWN else ""
-        )
-        return f"{len(inside)}: {names}{more}" if inside else "none"
+        if len(inside) > BUSINESSES_SHOWN:
+            return gettext("%(count)d: %(names)s and %(more)d more") % {
+                "count": len(inside),
+                "names": names,
+                "more": len(inside) - BUSINESSES_SHOWN,
+            }
+        return f"{len(inside)}: {names}"
 
-    @admin.display(description="guards")
+    @admin.display(description=_("guards"))
     def guards(self, flag: Flag) -> str:
         running = self._running(flag)
         return guards_table(running) if running else "—"
@@ -207,13 +244,13 @@ class FlagAdmin(admin.ModelAdmin):
             except ValidationError as error:
                 report_errors(request, error)
             else:
-                names = ", ".join(flag.name for flag in rolled) or "nothing was on"
-                messages.success(request, f"Rolled back: {names}.")
+                names = ", ".join(flag.name for flag in rolled) or gettext("nothing was on")
+                messages.success(request, gettext("Rolled back: %(names)s.") % {"names": names})
                 return HttpResponseRedirect(reverse("admin:rollouts_flag_changelist"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Roll everything back",
+            "title": gettext("Roll everything back"),
             "form": form,
             "flags_on": Flag.objects.exclude(state=Flag.State.OFF).order_by("name"),
             "running": Rollout.objects.filter(status=Rollout.Status.RUNNING).select_related("flag"),
@@ -240,13 +277,20 @@ class RolloutAdmin(admin.ModelAdmin):
         "incident",
     )
 
-    @admin.display(description="stage")
+    @admin.display(description=_("stage"))
     def stage_now(self, rollout: Rollout) -> str:
         if rollout.status != Rollout.Status.RUNNING:
-            return f"ended at stage {rollout.stage + 1} of {len(rollout.stages)}"
+            return gettext("ended at stage %(stage)d of %(stages)d") % {
+                "stage": rollout.stage + 1,
+                "stages": len(rollout.stages),
+            }
         return stage_text(rollout)
 
-    @admin.display(description="guards")
+    @admin.display(description=_("plan"))
+    def plan_text(self, rollout: Rollout) -> str:
+        return rollout.plan_text
+
+    @admin.display(description=_("guards"))
     def guards(self, rollout: Rollout) -> str:
         return guards_table(rollout) if rollout.status == Rollout.Status.RUNNING else "—"
 
@@ -305,16 +349,20 @@ class RolloutAdmin(admin.ModelAdmin):
                 flag=rollout.flag, reason=form.cleaned_data["reason"], actor=request.user
             )
             if incident is None:
-                messages.warning(request, f"{rollout.flag.name} was already off.")
+                messages.warning(
+                    request, gettext("%(flag)s was already off.") % {"flag": rollout.flag.name}
+                )
             else:
                 messages.success(
-                    request, f"{rollout.flag.name} rolled back; incident {incident.reference}."
+                    request,
+                    gettext("%(flag)s rolled back; incident %(incident)s.")
+                    % {"flag": rollout.flag.name, "incident": incident.reference},
                 )
             return HttpResponseRedirect(reverse("admin:rollouts_rollout_change", args=[pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"Roll {rollout.flag.name} back",
+            "title": gettext("Roll %(flag)s back") % {"flag": rollout.flag.name},
             "form": form,
             "flags_on": [rollout.flag],
             "running": [rollout],

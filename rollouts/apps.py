@@ -1,11 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RolloutsConfig(AppConfig):
     """Feature flags for businesses, and staged rollouts guarded by the cafés' own figures."""
 
     name = "rollouts"
-    verbose_name = "Feature rollouts"
+    verbose_name = _("Feature rollouts")
 
     def ready(self) -> None:
         from core import flags

@@ -3,6 +3,7 @@
 import re
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from rollouts.models import MAX_STAGES, Flag, Rollout, validate_stages
 
@@ -23,13 +24,17 @@ def plan_parse(text: str) -> list[dict]:
     """Read "10% 1h, 50% 2h, 100% 4h" into stages; ValidationError when unreadable."""
     parts = [part for part in re.split(r"[,;\n→]+", text) if part.strip()]
     if not 1 <= len(parts) <= MAX_STAGES:
-        raise forms.ValidationError(f"Give 1 to {MAX_STAGES} stages, e.g. 10% 1h, 50% 2h, 100% 4h.")
+        raise forms.ValidationError(
+            _("Give 1 to %(max)d stages, e.g. 10%% 1h, 50%% 2h, 100%% 4h."),
+            params={"max": MAX_STAGES},
+        )
     stages = []
     for part in parts:
         match = _STAGE.match(part)
         if not match:
             raise forms.ValidationError(
-                f"“{part.strip()[:40]}” is not a stage like “10% 1h” (soak in m, h or d)."
+                _("“%(part)s” is not a stage like “10%% 1h” (soak in m, h or d)."),
+                params={"part": part.strip()[:40]},
             )
         percentage, amount, unit = match.groups()
         stages.append(
@@ -43,8 +48,9 @@ class FlagChangeForm(forms.ModelForm):
     """A flag's settings; the reason goes into its history."""
 
     reason = forms.CharField(
+        label=_("Reason"),
         max_length=300,
-        help_text="Why it changes: kept in the flag's history with your name.",
+        help_text=_("Why it changes: kept in the flag's history with your name."),
     )
 
     class Meta:
@@ -56,8 +62,10 @@ class FlagChangeForm(forms.ModelForm):
         running = Rollout.objects.filter(flag=self.instance, status=Rollout.Status.RUNNING)
         if {"state", "tags", "percentage"} & set(self.changed_data) and running.exists():
             raise forms.ValidationError(
-                "This flag is being rolled out: roll the rollout back, or let it finish, "
-                "before changing its state, tags or percentage."
+                _(
+                    "This flag is being rolled out: roll the rollout back, or let it finish, "
+                    "before changing its state, tags or percentage."
+                )
             )
         return cleaned
 
@@ -70,9 +78,12 @@ class FlagAddForm(forms.ModelForm):
 
 class RolloutStartForm(forms.ModelForm):
     plan = forms.CharField(
+        label=_("Plan"),
         initial="10% 1h, 50% 2h, 100% 4h",
-        help_text="Stages with their soak times (m, h, d), e.g. 10% 1h, 50% 2h, 100% 4h. "
-        "The percentages are of the flag's audience: its tags, or every business.",
+        help_text=_(
+            "Stages with their soak times (m, h, d), e.g. 10% 1h, 50% 2h, 100% 4h. "
+            "The percentages are of the flag's audience: its tags, or every business."
+        ),
     )
 
     class Meta:
@@ -88,5 +99,7 @@ class RolloutStartForm(forms.ModelForm):
 
 class RollBackForm(forms.Form):
     reason = forms.CharField(
-        max_length=300, help_text="Why: it goes into the history, the incident and the e-mail."
+        label=_("Reason"),
+        max_length=300,
+        help_text=_("Why: it goes into the history, the incident and the e-mail."),
     )

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from core import flags
 from pilots.selectors import DayFigures, business_figures
 from rollouts.models import Rollout
@@ -29,7 +32,7 @@ NOT_JUDGED = "not judged"  # too little to compare: does not hold promotion back
 
 @dataclass(frozen=True)
 class GuardReading:
-    name: str
+    name: str  # (lazy) translated: shown in the language of the page
     inside: float | None
     outside: float | None
     limit: str
@@ -42,8 +45,18 @@ class GuardReading:
 
     def describe(self) -> str:
         shown = "—" if self.inside is None else f"{self.inside:.1f}"
-        against = "" if self.outside is None else f" against {self.outside:.1f} outside"
-        return f"{self.name} {shown}{against} ({self.limit})"
+        if self.outside is None:
+            return gettext("%(guard)s %(inside)s (%(limit)s)") % {
+                "guard": self.name,
+                "inside": shown,
+                "limit": self.limit,
+            }
+        return gettext("%(guard)s %(inside)s against %(outside).1f outside (%(limit)s)") % {
+            "guard": self.name,
+            "inside": shown,
+            "outside": self.outside,
+            "limit": self.limit,
+        }
 
 
 def _error_rate(rollout: Rollout, *, now: datetime) -> GuardReading:
@@ -51,21 +64,28 @@ def _error_rate(rollout: Rollout, *, now: datetime) -> GuardReading:
     since = rollout.stage_started_at.replace(second=0, microsecond=0)
     figures = flags.request_figures(rollout.flag.name, since=since, until=now)
     on, off = figures[flags.VARIANT_ON], figures[flags.VARIANT_OFF]
-    limit = f"at most {rollout.max_error_rate} %"
+    limit = gettext("at most %(rate)s %%") % {"rate": rollout.max_error_rate}
+    name = _("Error rate")
     if on.error_rate is None and not rollout.min_requests:
-        return GuardReading("Error rate", None, off.error_rate, limit, NOT_JUDGED, "no requests")
+        return GuardReading(name, None, off.error_rate, limit, NOT_JUDGED, gettext("no requests"))
     if on.requests < rollout.min_requests:
         return GuardReading(
-            "Error rate",
+            name,
             on.error_rate,
             off.error_rate,
             limit,
             WAITING,
-            f"{on.requests} of {rollout.min_requests} requests needed",
+            gettext("%(requests)d of %(needed)d requests needed")
+            % {"requests": on.requests, "needed": rollout.min_requests},
         )
     verdict = BREACHED if Decimal(str(on.error_rate)) > rollout.max_error_rate else GREEN
     return GuardReading(
-        "Error rate", on.error_rate, off.error_rate, limit, verdict, f"{on.requests} requests"
+        name,
+        on.error_rate,
+        off.error_rate,
+        limit,
+        verdict,
+        gettext("%(requests)d requests") % {"requests": on.requests},
     )
 
 
@@ -76,11 +96,16 @@ def _compare(
     max_drop: Decimal,
     *,
     enough: bool,
-    unit: str,
+    points: bool,
 ) -> GuardReading:
-    limit = f"at most {max_drop}{unit} below outside"
+    if points:
+        limit = gettext("at most %(drop)s points below outside") % {"drop": max_drop}
+    else:
+        limit = gettext("at most %(drop)s below outside") % {"drop": max_drop}
     if not enough or inside is None or outside is None:
-        return GuardReading(name, inside, outside, limit, NOT_JUDGED, "too little to compare")
+        return GuardReading(
+            name, inside, outside, limit, NOT_JUDGED, gettext("too little to compare")
+        )
     drop = Decimal(str(outside)) - Decimal(str(inside))
     return GuardReading(name, inside, outside, limit, BREACHED if drop > max_drop else GREEN)
 
@@ -107,27 +132,27 @@ def guards_read(rollout: Rollout, *, now: datetime) -> list[GuardReading]:
     return [
         _error_rate(rollout, now=now),
         _compare(
-            "Completion",
+            _("Completion"),
             completion(inside),
             completion(outside),
             rollout.max_completion_drop,
             enough=enough_feedback,
-            unit=" points",
+            points=True,
         ),
         _compare(
-            "Average quality",
+            _("Average quality"),
             inside.quality_average,
             outside.quality_average,
             rollout.max_quality_drop,
             enough=enough_feedback,
-            unit="",
+            points=False,
         ),
         _compare(
-            "Payment success",
+            _("Payment success"),
             success(inside),
             success(outside),
             rollout.max_payment_success_drop,
             enough=min(inside.paid + inside.failed, outside.paid + outside.failed) >= least,
-            unit=" points",
+            points=True,
         ),
     ]

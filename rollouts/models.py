@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core import flags
 from core.models import TimeStampedModel
@@ -20,46 +22,57 @@ MAX_STAGES = 10
 MAX_SOAK_MINUTES = 30 * 24 * 60
 
 
+def _percentage(verbose_name, default: int, help_text) -> models.DecimalField:
+    field = percentage_field(default, help_text)
+    field.verbose_name = verbose_name
+    return field
+
+
 class Flag(TimeStampedModel):
     """A switch for one feature: off, on for a canary of businesses, or on."""
 
     class State(models.TextChoices):
-        OFF = flags.OFF, "Off"
-        CANARY = flags.CANARY, "Canary"
-        ON = flags.ON, "On"
+        OFF = flags.OFF, _("Off")
+        CANARY = flags.CANARY, _("Canary")
+        ON = flags.ON, _("On")
 
     name = models.CharField(
+        _("name"),
         max_length=50,
         unique=True,
         validators=[
             RegexValidator(
                 flags.NAME_PATTERN,
-                "Lower-case letters, digits and underscores, starting with a letter.",
+                _("Lower-case letters, digits and underscores, starting with a letter."),
             )
         ],
-        help_text="As the code checks it; FEATURE_<NAME> in the environment overrides it.",
+        help_text=_("As the code checks it; FEATURE_<NAME> in the environment overrides it."),
     )
-    description = models.TextField(blank=True)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.OFF)
+    description = models.TextField(_("description"), blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OFF)
     tags = models.ManyToManyField(
         "pilots.Tag",
         blank=True,
         related_name="flags",
-        help_text="Businesses with any of these tags are its audience; none: every business.",
+        verbose_name=_("tags"),
+        help_text=_("Businesses with any of these tags are its audience; none: every business."),
     )
     percentage = models.PositiveSmallIntegerField(
+        _("percentage"),
         default=0,
         validators=[MaxValueValidator(100)],
-        help_text="In the canary state: the share of the audience that has the feature, %.",
+        help_text=_("In the canary state: the share of the audience that has the feature, %."),
     )
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("flag")
+        verbose_name_plural = _("flags")
         constraints = [
             models.CheckConstraint(
                 condition=Q(percentage__gte=0, percentage__lte=100),
                 name="rollouts_flag_percentage_0_to_100",
-                violation_error_message="The percentage must be 0 to 100.",
+                violation_error_message=_("The percentage must be 0 to 100."),
             ),
             models.CheckConstraint(
                 condition=Q(state__in=["off", "canary", "on"]),
@@ -78,16 +91,18 @@ class Flag(TimeStampedModel):
 def validate_stages(value) -> None:
     """A plan: 1 to MAX_STAGES stages of rising percentages, each with a soak time."""
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_STAGES:
-        raise ValidationError(f"A plan has 1 to {MAX_STAGES} stages.")
+        raise ValidationError(
+            _("A plan has 1 to %(max)d stages."), params={"max": MAX_STAGES}, code="stages"
+        )
     previous = 0
     for stage in value:
         if not isinstance(stage, dict) or set(stage) != {"percentage", "soak_minutes"}:
-            raise ValidationError("Each stage has a percentage and a soak time.")
+            raise ValidationError(_("Each stage has a percentage and a soak time."))
         percentage, soak = stage["percentage"], stage["soak_minutes"]
         if not isinstance(percentage, int) or not previous < percentage <= 100:
-            raise ValidationError("Percentages rise from stage to stage, up to 100.")
+            raise ValidationError(_("Percentages rise from stage to stage, up to 100."))
         if not isinstance(soak, int) or not 1 <= soak <= MAX_SOAK_MINUTES:
-            raise ValidationError("A soak time is 1 minute to 30 days.")
+            raise ValidationError(_("A soak time is 1 minute to 30 days."))
         previous = percentage
 
 
@@ -100,39 +115,54 @@ class Rollout(TimeStampedModel):
     """
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        COMPLETED = "completed", "Completed"
-        ROLLED_BACK = "rolled_back", "Rolled back"
+        RUNNING = "running", _("Running")
+        COMPLETED = "completed", _("Completed")
+        ROLLED_BACK = "rolled_back", _("Rolled back")
 
-    flag = models.ForeignKey(Flag, on_delete=models.PROTECT, related_name="rollouts")
+    flag = models.ForeignKey(
+        Flag, on_delete=models.PROTECT, related_name="rollouts", verbose_name=_("flag")
+    )
     stages = models.JSONField(
+        _("stages"),
         validators=[validate_stages],
-        help_text='The plan, e.g. [{"percentage": 10, "soak_minutes": 60}, …].',
+        help_text=_('The plan, e.g. [{"percentage": 10, "soak_minutes": 60}, …].'),
     )
-    stage = models.PositiveSmallIntegerField(default=0, help_text="The current stage, from 0.")
-    stage_started_at = models.DateTimeField()
+    stage = models.PositiveSmallIntegerField(
+        _("stage"), default=0, help_text=_("The current stage, from 0.")
+    )
+    stage_started_at = models.DateTimeField(_("stage started at"))
     status = models.CharField(
-        max_length=20, choices=Status.choices, default=Status.RUNNING, db_index=True
+        _("status"), max_length=20, choices=Status.choices, default=Status.RUNNING, db_index=True
     )
-    max_error_rate = percentage_field(
-        2, "Highest share of failing requests (5xx) among those given the feature, %."
+    max_error_rate = _percentage(
+        _("max error rate"),
+        2,
+        _("Highest share of failing requests (5xx) among those given the feature, %."),
     )
     min_requests = models.PositiveIntegerField(
+        _("min requests"),
         default=20,
-        help_text="Requests given the feature in a stage before it may be promoted.",
+        help_text=_("Requests given the feature in a stage before it may be promoted."),
     )
-    max_completion_drop = percentage_field(
-        10, "How far completion in the flag may fall below the businesses outside it, points."
+    max_completion_drop = _percentage(
+        _("max completion drop"),
+        10,
+        _("How far completion in the flag may fall below the businesses outside it, points."),
     )
-    max_quality_drop = percentage_field(
-        5, "How far average quality in the flag may fall below the businesses outside it."
+    max_quality_drop = _percentage(
+        _("max quality drop"),
+        5,
+        _("How far average quality in the flag may fall below the businesses outside it."),
     )
-    max_payment_success_drop = percentage_field(
-        2, "How far payment success in the flag may fall below the businesses outside it, points."
+    max_payment_success_drop = _percentage(
+        _("max payment success drop"),
+        2,
+        _("How far payment success in the flag may fall below the businesses outside it, points."),
     )
     min_feedback = models.PositiveIntegerField(
+        _("min feedback"),
         default=10,
-        help_text="Feedback (or payments) each side needs before a KPI is compared.",
+        help_text=_("Feedback (or payments) each side needs before a KPI is compared."),
     )
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -140,26 +170,30 @@ class Rollout(TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("started by"),
     )
-    finished_at = models.DateTimeField(null=True, blank=True)
-    reason = models.TextField(blank=True, help_text="Why it was rolled back.")
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True, help_text=_("Why it was rolled back."))
     incident = models.ForeignKey(
         "support.Incident",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="The incident opened (or updated) when it was rolled back.",
+        verbose_name=_("incident"),
+        help_text=_("The incident opened (or updated) when it was rolled back."),
     )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("rollout")
+        verbose_name_plural = _("rollouts")
         constraints = [
             models.UniqueConstraint(
                 fields=["flag"],
                 condition=Q(status="running"),
                 name="rollouts_rollout_one_running_per_flag",
-                violation_error_message="This flag already has a running rollout.",
+                violation_error_message=_("This flag already has a running rollout."),
             ),
             models.CheckConstraint(
                 condition=Q(status="running", finished_at__isnull=True)
@@ -169,7 +203,7 @@ class Rollout(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.flag.name} rollout {self.pk}"
+        return gettext("%(flag)s rollout %(id)s") % {"flag": self.flag.name, "id": self.pk}
 
     @property
     def current_stage(self) -> dict:

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
+from django.utils.translation import gettext
 
 from core import flags
 from core.flags import FlagRule, Tenant
@@ -124,4 +125,38 @@ def flag_history(flag: Flag | None, *, limit: int = 50) -> list[Event]:
     )
     for event in newest:
         event.flag_name = names.get(event.subject_id, "")
+        event.text = flag_event_text(event)
     return newest
+
+
+def snapshot_words(snapshot: dict) -> str:
+    """``snapshot_text`` in the active language, for a message to a person (not the history)."""
+    audience = ", ".join(snapshot["tags"]) if snapshot["tags"] else gettext("every business")
+    if snapshot["state"] == flags.OFF:
+        if snapshot["tags"]:
+            return gettext("off (targets %(audience)s)") % {"audience": audience}
+        return gettext("off")
+    if snapshot["state"] == flags.ON:
+        return gettext("on for %(audience)s") % {"audience": audience}
+    return gettext("canary %(percentage)s %% of %(audience)s") % {
+        "percentage": snapshot["percentage"],
+        "audience": audience,
+    }
+
+
+def flag_event_text(event) -> str:
+    """A flag's history entry in the reader's language, from what the event recorded.
+
+    The settings before and after are put in words now; the reason stays as it
+    was written (by a person, or by the rollout job).
+    """
+    data = event.data or {}
+    if event.action == "flag_created":
+        return gettext("Created, off.")
+    if "from" in data and "to" in data:
+        return gettext("%(before)s → %(after)s: %(reason)s") % {
+            "before": snapshot_words(data["from"]),
+            "after": snapshot_words(data["to"]),
+            "reason": data.get("reason", ""),
+        }
+    return event.message

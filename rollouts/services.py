@@ -14,20 +14,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from core import flags, roles
 from core.outbox import email_queue, text_render
-from core.selectors import staff_emails
+from core.selectors import staff_emails_by_language
 from core.services import event_record
 from pilots.maintenance import Counts
 from pilots.models import Business, Tag
 from rollouts.guards import BREACHED, guards_read
 from rollouts.models import Flag, Rollout
-from rollouts.selectors import flag_cohorts
+from rollouts.selectors import flag_cohorts, snapshot_words
 from support.incidents import incident_declare, incident_post_update
 from support.models import Incident, Severity
 
@@ -228,9 +230,14 @@ def rollouts_check(*, now: datetime | None = None) -> Counts:
 @dataclass(frozen=True)
 class RolledBack:
     flag: Flag
-    was: str  # the flag's settings before, in words
+    snapshot: dict  # the flag's settings before
     businesses: list[Business]  # those it was on for
     rollout: Rollout | None
+
+    @property
+    def was(self) -> str:
+        """The flag's settings before, in words of the active language."""
+        return snapshot_words(self.snapshot)
 
 
 def _flag_off(flag: Flag, *, reason: str, actor: Actor, now: datetime) -> RolledBack | None:
@@ -238,7 +245,7 @@ def _flag_off(flag: Flag, *, reason: str, actor: Actor, now: datetime) -> Rolled
     running = Rollout.objects.filter(flag=locked, status=Rollout.Status.RUNNING).first()
     if locked.state == Flag.State.OFF and running is None:
         return None
-    was = snapshot_text(_snapshot(locked))
+    was = _snapshot(locked)
     businesses = flag_cohorts(locked).inside
     if running is not None:
         Rollout.objects.filter(pk=running.pk, status=Rollout.Status.RUNNING).update(
@@ -252,7 +259,7 @@ def _flag_off(flag: Flag, *, reason: str, actor: Actor, now: datetime) -> Rolled
         state=Flag.State.OFF,
         percentage=0,
     )
-    return RolledBack(flag=locked, was=was, businesses=businesses, rollout=running)
+    return RolledBack(flag=locked, snapshot=was, businesses=businesses, rollout=running)
 
 
 def _rollback_notice(
@@ -262,7 +269,8 @@ def _rollback_notice(
     names = ", ".join(item.flag.name for item in rolled)
     forced_on = [item.flag.name for item in rolled if flags.override(item.flag.name)]
     context = {"rolled": rolled, "reason": reason, "actor": actor, "forced_on": forced_on}
-    body = text_render("rollouts/rolled_back.txt", context)
+    with translation.override(settings.LANGUAGE_CODE):  # the incident's timeline: one language
+        body = text_render("rollouts/rolled_back.txt", context)
     if incident is None:
         businesses = {b.pk: b for item in rolled for b in item.businesses}
         incident = incident_declare(
@@ -278,14 +286,15 @@ def _rollback_notice(
         incident=incident
     )
     context["incident"] = incident
-    recipients = staff_emails(roles.PILOT_MANAGERS)
-    if recipients:
-        email_queue(
-            to=recipients,
-            subject=f"Pilot Ops: {names} rolled back"[:255],
-            body=text_render("rollouts/rolled_back.txt", context),
-            purpose=ROLLBACK_PURPOSE,
-        )
+    # Each Pilot manager reads it in the language they chose for the back office.
+    for language, recipients in staff_emails_by_language(roles.PILOT_MANAGERS).items():
+        with translation.override(language):
+            email_queue(
+                to=recipients,
+                subject=(gettext("Pilot Ops: %(names)s rolled back") % {"names": names})[:255],
+                body=text_render("rollouts/rolled_back.txt", context),
+                purpose=ROLLBACK_PURPOSE,
+            )
     return incident
 
 

@@ -39,6 +39,7 @@ _SAME_IN_BOTH = """
     prometheus grafana alertmanager celery beat postgresql sqlite redis django
     bas plus pro bin
     feedback example localhost period policy
+    plan english svenska salt hash pbkdf sha
 """
 SAME_IN_BOTH = set(_SAME_IN_BOTH.split())
 WORD = re.compile(r"[^\W\d_]{3,}")
@@ -102,7 +103,8 @@ def held_values() -> list[str]:
 def english_left(text: str, data: list[str]) -> bool:
     for value in data:
         if value in text:
-            text = text.replace(value, " ")
+            # Whole values only: a short one ("en", a language code) must not cut up a word.
+            text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", " ", text)
     return any(word.lower() not in SAME_IN_BOTH for word in WORD.findall(text))
 
 
