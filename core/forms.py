@@ -17,15 +17,15 @@ def _clamped(day: date) -> date:
 
 
 class ReportPeriodForm(forms.Form):
-    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("Start"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("End"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("start") and cleaned.get("end"):
             start, end = _clamped(cleaned["start"]), _clamped(cleaned["end"])
             if start > end:
-                raise forms.ValidationError("The period must start before it ends.")
+                raise forms.ValidationError(_("The period must start before it ends."))
             cleaned["start"], cleaned["end"] = max(start, end - LONGEST_REPORT_PERIOD), end
         return cleaned
 

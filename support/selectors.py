@@ -312,6 +312,13 @@ class StaffPageReport:
     latest_reply: TicketEvent | None
     has_photo: bool
 
+    @property
+    def status(self) -> str:
+        """The status in the café's words: the reporter waited on is the reader."""
+        if self.ticket.status == Ticket.Status.WAITING:
+            return gettext("Waiting on you")
+        return self.ticket.get_status_display()
+
 
 @dataclass(frozen=True)
 class CafeIncidentNotice:

@@ -185,3 +185,13 @@ def test_payments_and_tickets_export_follow_the_filter(manager_client, open_code
     assert [row["title"] for row in rows] == ["One"]
     assert "0701234567" not in body
     assert payments.status_code == 200
+
+
+def test_dashboard_is_on_the_site_index_only(viewer_client, busy_pilot):
+    """Django's app index pages extend the site index's template; they do not repeat it."""
+    index = viewer_client.get("/admin/").content.decode()
+    app_index = viewer_client.get("/admin/pilots/").content.decode()
+
+    assert 'id="pilot-dashboard"' in index
+    assert 'id="pilot-dashboard"' not in app_index
+    assert "Café Nord" not in app_index

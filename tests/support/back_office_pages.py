@@ -19,6 +19,9 @@ from support.models import (
 )
 
 PAGES = ["/admin/setup/pilot/", "/admin/support/ticket/reports/"]
+# The staff card is printed for the café, in Swedish and English side by side
+# whoever prints it: the same card as /staff/<token>/card/ (tests/support/test_staff_page.py).
+PRINTED_IN_BOTH_LANGUAGES = [r"/admin/support/stafflink/\d+/card/"]
 # The set-up flow's pages of the first demo pilot (make_rows adds them).
 SETUP_PAGES = ("/admin/setup/pilot/{pk}/cafes/", "/admin/setup/pilot/{pk}/print/")
 

@@ -362,3 +362,20 @@ def test_a_damaged_photo_is_refused_or_cleaned_never_an_error(base, cut, noise):
     else:
         assert isinstance(cleaned, CleanPhoto)
         assert CAMERA.encode() not in cleaned.content
+
+
+def test_staff_page_says_a_report_waits_on_the_cafe_in_its_words(client, link):
+    ticket = services.staff_report(
+        link=link,
+        category="qr_code",
+        description="The code at table 4 is torn",
+        reporter="",
+        client_hash="c" * 64,
+    )
+    services.ticket_set_status(ticket=ticket, status=Ticket.Status.WAITING)
+
+    in_swedish = client.get(url(link) + "?lang=sv").content.decode()
+    in_english = client.get(url(link) + "?lang=en").content.decode()
+
+    assert "Väntar på dig" in in_swedish and "anmälaren" not in in_swedish
+    assert "Waiting on you" in in_english and "Waiting on reporter" not in in_english
