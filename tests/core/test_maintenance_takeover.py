@@ -316,6 +316,6 @@ def test_a_weekly_report_by_hand_on_a_weekday_leaves_sundays_run_to_beat(manager
     assert by_hand.startswith("weekly_report: 2 reports sent")
     assert "already done for" in again
     assert sunday is not None and sunday.run_key == "2026-W48"
-    assert subjects == 2 * ["Pilot Ops weekly report: 2026-11-18 – 2026-11-24"] + 2 * [
-        "Pilot Ops weekly report: 2026-11-22 – 2026-11-28"
+    assert subjects == 2 * ["Pilot Ops weekly report: Nov. 18, 2026 – Nov. 24, 2026"] + 2 * [
+        "Pilot Ops weekly report: Nov. 22, 2026 – Nov. 28, 2026"
     ]

@@ -148,7 +148,7 @@ def test_payment_mark_paid_form_swedish_manager_sees_swedish(swedish_manager, ca
     ).content.decode()
 
     assert "Markera betalningar som betalda för hand" in page
-    assert "Anledning" in page
+    assert "Orsak" in page
     assert "betalade 10 kr med Swish den 3 mars" in page
     assert f"Betalning {cancelled_payment.pk} — Café Aurora (Stockholm) — Misslyckad" in page
     assert 'value="Markera som betald"' in page

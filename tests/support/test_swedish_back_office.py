@@ -143,7 +143,7 @@ def test_ticket_export_has_swedish_titles_and_labels_for_a_swedish_agent(team, c
 
     raw = b"".join(response.streaming_content).decode("utf-8-sig")
     (row,) = csv.DictReader(io.StringIO(raw), delimiter=";")
-    assert list(row)[:4] == ["referens", "skapat", "titel", "verksamhet"]
+    assert list(row)[:4] == ["referens", "skapad", "titel", "verksamhet"]
     assert row["prioritet"] == "P2 medel" and row["status"] == "Ny"
     assert row["svar senast"] and row["eskaleringsnivå"] == "0"
 
