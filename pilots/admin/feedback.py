@@ -18,10 +18,10 @@ from core.admin import (
     ReadOnlyAdmin,
     ServiceWrittenAdmin,
     SingletonAdmin,
+    run_for_each,
 )
 from core.privacy import mask_contact
 from pilots import intake
-from pilots.admin.actions import run_for_each
 from pilots.models import Category, Feedback, IntakeSwitch, Payment, ProbeRun
 
 
