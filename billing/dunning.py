@@ -61,7 +61,8 @@ def dunning_start(*, invoice: Invoice, at: datetime | None, why: str) -> bool:
                     "Please pay within %(days)s days to keep your features on:"
                 )
                 % {
-                    "amount": amount,
+                    # in the café's language: "748,75 kr", not "SEK 748.75"
+                    "amount": format_money(invoice.amount_due, invoice.currency),
                     "plan": subscription.plan.name,
                     "days": settings.BILLING_GRACE_DAYS,
                 }

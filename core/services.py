@@ -19,6 +19,9 @@ from core.logging import redact_contact_data
 from core.models import DeadLetter, Event, Heartbeat, StaffProfile, WorkerHeartbeat
 from core.roles import roles_apply
 
+# Who made a change: a staff member, or None when the system did.
+Actor = AbstractBaseUser | None
+
 
 @transaction.atomic
 def heartbeat_record(

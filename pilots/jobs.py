@@ -14,12 +14,12 @@ from core.maintenance import (
     local_day,
 )
 from core.security import security_summary
-from pilots import maintenance, payouts, probe, services, stripe_events, stripe_gateway
+from pilots import intake, maintenance, payouts, probe, stripe_events, stripe_gateway
 
 
 @job("scan_flush", EVERY_MINUTE)
 def scan_flush(now: datetime):
-    return f"{services.scans_flush(now=now)} scan(s) moved to the daily rows"
+    return f"{intake.scans_flush(now=now)} scan(s) moved to the daily rows"
 
 
 @job("payout_run", EVERY_5_MINUTES)

@@ -9,14 +9,13 @@ its payout's outcome at Stripe is unsettled: that would risk paying twice.
 import logging
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from core.privacy import contact_hash
-from core.services import event_record
+from core.services import Actor, event_record
 from pilots import stripe_gateway as gateway
 from pilots.claims import reward_message_queue
 from pilots.models import Feedback, Payment, Payout, RewardRecipient
@@ -24,8 +23,6 @@ from pilots.payouts import payout_ask_stripe
 from pilots.selectors import local_day_bounds
 
 logger = logging.getLogger(__name__)
-
-Actor = AbstractBaseUser | None
 
 
 class PaymentError(ValidationError):

@@ -30,14 +30,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from core.leases import LeaseLost, lease_held
 from core.metrics import PAYOUT_ATTEMPTS, PAYOUT_FAILURES
-from core.services import event_record
+from core.services import Actor, event_record
 from pilots import stripe_gateway as gateway
 from pilots.models import Payment, Payout, PayoutAttempt, PayoutSwitch, RewardRecipient
 from support.models import Priority, Ticket
@@ -45,7 +44,6 @@ from support.services import ticket_create
 
 logger = logging.getLogger(__name__)
 
-Actor = AbstractBaseUser | None
 
 RUN_LEASE = "pilots.payout-run"
 

@@ -17,16 +17,13 @@ from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from pilots.daily_figures import DayFigures, daily_figures, kpis_from_days, money_from_days
 from pilots.models import Category, Enrollment, Feedback, Pilot
 from pilots.selectors import (
     NO_KPIS,
-    DayFigures,
     FeedbackKpis,
     ReportComments,
-    daily_figures,
-    kpis_from_days,
     local_day_bounds,
-    money_from_days,
     report_comments,
 )
 from pilots.services import daily_metrics_store
@@ -150,7 +147,7 @@ def dashboard(*, today: date | None = None) -> list[PilotBoard]:
 
     A fixed number of queries whatever the feedback table holds: the
     enrollments, then 30 days of daily figures (snapshots for closed days,
-    today counted live; see ``pilots.selectors.daily_figures``). Each pilot
+    today counted live; see ``pilots.daily_figures.daily_figures``). Each pilot
     shows the DASHBOARD_SITES sites that most need attention; charts are
     drawn for those only.
     """

@@ -23,7 +23,7 @@ from core.flags import Tenant, flag_is_on
 from core.i18n import public_page_context, remember_language, visitor_language
 from core.money import format_money
 from core.privacy import mask_contact
-from pilots import payments, selectors, services, stripe_events, stripe_gateway
+from pilots import intake, payments, selectors, stripe_events, stripe_gateway
 from pilots.claims import claim_find, recipient_contact_verify
 from pilots.features import SMS_REWARD_LINKS, business_tenant
 from pilots.forms import FeedbackForm
@@ -124,14 +124,14 @@ def _closed(request, state: IntakeState, language: str) -> HttpResponse:
 
 # Refusals the customer can wait out or fix: the form comes back with what they typed.
 KEEPS_THE_FORM: dict[str, tuple[int, str]] = {
-    services.RATE_LIMITED: (
+    intake.RATE_LIMITED: (
         429,
         _(
             "Many answers have come from here in a short time. Your text is kept below: "
             "please send it again in %(minutes)s minutes."
         ),
     ),
-    services.DUPLICATE: (
+    intake.DUPLICATE: (
         409,
         _(
             "You sent this from this phone a moment ago, and we have it. If you meant to "
@@ -163,7 +163,7 @@ def _feedback_form(request: HttpRequest, token: str) -> HttpResponse:
         phone_allowed = flag_is_on(SMS_REWARD_LINKS, tenant=tenant)
         if request.method == "GET":
             # Each phone is one scan: two friends on the café's Wi-Fi are two.
-            services.scan_record(state=state, client_hash=device_hash(request))
+            intake.scan_record(state=state, client_hash=device_hash(request))
             form = FeedbackForm(phone_allowed=phone_allowed)
             return _form_page(request, state, form, language, tenant=tenant)
 
@@ -174,7 +174,7 @@ def _feedback_form(request: HttpRequest, token: str) -> HttpResponse:
             return _to_thanks(token, NOT_STORED, language)
         contact = form.cleaned_data["contact"]
         try:
-            feedback = services.feedback_submit(
+            feedback = intake.feedback_submit(
                 qr_code=state.qr_code,
                 client_hash=visitor,
                 device_hash=device_hash(request),
@@ -187,7 +187,7 @@ def _feedback_form(request: HttpRequest, token: str) -> HttpResponse:
                 contact_phone=contact.phone,
                 consent=form.cleaned_data["consent"],
             )
-        except services.FeedbackRefused as refused:
+        except intake.FeedbackRefused as refused:
             if refused.reason in KEEPS_THE_FORM:
                 status, message = KEEPS_THE_FORM[refused.reason]
                 minutes = max(1, -(-(refused.retry_after_seconds or 60) // 60))

@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import flags
-from pilots.selectors import DayFigures, business_figures
+from pilots.daily_figures import DayFigures, business_figures
 from rollouts.models import Rollout
 from rollouts.selectors import flag_cohorts
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
@@ -24,7 +23,7 @@ from django.utils.translation import gettext
 from core import flags, roles
 from core.outbox import email_queue, text_render
 from core.selectors import staff_emails_by_language
-from core.services import event_record
+from core.services import Actor, event_record
 from pilots.maintenance import Counts
 from pilots.models import Business, Tag
 from rollouts.guards import BREACHED, guards_read
@@ -33,7 +32,6 @@ from rollouts.selectors import flag_cohorts, snapshot_words
 from support.incidents import incident_declare, incident_post_update
 from support.models import Incident, Severity
 
-Actor = AbstractBaseUser | None
 ROLLBACK_PURPOSE = "rollout_rolled_back"
 ROLLBACK_SEVERITY = Severity.SEV3
 

@@ -242,7 +242,6 @@ def good_feedback_submit(code, *, client_hash: str = "a" * 64, **fields):
     the reward; the comment names the placement so one client's submissions
     at different codes never read as copy-paste.
     """
-    from pilots import services
 
     submission = {
         "rating": 5,
@@ -251,7 +250,9 @@ def good_feedback_submit(code, *, client_hash: str = "a" * 64, **fields):
         "language": "sv",
         **fields,
     }
-    return services.feedback_submit(qr_code=code, client_hash=client_hash, **submission)
+    from pilots import intake
+
+    return intake.feedback_submit(qr_code=code, client_hash=client_hash, **submission)
 
 
 def feedback_post(**changes) -> dict:

@@ -18,10 +18,10 @@ from core.admin import (
     ReadOnlyAdmin,
     ServiceWrittenAdmin,
     SingletonAdmin,
+    run_for_each,
 )
 from core.privacy import mask_contact
-from pilots import services
-from pilots.admin.actions import run_for_each
+from pilots import intake
 from pilots.models import Category, Feedback, IntakeSwitch, Payment, ProbeRun
 
 
@@ -161,7 +161,7 @@ class FeedbackAdmin(
         return mask_contact(email=feedback.contact_email, phone=feedback.contact_phone)
 
     def _set_status(self, request, queryset, status: str, done) -> None:
-        change = partial(services.feedback_status_set, status=status)
+        change = partial(intake.feedback_status_set, status=status)
         run_for_each(request, queryset, change, keyword="feedback", done=done)
 
     @admin.action(description=_("Mark selected feedback as spam"), permissions=["change"])
@@ -212,7 +212,7 @@ class IntakeSwitchAdmin(SingletonAdmin):
     inlines = (EventInline,)
 
     def save_model(self, request, obj, form, change):
-        services.intake_switch_set(
+        intake.intake_switch_set(
             is_open=form.cleaned_data["is_open"],
             message=form.cleaned_data["message"],
             retry_after_minutes=form.cleaned_data["retry_after_minutes"],

@@ -26,13 +26,13 @@ from core.admin import (
     EventInline,
     ReadOnlyInlineMixin,
     report_errors,
+    run_for_each,
 )
 from core.csv_export import csv_response
 from core.forms import ReportPeriodForm
 from core.money import format_money
 from core.pdf import html_to_pdf
 from pilots import services
-from pilots.admin.actions import run_for_each
 from pilots.forms import EnrollmentForm, QRCodeGenerateForm, SheetSelectionForm
 from pilots.models import Business, Enrollment, Pilot, QRCode, Tag
 from pilots.printing import sheet_html, sheet_pdf_response

@@ -27,6 +27,7 @@ from core.admin import (
     ReadOnlyInlineMixin,
     ServiceWrittenAdmin,
     SingletonAdmin,
+    run_for_each,
 )
 from core.contacts import Contact, contact_normalise
 from core.csv_export import kronor
@@ -36,7 +37,6 @@ from core.money import format_money
 from core.privacy import contact_hash, mask_contact
 from pilots import payments, stripe_events
 from pilots import payouts as payouts_service
-from pilots.admin.actions import run_for_each
 from pilots.models import Payment, Payout, PayoutAttempt, PayoutSwitch, RewardRecipient, StripeEvent
 
 # What asking Stripe settled, as the staff member reads it.

@@ -154,3 +154,20 @@ def test_the_hourly_job_settles_lost_offers_and_is_on_the_beat_schedule(
     assert len(stripe_fake.subscriptions()) == 1
     run = MaintenanceRun.objects.get(job="billing_dunning")
     assert "1 offers subscribed" in run.summary
+
+
+def test_payment_failed_tells_a_swedish_cafe_in_swedish_with_swedish_money(
+    client, subscribed, stripe_fake
+):
+    subscribed.language = "sv"
+    subscribed.save(update_fields=["language"])
+    (subscription,) = stripe_fake.subscriptions()
+    seen = len(stripe_fake.billing_events())
+    invoice = stripe_fake.invoice_new_period(subscription["id"])
+    stripe_fake.invoice_fail(invoice["id"])
+
+    deliver_all(client, stripe_fake, new_events(stripe_fake, seen))
+
+    (message,) = outbox_delivered()
+    assert "Vi har inte fått betalt 748,75\xa0kr" in message.body
+    assert "SEK" not in message.body

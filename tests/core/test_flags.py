@@ -203,7 +203,7 @@ def test_form_page_checks_flags_with_no_query_after_the_first(client, open_code,
 # Requests touching a flag
 # ------------------------------------------------------------------------------
 def test_requests_touching_a_flag_are_counted_by_variant_and_failure(open_code, settings):
-    from pilots import services
+    from pilots import intake
 
     settings.FEATURE_COUNTS_FLUSH_SECONDS = 0
     client = Client(raise_request_exception=False)
@@ -214,7 +214,7 @@ def test_requests_touching_a_flag_are_counted_by_variant_and_failure(open_code, 
         raise RuntimeError("a bug in the new behaviour")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(services, "feedback_submit", broken)
+        patch.setattr(intake, "feedback_submit", broken)
         response = client.post(f"/q/{open_code.token}/", feedback_post(), REMOTE_ADDR="10.0.1.9")
     assert response.status_code == 500
 

@@ -12,10 +12,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from pilots import reporting, services
+from pilots import intake, reporting, services
+from pilots.daily_figures import daily_figures
 from pilots.models import DailyMetric, Feedback, Payment, ScanCount
 from pilots.payments import payment_create_for_feedback
-from pilots.selectors import daily_figures, enrollment_kpis, payment_outcomes
+from pilots.selectors import enrollment_kpis, payment_outcomes
 from tests.query_plans import query_plan, queryset_plan, scans_table, sorts_rows
 
 pytestmark = pytest.mark.django_db
@@ -139,7 +140,7 @@ def test_late_data_for_a_snapshotted_day_is_counted_again(month_of_feedback, man
     day = timezone.localdate(old.submitted_at)
     before = DailyMetric.objects.get(enrollment=nord, day=day)
 
-    services.feedback_status_set(feedback=old, status=Feedback.Status.SPAM)
+    intake.feedback_status_set(feedback=old, status=Feedback.Status.SPAM)
 
     after = DailyMetric.objects.get(enrollment=nord, day=day)
     assert after.submissions == before.submissions - 1

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from pilots import services
+from pilots import intake
 from pilots.models import Enrollment, Feedback
 from tests.admin_forms import change_form_data
 from tests.conftest import good_feedback_submit
@@ -175,8 +175,8 @@ def test_feedback_flagged_then_accepted_earns_its_reward_again(open_code):
         open_code, client_hash="b" * 64, contact_phone="+46701234567", consent=True
     )
 
-    flagged = services.feedback_status_set(feedback=feedback, status=Feedback.Status.FLAGGED)
-    accepted = services.feedback_status_set(feedback=feedback, status=Feedback.Status.ACCEPTED)
+    flagged = intake.feedback_status_set(feedback=feedback, status=Feedback.Status.FLAGGED)
+    accepted = intake.feedback_status_set(feedback=feedback, status=Feedback.Status.ACCEPTED)
 
     assert not flagged.reward_eligible
     assert accepted.reward_eligible

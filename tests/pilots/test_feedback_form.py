@@ -7,7 +7,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from pilots import services
+from pilots import intake, services
 from pilots.models import Business, Enrollment, Feedback, Pilot, ScanCount
 from tests.conftest import Client, feedback_post
 
@@ -67,7 +67,7 @@ def test_form_revoked_code_is_410_and_says_it_was_replaced(client, open_code):
 
 
 def test_form_maintenance_is_503_with_retry_after(client, open_code):
-    services.intake_switch_set(is_open=False, message="Back at 10:00.", retry_after_minutes=20)
+    intake.intake_switch_set(is_open=False, message="Back at 10:00.", retry_after_minutes=20)
 
     response = client.get(form_url(open_code))
 
@@ -316,7 +316,7 @@ def test_scans_count_each_client_once_a_day(open_code):
     first.get(form_url(open_code))
     first.get(form_url(open_code))
     second.get(form_url(open_code))
-    services.scans_flush(now=timezone.now())  # with a shared cache, counts wait for the flush
+    intake.scans_flush(now=timezone.now())  # with a shared cache, counts wait for the flush
 
     (row,) = ScanCount.objects.all()
     assert row.scans == 2

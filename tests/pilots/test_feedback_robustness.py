@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from pilots import services
+from pilots import intake, services
 from pilots.models import Enrollment, Feedback
 from tests.celery_processes import worker_database_url
 from tests.conftest import PROJECT_DIR, Client
@@ -68,7 +68,7 @@ def test_trial_limit_holds_under_20_parallel_submissions(open_code, enrolled):
     def submit(n: int) -> str:
         try:
             start.wait()
-            services.feedback_submit(
+            intake.feedback_submit(
                 qr_code=open_code,
                 client_hash=f"{n:064x}",
                 rating=4,
@@ -77,7 +77,7 @@ def test_trial_limit_holds_under_20_parallel_submissions(open_code, enrolled):
                 language="sv",
             )
             return "accepted"
-        except services.FeedbackRefused as refused:
+        except intake.FeedbackRefused as refused:
             return str(refused.reason)
         finally:
             connection.close()
@@ -94,16 +94,16 @@ def test_trial_limit_holds_under_20_parallel_submissions(open_code, enrolled):
 
 SUBMIT_IN_ANOTHER_PROCESS = """
 import json
-from pilots import services
+from pilots import intake
 from pilots.models import QRCode
 code = QRCode.objects.get(pk={code_id})
 try:
-    services.feedback_submit(
+    intake.feedback_submit(
         qr_code=code, client_hash="{client}", rating=5, categories=[],
         comment="Warm coffee and a clean table.", language="sv",
     )
     print(json.dumps({{"outcome": "accepted"}}))
-except services.FeedbackRefused as refused:
+except intake.FeedbackRefused as refused:
     print(json.dumps({{"outcome": str(refused.reason)}}))
 """
 
@@ -143,7 +143,7 @@ def submit_elsewhere(code, client: str, env: dict) -> str:
 def test_rate_limit_holds_across_processes(business, shared_cache, settings):
     settings.FEEDBACK_RATE_PER_DEVICE = "1/h"
     first, second = services.qr_codes_generate(business=business, placements=["A", "B"])
-    services.feedback_submit(
+    intake.feedback_submit(
         qr_code=first,
         client_hash="c" * 64,
         rating=4,
@@ -156,14 +156,14 @@ def test_rate_limit_holds_across_processes(business, shared_cache, settings):
         second, "c" * 64, {**shared_cache, "FEEDBACK_RATE_PER_DEVICE": "1/h"}
     )
 
-    assert outcome == services.RATE_LIMITED
+    assert outcome == intake.RATE_LIMITED
     assert Feedback.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_duplicate_rule_holds_across_processes(business, shared_cache):
     (code,) = services.qr_codes_generate(business=business, placements=["A"])
-    services.feedback_submit(
+    intake.feedback_submit(
         qr_code=code,
         client_hash="d" * 64,
         rating=5,
@@ -172,5 +172,5 @@ def test_duplicate_rule_holds_across_processes(business, shared_cache):
         language="sv",
     )
 
-    assert submit_elsewhere(code, "d" * 64, shared_cache) == services.DUPLICATE
+    assert submit_elsewhere(code, "d" * 64, shared_cache) == intake.DUPLICATE
     assert submit_elsewhere(code, "e" * 64, shared_cache) == "accepted"

@@ -8,7 +8,7 @@ from django.db import connection
 
 from core.client import DEVICE_COOKIE_NAME
 from core.ratelimit import Rate
-from pilots import services
+from pilots import intake
 from pilots.models import Feedback, Payment
 from tests.conftest import SPECIFIC_COMMENT, Client, feedback_post, outbox_delivered
 
@@ -137,7 +137,7 @@ def test_two_phones_on_one_network_are_two_scans(open_code):
     anna, erik = Client(REMOTE_ADDR=CAFE_WIFI), Client(REMOTE_ADDR=CAFE_WIFI)
     for friend in (anna, erik, anna):
         friend.get(form_url(open_code))
-    services.scans_flush(now=timezone.now())  # with a shared cache, counts wait for the flush
+    intake.scans_flush(now=timezone.now())  # with a shared cache, counts wait for the flush
 
     assert ScanCount.objects.get().scans == 2
 
@@ -257,7 +257,7 @@ def test_two_posts_of_one_key_at_the_same_instant_store_one_row(open_code):
         start.wait()
         try:
             results.append(
-                services.feedback_submit(
+                intake.feedback_submit(
                     qr_code=open_code,
                     client_hash="c" * 64,
                     submission_key=key,

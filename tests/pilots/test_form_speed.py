@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from pilots import services
+from pilots import intake, services
 from pilots.models import Business, DailyMetric, ScanCount
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def visit(client, code, address: str, **extra):
 
 def flush() -> str:
     """What the every-minute scan_flush job does (run here more often than once a minute)."""
-    return f"{services.scans_flush(now=timezone.now())} scan(s)"
+    return f"{intake.scans_flush(now=timezone.now())} scan(s)"
 
 
 def scans_of(code) -> int:
@@ -100,7 +100,7 @@ def test_late_scans_recount_a_snapshotted_day(open_code, enrolled, counted_in_ca
     services.daily_metrics_take(day=yesterday)
     state = services.intake_state(open_code)
     for client_hash in ("a" * 64, "b" * 64):
-        services.scan_record(state=state, client_hash=client_hash, day=yesterday)
+        intake.scan_record(state=state, client_hash=client_hash, day=yesterday)
 
     flush()
 
@@ -142,7 +142,7 @@ def test_cached_facts_are_dropped_when_intake_is_switched_off(client, open_code,
     assert visit(client, open_code, "10.0.0.1").status_code == 200
 
     with committed():
-        services.intake_switch_set(is_open=False, message="Back at noon")
+        intake.intake_switch_set(is_open=False, message="Back at noon")
 
     response = visit(client, open_code, "10.0.0.2")
     assert response.status_code == 503

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from core.models import Message
-from pilots import services
+from pilots import intake, services
 from pilots.models import Payment, RewardRecipient
 from tests.conftest import good_feedback_submit, outbox_delivered
 
@@ -56,7 +56,7 @@ def test_eligible_feedback_creates_its_pending_payment_and_queues_a_claim_link(o
 
 
 def test_feedback_that_does_not_qualify_has_no_payment(open_code):
-    services.feedback_submit(
+    intake.feedback_submit(
         qr_code=open_code,
         client_hash="c" * 64,
         rating=3,

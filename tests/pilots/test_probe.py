@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from core.maintenance import run_job
 from core.models import MaintenanceRun
-from pilots import probe, selectors, services
+from pilots import intake, probe, selectors, services
 from pilots.maintenance import report_send
 from pilots.models import Feedback, Payment, ProbeRun, ScanCount
 from tests.conftest import good_feedback_submit, outbox_delivered
@@ -55,7 +55,7 @@ def test_probe_fails_and_its_metric_drops_to_0_when_the_intake_switch_closes_the
     run_job("probe", now=now)
     assert value(scrape(client), "pilotops_probe_success") == 1
 
-    services.intake_switch_set(is_open=False, message="Maintenance")
+    intake.intake_switch_set(is_open=False, message="Maintenance")
     run_job("probe", now=now + timedelta(minutes=5))
 
     last = ProbeRun.objects.latest("started_at")

@@ -337,7 +337,7 @@ def test_probe_fails_when_intake_is_switched_off_and_its_alert_fires(topology, t
 
     assert probe_now()["pilotops_probe_success"] == 1
     topology.query(
-        "from pilots.services import intake_switch_set\n"
+        "from pilots.intake import intake_switch_set\n"
         "intake_switch_set(is_open=False, message='Maintenance')\n"
         "result = True"
     )
@@ -345,7 +345,7 @@ def test_probe_fails_when_intake_is_switched_off_and_its_alert_fires(topology, t
         samples = probe_now()
     finally:
         topology.query(
-            "from pilots.services import intake_switch_set\n"
+            "from pilots.intake import intake_switch_set\n"
             "intake_switch_set(is_open=True)\n"
             "result = True"
         )

@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from pilots.services import intake_switch_set
+from pilots.intake import intake_switch_set
 
 
 class Command(BaseCommand):

@@ -1,0 +1,66 @@
+"""Support's models, by concern: calendars, tickets, incidents and on call."""
+
+from support.models.calendars import HOLIDAY_CATEGORIES, ClosedDate, OpeningWindow, SupportCalendar
+from support.models.incidents import (
+    PRIORITY_SEVERITY,
+    CafeNotice,
+    CorrectiveAction,
+    Incident,
+    IncidentUpdate,
+    Severity,
+)
+from support.models.on_call import (
+    ChannelRule,
+    Escalation,
+    EscalationPolicy,
+    EscalationStep,
+    OnCallOverride,
+    OnCallTier,
+    Page,
+    Responder,
+    Rotation,
+    RotationMember,
+    channel_rule_field,
+)
+from support.models.tickets import (
+    CannedReply,
+    Priority,
+    SLAPolicy,
+    StaffLink,
+    Ticket,
+    TicketEvent,
+    TicketPhoto,
+    Urgency,
+)
+
+__all__ = [
+    "HOLIDAY_CATEGORIES",
+    "PRIORITY_SEVERITY",
+    "CafeNotice",
+    "CannedReply",
+    "ChannelRule",
+    "ClosedDate",
+    "CorrectiveAction",
+    "Escalation",
+    "EscalationPolicy",
+    "EscalationStep",
+    "Incident",
+    "IncidentUpdate",
+    "OnCallOverride",
+    "OnCallTier",
+    "OpeningWindow",
+    "Page",
+    "Priority",
+    "Responder",
+    "Rotation",
+    "RotationMember",
+    "SLAPolicy",
+    "Severity",
+    "StaffLink",
+    "SupportCalendar",
+    "Ticket",
+    "TicketEvent",
+    "TicketPhoto",
+    "Urgency",
+    "channel_rule_field",
+]
