@@ -15,6 +15,8 @@ from backups.archive import backup_dir
 from backups.models import Backup
 from backups.terminal import size_text
 from core.admin import ReadOnlyAdmin
+from core.models import SecurityEvent
+from core.security import security_event_record
 
 
 def _duration_text(seconds: float | None) -> str:
@@ -115,4 +117,12 @@ class BackupAdmin(ReadOnlyAdmin):
         dump = (folder / backup.file_name).resolve()
         if dump.parent != folder or not dump.is_file():
             raise Http404(gettext("The backup's file is not in BACKUP_DIR."))
+        # A backup holds every contact the database holds: who took one out is reviewed weekly.
+        security_event_record(
+            kind=SecurityEvent.Kind.BACKUP_DOWNLOADED,
+            user=request.user,
+            actor=request.user,
+            request=request,
+            detail=backup.name,
+        )
         return FileResponse(dump.open("rb"), as_attachment=True, filename=dump.name)

@@ -121,6 +121,7 @@ class Offer(TimeStampedModel):
         SENT = "sent", _("Link sent")
         SUBSCRIBED = "subscribed", _("Subscribed")
         FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Link expired unused: offer the plan again")
 
     business = models.ForeignKey(
         "pilots.Business",

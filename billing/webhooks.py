@@ -99,6 +99,34 @@ def _checkout_completed(session: dict, at: datetime | None) -> None:
         _offer_subscribed(row)
 
 
+def _checkout_expired(session: dict, at: datetime | None) -> None:
+    """Stripe let a Checkout link lapse unused (after 24 hours): the offer says so, and the
+    manager offers the plan again. A link whose making had an unknown answer is found by the
+    offer's metadata, so the periodic settling does not send the dead link again."""
+    session_id = _text(session, "id")
+    offer_id = _id_in(session.get("metadata") or {}, "offer")
+    if not session_id and offer_id is None:
+        return
+    lapsing = Offer.objects.filter(
+        status__in=[Offer.Status.PENDING, Offer.Status.UNKNOWN, Offer.Status.SENT]
+    )
+    lapsing = lapsing.filter(stripe_checkout_session_id=session_id) | lapsing.filter(
+        pk=offer_id, stripe_checkout_session_id__in=["", session_id]
+    )
+    offer = lapsing.select_related("plan").first()
+    if offer is None:
+        return
+    if Offer.objects.filter(pk=offer.pk, status=offer.status).update(
+        status=Offer.Status.EXPIRED, checkout_url=""
+    ):
+        event_record(
+            subject=offer.business,
+            action="offer_expired",
+            message=f"The Checkout link for {offer.plan.name} expired unused.",
+            data={"offer": offer.pk},
+        )
+
+
 def _subscription_changed(obj: dict, at: datetime | None) -> None:
     subscription = gateway.billing_subscription(obj)
     status = Subscription.STRIPE_STATUS.get(subscription.status)
@@ -228,6 +256,7 @@ def _invoice_voided(obj: dict, at: datetime | None) -> None:
 
 EVENT_HANDLERS = {
     "checkout.session.completed": _checkout_completed,
+    "checkout.session.expired": _checkout_expired,
     "customer.subscription.created": _subscription_changed,
     "customer.subscription.updated": _subscription_changed,
     "customer.subscription.deleted": _subscription_changed,

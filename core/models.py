@@ -332,6 +332,7 @@ class SecurityEvent(models.Model):
         STAFF_ADDED = "staff_added", _("New staff account")
         GROUPS_CHANGED = "groups_changed", _("Groups changed")
         PERMISSIONS_CHANGED = "permissions_changed", _("Permissions changed")
+        BACKUP_DOWNLOADED = "backup_downloaded", _("Backup downloaded")
 
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices, db_index=True)
     username = models.CharField(

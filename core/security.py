@@ -70,6 +70,7 @@ class SecuritySummary:
     new_staff: int
     permission_changes: int
     second_factor_changes: int
+    backup_downloads: int
 
     @property
     def anything(self) -> bool:
@@ -98,6 +99,7 @@ def security_summary(*, start: datetime, end: datetime) -> SecuritySummary:
         new_staff=counts.get(SecurityEvent.Kind.STAFF_ADDED, 0),
         permission_changes=sum(counts.get(kind, 0) for kind in PERMISSION_CHANGES),
         second_factor_changes=sum(counts.get(kind, 0) for kind in SECOND_FACTOR_CHANGES),
+        backup_downloads=counts.get(SecurityEvent.Kind.BACKUP_DOWNLOADED, 0),
     )
 
 

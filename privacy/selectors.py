@@ -19,7 +19,7 @@ from core.contacts import Contact
 from core.models import Message
 from core.privacy import contact_hash
 from pilots.models import Feedback, Payment, Payout, RewardRecipient, StripeEvent
-from support.models import Ticket, TicketEvent
+from support.models import Incident, IncidentUpdate, Ticket, TicketEvent, TicketPhoto
 
 SEPARATORS = r"[\s\-.()/]*"
 
@@ -83,6 +83,9 @@ class Holdings:
     stripe_events: list[StripeEvent] = field(default_factory=list)
     tickets: list[Ticket] = field(default_factory=list)
     ticket_events: list[TicketEvent] = field(default_factory=list)
+    photos: list[TicketPhoto] = field(default_factory=list)
+    incidents: list[Incident] = field(default_factory=list)
+    incident_updates: list[IncidentUpdate] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
 
     @property
@@ -95,6 +98,9 @@ class Holdings:
             "stripe_events": len(self.stripe_events),
             "tickets": len(self.tickets),
             "ticket_events": len(self.ticket_events),
+            "photos": len(self.photos),
+            "incidents": len(self.incidents),
+            "incident_updates": len(self.incident_updates),
             "messages": len(self.messages),
         }
 
@@ -134,6 +140,32 @@ def _tickets(contact: Contact, pattern: re.Pattern) -> tuple[list[Ticket], list[
     return tickets, events
 
 
+def reported_by(ticket: Ticket, pattern: re.Pattern) -> bool:
+    """Whether the person is the ticket's reporter (not only named in its text)."""
+    return bool(pattern.search(ticket.reporter_name) or pattern.search(ticket.reporter_contact))
+
+
+INCIDENT_TEXTS = ("title", "summary", "impact", "root_cause", "corrective_actions")
+
+
+def _incidents(
+    contact: Contact, pattern: re.Pattern
+) -> tuple[list[Incident], list[IncidentUpdate]]:
+    """Incidents and timeline updates whose text names the contact (a guest's number, say)."""
+    spellings = contact_spellings(contact)
+    incidents = [
+        incident
+        for incident in Incident.objects.filter(_mentions(INCIDENT_TEXTS, spellings)).order_by("id")
+        if any(pattern.search(getattr(incident, name)) for name in INCIDENT_TEXTS)
+    ]
+    updates = [
+        update
+        for update in IncidentUpdate.objects.filter(_mentions(("body",), spellings)).order_by("id")
+        if pattern.search(update.body)
+    ]
+    return incidents, updates
+
+
 def contact_holdings(contact: Contact) -> Holdings:
     """Everything held about ``contact`` (normalised, as ``core.contacts`` makes it)."""
     hashed = contact_hash(contact.value)
@@ -158,6 +190,17 @@ def contact_holdings(contact: Contact) -> Holdings:
         else []
     )
     holdings.tickets, holdings.ticket_events = _tickets(contact, pattern)
+    # The photos the person sent with their own reports; a report that only names them
+    # shows someone else's picture.
+    holdings.photos = list(
+        TicketPhoto.objects.filter(
+            ticket__in=[t.pk for t in holdings.tickets if reported_by(t, pattern)]
+        )
+        .select_related("ticket")
+        .defer("content")
+        .order_by("created_at", "id")
+    )
+    holdings.incidents, holdings.incident_updates = _incidents(contact, pattern)
     holdings.messages = [
         message
         for message in Message.objects.filter(
@@ -256,6 +299,23 @@ def holdings_document(holdings: Holdings) -> dict:
         "ticket_entries": [
             {"ticket": e.ticket_id, "created_at": _when(e.created_at), "text": e.body}
             for e in holdings.ticket_events
+        ],
+        "photos": [
+            {
+                "ticket": p.ticket.reference,
+                "sent_at": _when(p.created_at),
+                "size": f"{p.width}×{p.height}",
+                "bytes": p.byte_size,
+            }
+            for p in holdings.photos
+        ],
+        "incident_entries": [
+            {"incident": i.reference, "created_at": _when(i.created_at), "text": i.title}
+            for i in holdings.incidents
+        ]
+        + [
+            {"incident": u.incident_id, "created_at": _when(u.created_at), "text": u.body}
+            for u in holdings.incident_updates
         ],
         "messages": [
             {

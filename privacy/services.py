@@ -25,8 +25,15 @@ from core.privacy import contact_hash, mask_recipient
 from core.services import event_record
 from pilots.models import Feedback, Payment, Payout, RewardRecipient, StripeEvent
 from privacy.models import DataRequest
-from privacy.selectors import Holdings, contact_holdings, contact_of, contact_pattern
-from support.models import Ticket
+from privacy.selectors import (
+    INCIDENT_TEXTS,
+    Holdings,
+    contact_holdings,
+    contact_of,
+    contact_pattern,
+    reported_by,
+)
+from support.models import Incident, Ticket, TicketPhoto
 
 REDACTED = "[removed]"
 BOOKKEEPING_REASON = (
@@ -210,11 +217,7 @@ def _erase_feedback(holdings: Holdings, pattern: re.Pattern, now: datetime, done
 
 
 def _erase_tickets(holdings: Holdings, pattern: re.Pattern, now: datetime, done: dict) -> None:
-    reported = [
-        t.pk
-        for t in holdings.tickets
-        if pattern.search(t.reporter_name) or pattern.search(t.reporter_contact)
-    ]
+    reported = [t.pk for t in holdings.tickets if reported_by(t, pattern)]
     # The reporter's name goes with their contact: the person who reported is the one asking.
     done["ticket reporters anonymised"] = Ticket.objects.filter(pk__in=reported).update(
         reporter_name="", reporter_contact="", contact_anonymised_at=now
@@ -227,6 +230,16 @@ def _erase_tickets(holdings: Holdings, pattern: re.Pattern, now: datetime, done:
     done["ticket timeline entries redacted"] = _redact_rows(
         holdings.ticket_events, ("body",), pattern
     )
+    done["photos deleted"] = TicketPhoto.objects.filter(
+        pk__in=[photo.pk for photo in holdings.photos]
+    ).delete()[0]
+
+
+def _erase_incidents(holdings: Holdings, pattern: re.Pattern, done: dict) -> None:
+    done["incident texts redacted"] = _redact_rows(
+        Incident.objects.filter(pk__in=[i.pk for i in holdings.incidents]), INCIDENT_TEXTS, pattern
+    )
+    done["incident updates redacted"] = _redact_rows(holdings.incident_updates, ("body",), pattern)
 
 
 def _erase_messages(
@@ -274,6 +287,7 @@ def data_request_erase(
         .update(payload={})
     )
     _erase_tickets(holdings, pattern, now, done)
+    _erase_incidents(holdings, pattern, done)
     _erase_messages(holdings, data_request.contact_hash, pattern, now, done, kept)
     # Every request about the same contact lets it go too.
     DataRequest.objects.filter(contact_hash=data_request.contact_hash).exclude(

@@ -333,7 +333,7 @@ class TicketAdmin(
         when = (
             date_format(due, "H:i")
             if due.date() == timezone.localdate()
-            else date_format(due, "D d M H:i")
+            else date_format(due, gettext("D d M H:i"))
         )
         if left <= timedelta(0):
             return format_html(

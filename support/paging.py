@@ -226,7 +226,7 @@ def _digest_queue_in_language(*, person: User, pages: list[Page], now: datetime)
         subject = Subject.of(page.escalation)
         news = what_happened(page.key, page.escalation.trigger)
         held = page.created_at.astimezone(ZoneInfo(page.escalation.policy.calendar.timezone))
-        held_words = date_format(held, "D d M H:i")
+        held_words = date_format(held, gettext("D d M H:i"))
         lines.append(
             f"- {subject.level} {subject.reference} {news} ({held_words}): {subject.title}\n  "
             + gettext("Acknowledge: %(link)s") % {"link": ack_url(page)}

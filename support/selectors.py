@@ -451,7 +451,7 @@ def _priority_label(value: str) -> str:
 
 def _sla_mark_text(metric: str, level: str, due: str) -> str:
     when = parse_datetime(due) if due else None
-    due_words = date_format(timezone.localtime(when), "j M Y H:i") if when else ""
+    due_words = date_format(timezone.localtime(when), gettext("j M Y H:i")) if when else ""
     texts = {
         (sla.RESPONSE, sla.WARNING): gettext("First response warning: due %(due)s."),
         (sla.RESPONSE, sla.BREACH): gettext("First response breached: due %(due)s."),

@@ -89,6 +89,8 @@ class BillingFakeMixin:
         """The café pays on the Checkout page: a subscription starts and its first invoice."""
         with self.lock:
             session = self.state.checkout_sessions[session_id]
+            if session["status"] != "open":
+                raise ValueError(f"Checkout session {session_id} is {session['status']}")
             price = self.state.prices[session["_price"]]
             subscription = self._subscription_new(
                 customer=session["customer"],
@@ -106,6 +108,14 @@ class BillingFakeMixin:
             if pay:
                 self._invoice_paid(invoice)
             return copy.deepcopy(subscription)
+
+    def checkout_expire(self, session_id: str) -> dict:
+        """Nobody paid on the Checkout page in time: Stripe expires the session."""
+        with self.lock:
+            session = self.state.checkout_sessions[session_id]
+            session.update(status="expired", url=None)
+            self._emit("checkout.session.expired", self._public(session))
+            return copy.deepcopy(session)
 
     def invoice_fail(self, invoice_id: str) -> dict:
         """A payment attempt fails: the invoice stays open and the subscription falls past due."""

@@ -73,3 +73,22 @@ def test_nobody_changes_or_deletes_a_backup_record(admin_client, backup):
         reverse("admin:backups_backup_delete", args=[backup.pk]), {"post": "yes"}
     )
     assert delete.status_code == 403
+
+
+def test_a_backup_taken_out_is_a_security_event_the_weekly_review_counts(
+    viewer_client, admin_client, backup
+):
+    from core.models import SecurityEvent
+    from core.security import security_summary
+
+    url = reverse("admin:backups_backup_download", args=[backup.pk])
+    viewer_client.get(url)  # refused: nothing was taken out
+    admin_client.get(url)
+
+    (event,) = SecurityEvent.objects.filter(kind=SecurityEvent.Kind.BACKUP_DOWNLOADED)
+    assert event.detail == backup.name
+    assert event.user.is_superuser
+    now = timezone.now()
+    summary = security_summary(start=now - timedelta(days=7), end=now + timedelta(seconds=1))
+    assert summary.backup_downloads == 1
+    assert summary.anything

@@ -107,3 +107,57 @@ def test_offer_of_a_plan_not_synced_is_refused(cafe, db):
         services.offer_create(
             business=cafe, plan=Plan.objects.get(name="Bas"), method=Offer.Method.INVOICE
         )
+
+
+def test_offer_whose_link_expires_unused_says_so_and_the_plan_can_be_offered_again(
+    client, plans, cafe, stripe_fake
+):
+    from tests.billing.conftest import deliver_all
+
+    offer = services.offer_send(
+        offer_id=services.offer_create(
+            business=cafe, plan=plans["Plus"], method=Offer.Method.CHECKOUT
+        ).pk
+    )
+    seen = len(stripe_fake.billing_events())
+    stripe_fake.checkout_expire(offer.stripe_checkout_session_id)
+
+    deliver_all(client, stripe_fake, stripe_fake.billing_events()[seen:] * 2)
+
+    offer.refresh_from_db()
+    assert offer.status == Offer.Status.EXPIRED
+    assert offer.checkout_url == ""
+    assert services.offers_settle() == {}  # nothing to ask Stripe again
+    with pytest.raises(ValueError):
+        stripe_fake.checkout_complete(offer.stripe_checkout_session_id)
+    again = services.offer_send(
+        offer_id=services.offer_create(
+            business=cafe, plan=plans["Plus"], method=Offer.Method.CHECKOUT
+        ).pk
+    )
+    stripe_fake.checkout_complete(again.stripe_checkout_session_id)
+    deliver_all(client, stripe_fake, stripe_fake.billing_events()[seen + 1 :])
+    assert Subscription.objects.get().business == cafe
+    assert Offer.objects.get(pk=again.pk).status == Offer.Status.SUBSCRIBED
+
+
+def test_offer_link_expiring_after_a_lost_answer_is_expired_not_sent_again(
+    client, plans, cafe, stripe_fake
+):
+    """The link was made at Stripe but its answer was lost: the expiry finds the offer by its
+    metadata, and settling does not send the dead link."""
+    from tests.billing.conftest import deliver_all
+
+    offer = services.offer_create(business=cafe, plan=plans["Bas"], method=Offer.Method.CHECKOUT)
+    services.offer_send(offer_id=offer.pk)
+    Offer.objects.filter(pk=offer.pk).update(
+        status=Offer.Status.UNKNOWN, stripe_checkout_session_id="", checkout_url=""
+    )
+    (session,) = stripe_fake.checkout_sessions()
+    seen = len(stripe_fake.billing_events())
+    stripe_fake.checkout_expire(session["id"])
+
+    deliver_all(client, stripe_fake, stripe_fake.billing_events()[seen:])
+
+    assert Offer.objects.get(pk=offer.pk).status == Offer.Status.EXPIRED
+    assert services.offers_settle() == {}

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from pilots import intake, services
+from pilots import intake, selectors, services
 from pilots.models import Business, DailyMetric, ScanCount
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +98,7 @@ def test_two_flushes_reading_the_same_counter_settle_to_the_true_count(
 def test_late_scans_recount_a_snapshotted_day(open_code, enrolled, counted_in_cache):
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
     services.daily_metrics_take(day=yesterday)
-    state = services.intake_state(open_code)
+    state = selectors.intake_state(open_code)
     for client_hash in ("a" * 64, "b" * 64):
         intake.scan_record(state=state, client_hash=client_hash, day=yesterday)
 

@@ -276,3 +276,52 @@ def test_data_request_closed_without_erasure_lets_go_of_the_contact(held, admin_
     assert Feedback.objects.filter(contact_email=EMAIL).exists()  # nothing erased
     page = admin_client.get(exported.url)
     assert "no longer holds the contact" in page.content.decode()
+
+
+def test_data_request_finds_and_erases_the_persons_photos_and_incident_notes(enrolled):
+    """The photo goes with the report the person made; incident notes naming them are redacted,
+    and a report that only mentions them keeps its (someone else's) photo."""
+    from support import incidents
+    from support import services as support_services
+    from support.models import IncidentUpdate, TicketPhoto
+    from support.photos import CleanPhoto
+    from support.services import staff_link_issue
+
+    link = staff_link_issue(business=enrolled.business)
+    photo = CleanPhoto(content=b"\xff\xd8 jpeg", content_type="image/jpeg", width=4, height=3)
+    own = support_services.staff_report(
+        link=link,
+        category="qr_code",
+        description="The code on table 4 is torn",
+        reporter=f"Gunnar {PHONE}",
+        client_hash="c" * 64,
+        photo=photo,
+    )
+    about = support_services.staff_report(
+        link=link,
+        category="reward",
+        description=f"A guest on {PHONE} says the reward never came",
+        reporter="Anna at the till",
+        client_hash="d" * 64,
+        photo=photo,
+    )
+    incident = incidents.incident_declare(title="Rewards not arriving", severity="SEV3")
+    incidents.incident_post_update(
+        incident=incident, body=f"Guest on {PHONE} confirmed the reward came at 14:05."
+    )
+
+    holdings = contact_holdings(Contact(phone=PHONE))
+    assert [p.ticket_id for p in holdings.photos] == [own.pk]
+    assert [u.incident_id for u in holdings.incident_updates] == [incident.pk]
+    data_request = services.data_request_open(contact=PHONE, identity_check="Called back.")
+    exported = services.data_request_holdings(data_request=data_request)
+    assert len(exported.photos) == 1 and len(exported.incident_updates) == 1
+
+    erased = services.data_request_erase(data_request=data_request)
+
+    assert erased.done["photos deleted"] == 1
+    assert erased.done["incident updates redacted"] == 1
+    assert list(TicketPhoto.objects.values_list("ticket", flat=True)) == [about.pk]
+    update = IncidentUpdate.objects.filter(incident=incident, body__contains="14:05").get()
+    assert update.body == "Guest on [removed] confirmed the reward came at 14:05."
+    assert contact_holdings(Contact(phone=PHONE)).is_empty

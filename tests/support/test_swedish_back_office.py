@@ -180,6 +180,6 @@ def test_quiet_hours_digest_is_written_in_the_agents_language(team, clock):
     (digest,) = Message.objects.filter(purpose="page_digest", recipient=team.anna.email)
     assert digest.subject == "Pilot Ops: 2 saker från tysta timmar"
     assert digest.body.startswith("Kvarhållet utanför kontorstid:")
-    assert f"P2 {first.reference} nytt (fre 20 Nov 20:00): {first.title}" in digest.body
+    assert f"P2 {first.reference} nytt (fre 20 nov 20:00): {first.title}" in digest.body
     assert f"P3 {second.reference} nytt" in digest.body
     assert digest.body.count("Kvittera: ") == 2 and "Acknowledge" not in digest.body
