@@ -124,46 +124,20 @@ def _feedback(contact: Contact, recipients: QuerySet, pattern: re.Pattern) -> li
     return sorted(found.values(), key=lambda row: (row.submitted_at, row.pk))
 
 
-def _tickets(contact: Contact, pattern: re.Pattern) -> tuple[list[Ticket], list[TicketEvent]]:
-    spellings = contact_spellings(contact)
-    text_fields = ("reporter_name", "reporter_contact", "title", "description")
-    tickets = [
-        ticket
-        for ticket in Ticket.objects.filter(_mentions(text_fields, spellings)).order_by("id")
-        if any(pattern.search(getattr(ticket, name)) for name in text_fields)
-    ]
-    events = [
-        event
-        for event in TicketEvent.objects.filter(_mentions(("body",), spellings)).order_by("id")
-        if pattern.search(event.body)
-    ]
-    return tickets, events
+def _naming(rows: QuerySet, fields: tuple[str, ...], contact: Contact, pattern: re.Pattern) -> list:
+    """The rows whose ``fields`` name the contact: the database is asked for its common
+    spellings, then each candidate is matched with the pattern (however it is spaced)."""
+    candidates = rows.filter(_mentions(fields, contact_spellings(contact))).order_by("id")
+    return [row for row in candidates if any(pattern.search(getattr(row, f)) for f in fields)]
+
+
+TICKET_TEXTS = ("reporter_name", "reporter_contact", "title", "description")
+INCIDENT_TEXTS = ("title", "summary", "impact", "root_cause", "corrective_actions")
 
 
 def reported_by(ticket: Ticket, pattern: re.Pattern) -> bool:
     """Whether the person is the ticket's reporter (not only named in its text)."""
     return bool(pattern.search(ticket.reporter_name) or pattern.search(ticket.reporter_contact))
-
-
-INCIDENT_TEXTS = ("title", "summary", "impact", "root_cause", "corrective_actions")
-
-
-def _incidents(
-    contact: Contact, pattern: re.Pattern
-) -> tuple[list[Incident], list[IncidentUpdate]]:
-    """Incidents and timeline updates whose text names the contact (a guest's number, say)."""
-    spellings = contact_spellings(contact)
-    incidents = [
-        incident
-        for incident in Incident.objects.filter(_mentions(INCIDENT_TEXTS, spellings)).order_by("id")
-        if any(pattern.search(getattr(incident, name)) for name in INCIDENT_TEXTS)
-    ]
-    updates = [
-        update
-        for update in IncidentUpdate.objects.filter(_mentions(("body",), spellings)).order_by("id")
-        if pattern.search(update.body)
-    ]
-    return incidents, updates
 
 
 def contact_holdings(contact: Contact) -> Holdings:
@@ -189,7 +163,8 @@ def contact_holdings(contact: Contact) -> Holdings:
         if accounts or contact.email
         else []
     )
-    holdings.tickets, holdings.ticket_events = _tickets(contact, pattern)
+    holdings.tickets = _naming(Ticket.objects.all(), TICKET_TEXTS, contact, pattern)
+    holdings.ticket_events = _naming(TicketEvent.objects.all(), ("body",), contact, pattern)
     # The photos the person sent with their own reports; a report that only names them
     # shows someone else's picture.
     holdings.photos = list(
@@ -200,7 +175,9 @@ def contact_holdings(contact: Contact) -> Holdings:
         .defer("content")
         .order_by("created_at", "id")
     )
-    holdings.incidents, holdings.incident_updates = _incidents(contact, pattern)
+    # Incidents and their updates that name the contact (a guest's number in an update, say).
+    holdings.incidents = _naming(Incident.objects.all(), INCIDENT_TEXTS, contact, pattern)
+    holdings.incident_updates = _naming(IncidentUpdate.objects.all(), ("body",), contact, pattern)
     holdings.messages = [
         message
         for message in Message.objects.filter(
